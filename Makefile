@@ -1,0 +1,37 @@
+# The two Quickstart commands: `make demo` and `make check`. Each creates the virtualenv it needs.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+SHARED ?= $(abspath ../shared)
+export ANONFLOW_MODEL_DIR ?= $(SHARED)/models
+export ANONFLOW_VIDEO_DIR ?= $(SHARED)/videos
+EXTRAS := edge,dataflow,infra,dev
+
+.PHONY: demo check lint typecheck test system-deps clean
+
+$(BIN)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[$(EXTRAS)]'
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/anonflow demo --output demo-out
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy anonflow edge dataflow infra models bench
+
+test: $(BIN)/.installed system-deps
+	$(BIN)/pytest
+
+system-deps:
+	@bash .ci/system-deps
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) demo-out

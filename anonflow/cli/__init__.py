@@ -1,0 +1,1 @@
+"""The `anonflow` console script: one module per subcommand, each exposing `register(subparsers)`."""

@@ -1,0 +1,30 @@
+"""`anonflow schema entry`: print the wire contract's JSON Schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "schema",
+        help="print a wire-contract JSON Schema",
+        description="Print the JSON Schema of a wire contract, as committed in the repository.",
+    )
+    parser.add_argument("name", choices=["entry"], help="which contract (entry: the anonymous entry, v1)")
+    parser.add_argument(
+        "--generate",
+        action="store_true",
+        help="print the schema generated from the Python classes instead (to refresh the committed file)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from anonflow.contract import committed_entry_schema, entry_json_schema
+
+    schema = entry_json_schema() if args.generate else committed_entry_schema()
+    print(json.dumps(schema, indent=2, sort_keys=True))
+    return 0

@@ -1,0 +1,134 @@
+"""The analysts' tables: names, columns, types and partitioning, defined once.
+
+The Beam job turns these into Parquet schemas, the DuckDB views read them, and the infrastructure turns
+them into Glue tables, so a column added here reaches all three.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+ColumnType = Literal["string", "int64", "double", "bool", "timestamp"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    type: ColumnType
+    description: str
+    nullable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One output table. Files live under `<root>/<name>/store_id=<s>/date=<yyyy-mm-dd>/`."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+# Hive-style partition keys, in path order; they are not stored inside the Parquet files.
+PARTITION_KEYS: Final[tuple[Column, ...]] = (
+    Column("store_id", "string", "Store the rows belong to."),
+    Column("date", "string", "Local calendar date of the window start in the store's time zone (YYYY-MM-DD)."),
+)
+
+_WINDOW: Final[tuple[Column, ...]] = (
+    Column("granularity", "string", "Window length: 5m, 1h or 1d (hours and days cut in store local time)."),
+    Column("window_start", "timestamp", "Window start, UTC."),
+    Column("window_end", "timestamp", "Window end (exclusive), UTC."),
+)
+
+FOOTFALL: Final = Table(
+    "footfall",
+    "Distinct visitors, line entries/exits and peak occupancy per zone and window.",
+    (
+        Column("zone_id", "string", "Zone (camera polygon) the visitors were seen in."),
+        *_WINDOW,
+        Column("visitors", "int64", "Distinct anonymous journeys seen in the zone; null if suppressed.", True),
+        Column("entries", "int64", "Counting-line crossings inwards; null if suppressed.", True),
+        Column("exits", "int64", "Counting-line crossings outwards; null if suppressed.", True),
+        Column("peak_occupancy", "int64", "Most journeys present at once; null if suppressed.", True),
+        Column("suppressed", "bool", "True when fewer than k journeys back the row."),
+    ),
+)
+
+DWELL: Final = Table(
+    "dwell",
+    "How long visitors stayed in a zone, per window.",
+    (
+        Column("zone_id", "string", "Zone the dwell was measured in."),
+        *_WINDOW,
+        Column("visitors", "int64", "Journeys whose dwell is summarised; null if suppressed.", True),
+        Column("dwell_p50_s", "double", "Median dwell in seconds; null if suppressed.", True),
+        Column("dwell_p90_s", "double", "90th percentile dwell in seconds; null if suppressed.", True),
+        Column("dwell_mean_s", "double", "Mean dwell in seconds; null if suppressed.", True),
+        Column("suppressed", "bool", "True when fewer than k journeys back the row."),
+    ),
+)
+
+DEMOGRAPHICS: Final = Table(
+    "demographics",
+    "Visitors by coarse gender and age band, per zone and window.",
+    (
+        Column("zone_id", "string", "Zone the visitors were seen in."),
+        *_WINDOW,
+        Column("gender", "string", "female, male or unknown (from the anonymous body crop)."),
+        Column("age_band", "string", "0-17, 18-34, 35-54, 55+ or unknown."),
+        Column("visitors", "int64", "Distinct journeys; null if suppressed.", True),
+        Column("suppressed", "bool", "True when fewer than k journeys back the row."),
+    ),
+)
+
+FLOWS: Final = Table(
+    "flows",
+    "Visitors moving from one zone to the next, per window of the move.",
+    (
+        *_WINDOW,
+        Column("from_zone", "string", "Zone the journey left."),
+        Column("to_zone", "string", "Zone the journey entered next."),
+        Column("visitors", "int64", "Journeys making the move; null if suppressed.", True),
+        Column("suppressed", "bool", "True when fewer than k journeys back the row."),
+    ),
+)
+
+HEATMAP: Final = Table(
+    "heatmap",
+    "Foot-point density on a grid over each camera's image, per window.",
+    (
+        Column("camera_id", "string", "Camera whose image the grid covers."),
+        *_WINDOW,
+        Column("grid_size", "int64", "Cells per image side."),
+        Column("cell_x", "int64", "Column of the cell, 0 at the left edge."),
+        Column("cell_y", "int64", "Row of the cell, 0 at the top edge."),
+        Column("observations", "int64", "Foot points observed in the cell; null if suppressed.", True),
+        Column("visitors", "int64", "Distinct journeys with a foot point in the cell; null if suppressed.", True),
+        Column("suppressed", "bool", "True when fewer than k journeys back the row."),
+    ),
+)
+
+DEAD_LETTER: Final = Table(
+    "dead_letter",
+    "Input lines the job could not use, with the reason; nothing is dropped silently.",
+    (
+        Column("source", "string", "File (and line) or stream the payload came from."),
+        Column("reason", "string", "Why the payload was rejected."),
+        Column("raw", "string", "The payload as received (truncated to 64 KiB)."),
+        Column("received_at", "timestamp", "When the job saw the payload, UTC."),
+    ),
+)
+
+ALL_TABLES: Final[tuple[Table, ...]] = (FOOTFALL, DWELL, DEMOGRAPHICS, FLOWS, HEATMAP, DEAD_LETTER)
+
+
+def table(name: str) -> Table:
+    for t in ALL_TABLES:
+        if t.name == name:
+            return t
+    raise KeyError(name)

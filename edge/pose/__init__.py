@@ -1,0 +1,1 @@
+"""Pose estimation: model families behind one decoder interface, all emitting body points only."""

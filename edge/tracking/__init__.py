@@ -1,0 +1,1 @@
+"""Per-camera multi-object tracking on body boxes."""

@@ -1,0 +1,1 @@
+"""Model manifest, verification and (later) quantisation, evaluation and training."""

@@ -1,0 +1,112 @@
+"""The model manifest and the model directory: which files anonflow runs, and proof they are intact."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from anonflow.errors import InputError, ModelFileError
+
+MODEL_DIR_ENV = "ANONFLOW_MODEL_DIR"
+Role = Literal["pose", "attributes"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """One manifest row: what a model is, where its file lives inside the model directory, its hash."""
+
+    name: str
+    role: Role
+    family: str
+    file: str
+    sha256: str
+    licence: str
+    default: bool
+    source: str
+    url: str
+    input: str
+    outputs: tuple[str, ...]
+    labels: tuple[str, ...] = ()
+
+    @property
+    def copyleft(self) -> bool:
+        """AGPL models may be run on request but are never a default."""
+        return self.licence.upper().startswith("AGPL")
+
+
+@cache
+def manifest() -> tuple[ModelSpec, ...]:
+    """All models the product knows, in manifest order."""
+    text = resources.files("models").joinpath("manifest.toml").read_text(encoding="utf-8")
+    rows = tomllib.loads(text)["model"]
+    specs = tuple(
+        ModelSpec(**{**row, "outputs": tuple(row["outputs"]), "labels": tuple(row.get("labels", ()))})
+        for row in rows
+    )
+    for spec in specs:
+        if spec.default and spec.copyleft:
+            raise AssertionError(f"manifest marks copyleft model {spec.name} as a default")
+    return specs
+
+
+def spec(name: str, role: Role | None = None) -> ModelSpec:
+    """The manifest row called `name`; a clear error listing the known names otherwise."""
+    for row in manifest():
+        if row.name == name and (role is None or row.role == role):
+            return row
+    known = ", ".join(r.name for r in manifest() if role is None or r.role == role)
+    kind = f"{role} model" if role else "model"
+    raise InputError(f"unknown {kind} {name!r}; known: {known}")
+
+
+def default_model(role: Role) -> ModelSpec:
+    """The permissive default model for a role."""
+    return next(r for r in manifest() if r.role == role and r.default)
+
+
+def model_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The model directory: the explicit setting, else $ANONFLOW_MODEL_DIR."""
+    raw = explicit if explicit is not None else os.environ.get(MODEL_DIR_ENV)
+    if not raw:
+        raise ModelFileError(f"no model directory: pass --model-dir or set {MODEL_DIR_ENV}")
+    path = Path(raw).expanduser()
+    if not path.is_dir():
+        raise ModelFileError(f"model directory {path} does not exist or is not a directory")
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@cache
+def _verified(path: Path, size: int, mtime_ns: int, expected: str) -> bool:
+    # Keyed on size and mtime so a file replaced on disk is hashed again.
+    return sha256_of(path) == expected
+
+
+def resolve(model: ModelSpec, directory: Path) -> Path:
+    """Path of the model's file, after checking it exists and matches the manifest's sha256."""
+    path = directory / model.file
+    how = f"obtain it from {model.url} (or `anonflow models fetch {model.name}`)"
+    if not path.is_file():
+        raise ModelFileError(
+            f"model file {path} for {model.name} is missing (expected sha256 {model.sha256}); {how}"
+        )
+    stat = path.stat()
+    if not _verified(path, stat.st_size, stat.st_mtime_ns, model.sha256):
+        raise ModelFileError(
+            f"model file {path} does not match the manifest (expected sha256 {model.sha256}, "
+            f"got {sha256_of(path)}); replace it: {how}"
+        )
+    return path
