@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "anonflow.cli.analyze",
     "anonflow.cli.pipeline",
     "anonflow.cli.query",
+    "anonflow.cli.models",
     "anonflow.cli.schema",
 )
 
@@ -41,7 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # Only commands that hand options on to another tool (the Beam job's runner options) accept extras.
+        if not getattr(args, "pass_through", False):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.beam_args = extra
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -34,3 +34,10 @@ class Tracker(Protocol):
         boxes: float32 [N, 4] pixel (x_min, y_min, x_max, y_max); scores: float32 [N] in [0, 1].
         """
         ...
+
+    def predict(self, dt_s: float) -> tuple[npt.NDArray[np.float32], tuple[str, ...]]:
+        """Advance by `dt_s` seconds without detections (a frame the pose model skipped).
+
+        Returns the predicted boxes float32 [M, 4] of the tracks currently followed, and their ids.
+        """
+        ...

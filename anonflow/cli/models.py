@@ -1,0 +1,226 @@
+"""`anonflow models ...`: list, verify, fetch, quantize, evaluate, train-demographics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from anonflow.errors import InputError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "models",
+        help="list, verify, fetch, quantise, evaluate and train models",
+        description="The model manifest and the model directory (--model-dir or ANONFLOW_MODEL_DIR).",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", help="the manifest, with each file's state in the model directory")
+    _model_dir_option(listing, required=False)
+    listing.set_defaults(handler=run_list)
+
+    verify = actions.add_parser(
+        "verify",
+        help="check model files against the manifest's sha256 (exit 1 if any is bad or a default is missing)",
+    )
+    _model_dir_option(verify)
+    verify.add_argument("names", nargs="*", help="only these models (each must then be present)")
+    verify.set_defaults(handler=run_verify)
+
+    fetch = actions.add_parser("fetch", help="download a model from a mirror, checking its sha256")
+    _model_dir_option(fetch)
+    fetch.add_argument("name", help="manifest name of the model")
+    fetch.add_argument(
+        "--mirror",
+        help="base URL of a verified model directory (default: $ANONFLOW_MODEL_MIRROR); the file is "
+        "read from MIRROR/<manifest file path>",
+    )
+    fetch.add_argument("--timeout", type=float, default=30.0, help="network timeout in seconds (default 30)")
+    fetch.set_defaults(handler=run_fetch)
+
+    quantize = actions.add_parser(
+        "quantize", help="int8 ONNX of the pose model by static quantisation, calibrated on video frames"
+    )
+    _model_dir_option(quantize)
+    quantize.add_argument(
+        "--video", action="append", type=Path, required=True, help="calibration video (repeat for several)"
+    )
+    quantize.add_argument("--frames", type=int, default=24, help="calibration frames in all (default 24)")
+    quantize.add_argument(
+        "--input-height", type=int, default=256, help="network input height the frames are resized to"
+    )
+    quantize.add_argument(
+        "--format", choices=["qdq", "qoperator"], default="qdq", help="ONNX int8 representation (default qdq)"
+    )
+    quantize.add_argument(
+        "--output", type=Path, help="where to write (default: the int8 manifest row's path in the model dir)"
+    )
+    quantize.set_defaults(handler=run_quantize)
+
+    evaluate = actions.add_parser(
+        "evaluate",
+        help="agreement of a pose model with a reference (PTK, EPE), people counts vs labels, attributes vs labels",
+    )
+    _model_dir_option(evaluate)
+    evaluate.add_argument("--video", type=Path, help="video whose frames the pose models are compared on")
+    evaluate.add_argument("--reference", default="openpose-lightweight", help="reference pose model")
+    evaluate.add_argument("--candidate", help="candidate pose model (e.g. openpose-lightweight-int8)")
+    evaluate.add_argument("--frames", type=int, default=50, help="frames read from the video (default 50)")
+    evaluate.add_argument("--stride", type=int, default=1, help="use every k-th frame (default 1)")
+    evaluate.add_argument("--input-height", type=int, default=None, help="pose network input height")
+    evaluate.add_argument(
+        "--tolerance", type=float, default=0.2, help="PTK tolerance as a fraction of torso height (default 0.2)"
+    )
+    evaluate.add_argument("--counts", type=Path, help="CSV frame,count of labelled people per frame")
+    evaluate.add_argument("--crops", type=Path, help="folder of labelled anonymous crops (with labels.csv)")
+    evaluate.add_argument("--attribute-model", default="person-attributes-0230", help="attribute model")
+    evaluate.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads per model")
+    evaluate.add_argument("--output", type=Path, help="write the result JSON here (default: stdout only)")
+    evaluate.set_defaults(handler=run_evaluate)
+
+    train = actions.add_parser(
+        "train-demographics",
+        help="train the head-free gender / age-band / orientation classifier on labelled anonymous crops",
+    )
+    _model_dir_option(train)
+    train.add_argument("crops", type=Path, help="folder of anonymous crops (JPEG/PNG)")
+    train.add_argument(
+        "--labels", type=Path, help="CSV file,gender,age_band,orientation (default: CROPS/labels.csv)"
+    )
+    train.add_argument("--holdout", type=float, default=0.25, help="fraction held out for accuracy")
+    train.add_argument("--seed", type=int, default=0, help="seed of the hold-out split")
+    train.add_argument("--regularisation", type=float, default=1.0, help="inverse L2 strength (C)")
+    train.add_argument(
+        "--output", type=Path, help="where to write (default: the headfree-demographics row's path)"
+    )
+    train.set_defaults(handler=run_train)
+
+
+def _model_dir_option(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        help="model directory (default: $ANONFLOW_MODEL_DIR)" + ("" if required else "; optional here"),
+    )
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from models.inventory import check
+    from models.registry import MODEL_DIR_ENV, manifest, model_dir
+
+    directory = None
+    if args.model_dir is not None or MODEL_DIR_ENV in os.environ:
+        directory = model_dir(args.model_dir)
+    rows = [("NAME", "ROLE", "FAMILY", "LICENCE", "DEFAULT", "KIND", "IN MODEL DIR")]
+    for spec in manifest():
+        licence = f"{spec.licence} (copyleft)" if spec.copyleft else spec.licence
+        kind = f"derived from {spec.derived_from}" if spec.derived_from else "release"
+        state = check(spec, directory).state.value if directory else "-"
+        rows.append((spec.name, spec.role, spec.family, licence, "yes" if spec.default else "", kind, state))
+    _print_table(rows)
+    if directory:
+        print(f"\nmodel directory: {directory}")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from models.inventory import State, inventory, unknown_files
+    from models.registry import model_dir, spec
+
+    directory = model_dir(args.model_dir)
+    names = tuple(spec(name).name for name in args.names)
+    bad = 0
+    for status in inventory(directory, names):
+        if status.state is State.VERIFIED:
+            print(f"ok       {status.spec.name}: {status.path}")
+        elif status.state is State.MISSING and not status.required and not names:
+            print(f"absent   {status.spec.name} (optional)")
+        else:
+            bad += 1
+            print(f"{status.state.value.upper():8} {status.spec.name}: {status.problem}")
+    for path in unknown_files(directory):
+        print(f"unknown  {path} (no manifest row names it; not used)")
+    if bad:
+        print(f"{bad} model file(s) missing or bad in {directory}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    from models.fetch import fetch
+    from models.registry import model_dir, spec
+
+    path = fetch(spec(args.name), model_dir(args.model_dir), args.mirror, args.timeout)
+    print(f"ok {args.name}: {path}")
+    return 0
+
+
+def run_quantize(args: argparse.Namespace) -> int:
+    from models.quantize import quantize_pose
+
+    report = quantize_pose(
+        model_dir=args.model_dir,
+        videos=tuple(args.video),
+        frames=args.frames,
+        input_height=args.input_height,
+        fmt=args.format,
+        output=args.output,
+    )
+    print(json.dumps(report, indent=2, sort_keys=True))
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from models.evaluate.run import EvaluationRequest, evaluate, summary_rows
+
+    if not (args.candidate or args.counts or args.crops):
+        raise InputError("nothing to evaluate: give --candidate, --counts and/or --crops")
+    result = evaluate(
+        EvaluationRequest(
+            model_dir=args.model_dir,
+            video=args.video,
+            reference=args.reference,
+            candidate=args.candidate,
+            frames=args.frames,
+            stride=args.stride,
+            input_height=args.input_height,
+            tolerance=args.tolerance,
+            counts=args.counts,
+            crops=args.crops,
+            attribute_model=args.attribute_model,
+            threads=args.threads,
+        )
+    )
+    _print_table(summary_rows(result))
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"\nwrote {args.output}")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from models.train.run import train_demographics
+
+    report = train_demographics(
+        crops=args.crops,
+        labels=args.labels,
+        model_dir=args.model_dir,
+        output=args.output,
+        holdout=args.holdout,
+        seed=args.seed,
+        regularisation=args.regularisation,
+    )
+    print(json.dumps(report, indent=2, sort_keys=True))
+    return 0
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

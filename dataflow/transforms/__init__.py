@@ -1,0 +1,1 @@
+"""Named PTransforms of the job, each testable alone with TestStream or Create."""

@@ -1,0 +1,341 @@
+"""The frame -> entry chain of one camera: pose, gate, anonymous crop, attributes, tracking, entries.
+
+The chain owns no I/O. The pose and attribute models, the tracker and the id source are handed in, and
+frames arrive with their capture time, so the same chain serves `anonflow analyze` (a file, as fast as
+possible), the gateway process, the Greengrass component and the Lambda handler. A frame and its crops
+are released when `process` returns; only per-track running means survive, and those die with the track.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from anonflow import __version__
+from anonflow.contract.body import BODY_POINTS, POINT_INDEX
+from anonflow.contract.entry import (
+    BodyKeyPoints,
+    Box,
+    Demographics,
+    Entry,
+    KeyPoint,
+    LineCrossing,
+    Orientation,
+    Point,
+    Producer,
+)
+from edge.appearance import TEMPLATE_SIZE, group_ids, templates
+from edge.attributes import AttributeModel, AttributeScores
+from edge.config import CameraChainConfig
+from edge.crop import CropGeometry, fit_crops, render_crops
+from edge.demographics import demographics
+from edge.gate import passes_gate
+from edge.orientation import orientations
+from edge.pose.model import PoseTiming
+from edge.pose.types import Poses
+from edge.tracking.base import Tracker
+from edge.zones import ZoneMap
+from models.registry import ModelSpec
+
+_REQUIRED_SCORE_POINTS = [POINT_INDEX[p] for p in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+
+
+class PoseEstimator(Protocol):
+    """What the chain needs of a pose model: body points of one BGR frame, and where the time went."""
+
+    spec: ModelSpec
+
+    def infer(self, frame: npt.NDArray[np.uint8]) -> tuple[Poses, PoseTiming]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StageTimes:
+    """Milliseconds per stage for one frame (0 for stages that did not run)."""
+
+    pose: PoseTiming = PoseTiming(0.0, 0.0, 0.0)
+    gate_crop_ms: float = 0.0
+    classify_ms: float = 0.0
+    track_ms: float = 0.0
+    entries_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedPerson:
+    """A person the tracker holds in this frame, for reports and previews (never sent anywhere).
+
+    box: int32 [4] crop rectangle (x0, y0, x1, y1) frame pixels; points float32 [12, 2] and
+    scores float32 [12] are the body points; demographics are the track's smoothed reading so far.
+    """
+
+    track_id: str
+    box: npt.NDArray[np.int32]
+    points: npt.NDArray[np.float32]
+    scores: npt.NDArray[np.float32]
+    cap_y: float
+    demographics: Demographics
+    orientation: Orientation
+
+
+@dataclass(frozen=True, slots=True)
+class FrameResult:
+    """What one frame produced: entries to send, people seen, and counts for the run summary."""
+
+    entries: tuple[Entry, ...]
+    people: tuple[TrackedPerson, ...]
+    detected: int
+    gated_out: int
+    unusable_crops: int
+    crops: npt.NDArray[np.uint8] | None
+    crop_track_ids: tuple[str, ...]
+    times: StageTimes
+    pose_ran: bool
+
+
+@dataclass
+class _Track:
+    """Running per-track state; released when the tracker ends the track."""
+
+    attribute_sum: npt.NDArray[np.float64] | None = None
+    attribute_count: int = 0
+    template_sum: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(TEMPLATE_SIZE))
+    last_attribute_ms: int | None = None
+    last_entry_ms: int | None = None
+    last_foot: tuple[float, float] | None = None
+    pending_crossings: list[LineCrossing] = field(default_factory=list)
+
+
+class EdgeChain:
+    """One camera's chain. Call `process` once per frame, in capture order."""
+
+    def __init__(
+        self,
+        *,
+        config: CameraChainConfig,
+        store_id: str,
+        camera_id: str,
+        pose_model: PoseEstimator,
+        attribute_model: AttributeModel,
+        tracker: Tracker,
+        new_entry_id: Callable[[], str] = lambda: secrets.token_hex(16),
+        keep_crops: bool = False,
+    ) -> None:
+        self.config = config
+        self.store_id = store_id
+        self.camera_id = camera_id
+        self._pose = pose_model
+        self._attributes = attribute_model
+        self._tracker = tracker
+        self._new_entry_id = new_entry_id
+        self._keep_crops = keep_crops
+        self._zones = ZoneMap(tuple(config.zones), tuple(config.lines))
+        self._tracks: dict[str, _Track] = {}
+        self._frame_index = 0
+        self._last_update_ms: int | None = None
+        self._producer = Producer(
+            version=__version__, pose_model=pose_model.spec.name, attribute_model=attribute_model.spec.name
+        )
+
+    def process(self, frame: npt.NDArray[np.uint8], event_time_ms: int) -> FrameResult:
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"frame must be uint8 [H, W, 3] BGR, got {frame.dtype} {list(frame.shape)}")
+        run_pose = self._frame_index % self.config.detect_every == 0
+        self._frame_index += 1
+        dt_s = 0.0 if self._last_update_ms is None else max(event_time_ms - self._last_update_ms, 0) / 1000
+        self._last_update_ms = event_time_ms
+        if not run_pose:
+            # Keep the motion model in step so the next detection frame associates against fresh predictions.
+            started = time.perf_counter()
+            self._tracker.predict(dt_s)
+            times = StageTimes(track_ms=_ms_since(started))
+            return FrameResult((), (), 0, 0, 0, None, (), times, pose_ran=False)
+
+        poses, pose_times = self._pose.infer(frame)
+        threshold = self.config.gate.point_threshold
+
+        started = time.perf_counter()
+        geometry = fit_crops(poses, frame.shape, self.config.crop, threshold)
+        gated = passes_gate(poses, self.config.gate)
+        usable = gated & geometry.valid
+        chosen = np.flatnonzero(usable)
+        crop_ms = _ms_since(started)
+
+        started = time.perf_counter()
+        boxes = geometry.boxes[chosen].astype(np.float32)
+        scores = poses.scores[chosen][:, _REQUIRED_SCORE_POINTS].mean(axis=1).astype(np.float32)
+        assignment = self._tracker.update(boxes, scores, dt_s)
+        for ended in assignment.ended:
+            self._tracks.pop(ended, None)
+        track_ms = _ms_since(started)
+
+        started = time.perf_counter()
+        tracked = [(int(i), tid) for i, tid in zip(chosen, assignment.track_ids, strict=True) if tid is not None]
+        crops, crop_ids = self._read_attributes(frame, geometry, poses, tracked, event_time_ms)
+        classify_ms = _ms_since(started)
+
+        started = time.perf_counter()
+        entries, people = self._entries(frame.shape, geometry, poses, tracked, event_time_ms)
+        entries_ms = _ms_since(started)
+
+        return FrameResult(
+            entries=tuple(entries),
+            people=tuple(people),
+            detected=len(poses),
+            gated_out=int((~gated).sum()),
+            unusable_crops=int((gated & ~geometry.valid).sum()),
+            crops=crops if self._keep_crops else None,
+            crop_track_ids=crop_ids if self._keep_crops else (),
+            times=StageTimes(pose_times, crop_ms, classify_ms, track_ms, entries_ms),
+            pose_ran=True,
+        )
+
+    def _read_attributes(
+        self,
+        frame: npt.NDArray[np.uint8],
+        geometry: CropGeometry,
+        poses: Poses,
+        tracked: list[tuple[int, str]],
+        now_ms: int,
+    ) -> tuple[npt.NDArray[np.uint8], tuple[str, ...]]:
+        """Classify the crops of tracks whose reading is due, and fold the results into their means."""
+        every_ms = self.config.attribute_every_s * 1000
+        due = []
+        for person, track_id in tracked:
+            track = self._tracks.setdefault(track_id, _Track())
+            if track.last_attribute_ms is None or now_ms - track.last_attribute_ms >= every_ms:
+                due.append((person, track_id))
+        which = np.array([p for p, _ in due], dtype=np.intp)
+        crops = render_crops(frame, geometry, poses, self.config.crop, which, self.config.gate.point_threshold)
+        scores: AttributeScores = self._attributes(crops)
+        found = templates(crops, scores.labels, scores.probabilities)
+        for row, (_, track_id) in enumerate(due):
+            track = self._tracks[track_id]
+            probs = scores.probabilities[row].astype(np.float64)
+            track.attribute_sum = probs if track.attribute_sum is None else track.attribute_sum + probs
+            track.attribute_count += 1
+            track.template_sum = track.template_sum + found[row]
+            track.last_attribute_ms = now_ms
+        return crops, tuple(track_id for _, track_id in due)
+
+    def _entries(
+        self,
+        frame_shape: tuple[int, ...],
+        geometry: CropGeometry,
+        poses: Poses,
+        tracked: list[tuple[int, str]],
+        now_ms: int,
+    ) -> tuple[list[Entry], list[TrackedPerson]]:
+        height, width = frame_shape[:2]
+        scale = np.array([width, height], np.float32)
+        interval_ms = self.config.entry_interval_s * 1000
+        threshold = self.config.gate.point_threshold
+        facing = orientations(poses, threshold)
+        feet = np.clip(geometry.foot / scale, 0.0, 1.0)
+        in_zones = self._zones.zones_at(feet[[p for p, _ in tracked]]) if tracked else []
+        labels = self._attributes.labels
+        entries: list[Entry] = []
+        people: list[TrackedPerson] = []
+        for (person, track_id), zones in zip(tracked, in_zones, strict=True):
+            track = self._tracks[track_id]
+            foot = (float(feet[person, 0]), float(feet[person, 1]))
+            if track.last_foot is not None:
+                track.pending_crossings.extend(self._zones.crossings(track.last_foot, foot))
+            track.last_foot = foot
+            mean = (track.attribute_sum / max(track.attribute_count, 1)).astype(np.float32)
+            reading = demographics(labels, mean) if track.attribute_sum is not None else Demographics()
+            people.append(
+                TrackedPerson(
+                    track_id=track_id,
+                    box=geometry.boxes[person],
+                    points=poses.points[person],
+                    scores=poses.scores[person],
+                    cap_y=float(geometry.cap_y[person]),
+                    demographics=reading,
+                    orientation=facing[person],
+                )
+            )
+            due = track.last_entry_ms is None or now_ms - track.last_entry_ms >= interval_ms
+            if not (due or track.pending_crossings):
+                continue
+            template = (track.template_sum / max(track.attribute_count, 1)).astype(np.float32)
+            group = int(group_ids(template[None, :], self.config.appearance_groups)[0])
+            x0, y0, x1, y1 = (float(v) for v in geometry.boxes[person])
+            entries.append(
+                Entry(
+                    schema_version=1,
+                    entry_id=self._new_entry_id(),
+                    store_id=self.store_id,
+                    camera_id=self.camera_id,
+                    track_id=track_id,
+                    event_time_ms=now_ms,
+                    box=Box(x_min=x0 / width, y_min=y0 / height, x_max=x1 / width, y_max=y1 / height),
+                    foot=Point(x=foot[0], y=foot[1]),
+                    keypoints=_keypoints(poses.points[person], poses.scores[person], scale, threshold),
+                    orientation=facing[person],
+                    demographics=reading,
+                    appearance_group=group,
+                    appearance_groups=self.config.appearance_groups,
+                    zones=zones,
+                    line_crossings=track.pending_crossings,
+                    producer=self._producer,
+                )
+            )
+            track.pending_crossings = []
+            track.last_entry_ms = now_ms
+        return entries, people
+
+
+def _keypoints(
+    points: npt.NDArray[np.float32], scores: npt.NDArray[np.float32], scale: npt.NDArray[np.float32], threshold: float
+) -> BodyKeyPoints:
+    normalised = np.clip(points / scale, 0.0, 1.0)
+    named = {
+        name: KeyPoint(
+            x=round(float(normalised[k, 0]), 4),
+            y=round(float(normalised[k, 1]), 4),
+            score=round(float(min(max(scores[k], 0.0), 1.0)), 3),
+        )
+        for k, name in enumerate(BODY_POINTS)
+        if scores[k] >= threshold
+    }
+    return BodyKeyPoints(**named)
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def build_chain(
+    config: CameraChainConfig,
+    *,
+    store_id: str,
+    camera_id: str,
+    model_dir: Path,
+    threads: int = 2,
+    keep_crops: bool = False,
+) -> EdgeChain:
+    """Load the configured models (verified against the manifest) and a fresh tracker."""
+    from edge.attributes import load_attribute_model
+    from edge.pose.model import load_pose_model
+    from edge.tracking.bytetrack import ByteTrack
+    from models.registry import spec
+
+    pose = load_pose_model(
+        spec(config.pose_model, "pose"), model_dir, threads=threads, input_height=config.pose_input_height
+    )
+    attributes = load_attribute_model(spec(config.attribute_model, "attributes"), model_dir, threads=1)
+    return EdgeChain(
+        config=config,
+        store_id=store_id,
+        camera_id=camera_id,
+        pose_model=pose,
+        attribute_model=attributes,
+        tracker=ByteTrack(),
+        keep_crops=keep_crops,
+    )

@@ -1,0 +1,125 @@
+"""Per-camera chain settings: typed, bounded, and closed to unknown keys so a typo is an error."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from anonflow.contract.body import BODY_POINTS
+from anonflow.contract.entry import Identifier
+
+NormalisedXY = tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]]
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GateConfig(_Config):
+    """Which people are confident enough to be processed at all (patent claims 14-16)."""
+
+    required_points: tuple[str, ...] = Field(
+        ("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
+        description="Body points that must all be above `point_threshold` (the neck is their shoulder midpoint).",
+    )
+    point_threshold: float = Field(0.2, ge=0.0, le=1.0, description="Confidence a point needs to count.")
+    min_points: int = Field(
+        6, ge=1, le=len(BODY_POINTS), description="Least number of confident body points a person needs."
+    )
+    min_shoulder_width: float = Field(
+        4.0, ge=0.0, le=1000.0, description="Least shoulder width in pixels; smaller people are too far to crop."
+    )
+
+    @field_validator("required_points")
+    @classmethod
+    def _known_points(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [p for p in value if p not in BODY_POINTS]
+        if unknown:
+            raise ValueError(f"unknown body points {unknown}; choose from {list(BODY_POINTS)}")
+        return value
+
+
+class CropConfig(_Config):
+    """The anonymous crop: fitted to body points, capped above the shoulders (claims 3, 6, 7)."""
+
+    head_cap: float = Field(
+        0.15,
+        ge=0.0,
+        le=0.5,
+        description="How far above the shoulder line the crop may reach, as a fraction of the torso "
+        "height (shoulder line to hip line). The head starts about 0.3 above; 0.15 keeps collars, no chin.",
+    )
+    side_margin: float = Field(
+        0.25, ge=0.0, le=1.0, description="Margin left and right of the body points, fraction of shoulder width."
+    )
+    bottom_margin: float = Field(
+        0.08, ge=0.0, le=0.5, description="Margin below the lowest point, fraction of the torso height."
+    )
+    leg_extent: float = Field(
+        1.7,
+        ge=0.0,
+        le=3.0,
+        description="Where ankles are unseen, extend the crop this many torso heights below the hips.",
+    )
+    body_mask: bool = Field(
+        False, description="Composite the body-frame polygon onto a neutral background (para 47)."
+    )
+    mask_others: bool = Field(True, description="Blank other people's boxes where they overlap this crop.")
+    neutral_value: int = Field(128, ge=0, le=255, description="Grey level used for masked pixels.")
+
+
+class ZoneConfig(_Config):
+    """A polygon on the camera image; a person is in it when the foot point lies inside."""
+
+    id: Identifier
+    polygon: list[NormalisedXY] = Field(min_length=3, max_length=64, description="Vertices, normalised x, y.")
+
+
+class LineConfig(_Config):
+    """A counting line: crossing it from its left side to its right side (walking start->end) is `in`."""
+
+    id: Identifier
+    start: NormalisedXY
+    end: NormalisedXY
+
+    @model_validator(mode="after")
+    def _not_a_point(self) -> LineConfig:
+        if self.start == self.end:
+            raise ValueError(f"line {self.id}: start and end must differ")
+        return self
+
+
+class CameraChainConfig(_Config):
+    """Everything the frame->entry chain of one camera needs, apart from the models' files."""
+
+    pose_model: str = Field("openpose-lightweight", description="Manifest name of the pose model.")
+    attribute_model: str = Field("person-attributes-0230", description="Manifest name of the attribute model.")
+    pose_input_height: int | None = Field(
+        None, ge=128, le=1024, description="Pose network input height in pixels (None: the model's default)."
+    )
+    detect_every: int = Field(
+        1, ge=1, le=30, description="Run the pose model on every k-th frame and track in between."
+    )
+    gate: GateConfig = GateConfig()
+    crop: CropConfig = CropConfig()
+    zones: list[ZoneConfig] = Field(
+        default_factory=list, max_length=32, description="Polygon zones; none means one zone `all`."
+    )
+    lines: list[LineConfig] = Field(default_factory=list, max_length=32, description="Counting lines.")
+    appearance_groups: int = Field(
+        1000, ge=16, le=65_536, description="Buckets the appearance template hashes into (coarser is more private)."
+    )
+    entry_interval_s: float = Field(
+        1.0, ge=0.0, le=3600.0, description="Least time between two entries of one track (0: every frame)."
+    )
+    attribute_every_s: float = Field(
+        0.5, ge=0.0, le=60.0, description="Least time between attribute readings of one track."
+    )
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> CameraChainConfig:
+        for kind, ids in (("zone", [z.id for z in self.zones]), ("line", [ln.id for ln in self.lines])):
+            if len(ids) != len(set(ids)):
+                raise ValueError(f"{kind} ids must be unique, got {ids}")
+        return self
