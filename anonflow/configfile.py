@@ -15,7 +15,8 @@ Model = TypeVar("Model", bound=BaseModel)
 
 def describe(error: ValidationError, source: str) -> str:
     """`source: field.path: message` for the first problem, plus how many more there are."""
-    problems = error.errors()
+    # An unknown key is usually a typo that also explains a "field required" next to it: name it first.
+    problems = sorted(error.errors(), key=lambda p: p["type"] != "extra_forbidden")
     first = problems[0]
     where = ".".join(str(part) for part in first["loc"]) or "(top level)"
     message = first["msg"]

@@ -36,7 +36,9 @@ class Table:
 # Hive-style partition keys, in path order; they are not stored inside the Parquet files.
 PARTITION_KEYS: Final[tuple[Column, ...]] = (
     Column("store_id", "string", "Store the rows belong to."),
-    Column("date", "string", "Local calendar date of the window start in the store's time zone (YYYY-MM-DD)."),
+    Column(
+        "date", "string", "Local calendar date of the window start in the store's time zone (YYYY-MM-DD)."
+    ),
 )
 
 _WINDOW: Final[tuple[Column, ...]] = (
@@ -51,7 +53,9 @@ FOOTFALL: Final = Table(
     (
         Column("zone_id", "string", "Zone (camera polygon) the visitors were seen in."),
         *_WINDOW,
-        Column("visitors", "int64", "Distinct anonymous journeys seen in the zone; null if suppressed.", True),
+        Column(
+            "visitors", "int64", "Distinct anonymous journeys seen in the zone; null if suppressed.", True
+        ),
         Column("entries", "int64", "Counting-line crossings inwards; null if suppressed.", True),
         Column("exits", "int64", "Counting-line crossings outwards; null if suppressed.", True),
         Column("peak_occupancy", "int64", "Most journeys present at once; null if suppressed.", True),
@@ -108,7 +112,9 @@ HEATMAP: Final = Table(
         Column("cell_x", "int64", "Column of the cell, 0 at the left edge."),
         Column("cell_y", "int64", "Row of the cell, 0 at the top edge."),
         Column("observations", "int64", "Foot points observed in the cell; null if suppressed.", True),
-        Column("visitors", "int64", "Distinct journeys with a foot point in the cell; null if suppressed.", True),
+        Column(
+            "visitors", "int64", "Distinct journeys with a foot point in the cell; null if suppressed.", True
+        ),
         Column("suppressed", "bool", "True when fewer than k journeys back the row."),
     ),
 )

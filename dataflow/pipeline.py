@@ -69,8 +69,12 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
     with beam.Pipeline(options=options) as pipeline:
         parsed = pipeline | "Read" >> ReadEntryFiles(files) | "Parse" >> ParseEntries()
         observations = parsed.entries | "Dedupe" >> DedupeEntries()
-        footfall_5m = observations | "Footfall5m" >> Footfall(window_s=300, granularity="5m", k=job.k_anonymity)
-        footfall_1h = observations | "Footfall1h" >> Footfall(window_s=3600, granularity="1h", k=job.k_anonymity)
+        footfall_5m = observations | "Footfall5m" >> Footfall(
+            window_s=300, granularity="5m", k=job.k_anonymity
+        )
+        footfall_1h = observations | "Footfall1h" >> Footfall(
+            window_s=3600, granularity="1h", k=job.k_anonymity
+        )
         (
             (footfall_5m, footfall_1h)
             | "AllFootfall" >> beam.Flatten()

@@ -62,6 +62,7 @@ def analyze_video(
     video: VideoFile,
     chain: EdgeChain,
     entries_path: Path,
+    *,
     start_time_ms: int,
     on_frame: Callable[[FrameResult, int], None] | None = None,
     progress: bool = True,
@@ -75,13 +76,16 @@ def analyze_video(
     summary = AnalyzeSummary(video=str(video.path))
     partial = entries_path.with_name(entries_path.name + ".part")
     entries_path.parent.mkdir(parents=True, exist_ok=True)
-    with partial.open("w", encoding="utf-8") as out, tqdm(
-        total=video.frames_to_process or None,
-        unit="frame",
-        desc=video.path.name,
-        disable=not progress,
-        leave=False,
-    ) as bar:
+    with (
+        partial.open("w", encoding="utf-8") as out,
+        tqdm(
+            total=video.frames_to_process or None,
+            unit="frame",
+            desc=video.path.name,
+            disable=not progress,
+            leave=False,
+        ) as bar,
+    ):
         for frame in video:
             started = time.perf_counter()
             result = chain.process(frame.image, start_time_ms + frame.offset_ms)

@@ -45,7 +45,9 @@ class AttributeModel:
         expected = f"input [1,3,160,80] and output {self._output} [1,{len(self.labels)},...]"
         if len(inputs) != 1 or list(inputs[0].shape)[1:] != [3, 160, 80] or self._output not in outputs:
             got = [(i.name, i.shape) for i in inputs], outputs
-            raise InputError(f"attribute model {spec.name} has an unexpected layout {got}; expected {expected}")
+            raise InputError(
+                f"attribute model {spec.name} has an unexpected layout {got}; expected {expected}"
+            )
         self._input = inputs[0].name
         self._batched = not isinstance(inputs[0].shape[0], int) or inputs[0].shape[0] != 1
 

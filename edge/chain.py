@@ -44,7 +44,9 @@ from edge.tracking.base import Tracker
 from edge.zones import ZoneMap
 from models.registry import ModelSpec
 
-_REQUIRED_SCORE_POINTS = [POINT_INDEX[p] for p in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+_REQUIRED_SCORE_POINTS = [
+    POINT_INDEX[p] for p in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+]
 
 
 class PoseEstimator(Protocol):
@@ -59,7 +61,7 @@ class PoseEstimator(Protocol):
 class StageTimes:
     """Milliseconds per stage for one frame (0 for stages that did not run)."""
 
-    pose: PoseTiming = PoseTiming(0.0, 0.0, 0.0)
+    pose: PoseTiming = field(default_factory=lambda: PoseTiming(0.0, 0.0, 0.0))
     gate_crop_ms: float = 0.0
     classify_ms: float = 0.0
     track_ms: float = 0.0
@@ -175,7 +177,9 @@ class EdgeChain:
         track_ms = _ms_since(started)
 
         started = time.perf_counter()
-        tracked = [(int(i), tid) for i, tid in zip(chosen, assignment.track_ids, strict=True) if tid is not None]
+        tracked = [
+            (int(i), tid) for i, tid in zip(chosen, assignment.track_ids, strict=True) if tid is not None
+        ]
         crops, crop_ids = self._read_attributes(frame, geometry, poses, tracked, event_time_ms)
         classify_ms = _ms_since(started)
 
@@ -211,7 +215,14 @@ class EdgeChain:
             if track.last_attribute_ms is None or now_ms - track.last_attribute_ms >= every_ms:
                 due.append((person, track_id))
         which = np.array([p for p, _ in due], dtype=np.intp)
-        crops = render_crops(frame, geometry, poses, self.config.crop, which, self.config.gate.point_threshold)
+        crops = render_crops(
+            frame,
+            geometry,
+            poses,
+            self.config.crop,
+            which=which,
+            point_threshold=self.config.gate.point_threshold,
+        )
         scores: AttributeScores = self._attributes(crops)
         found = templates(crops, scores.labels, scores.probabilities)
         for row, (_, track_id) in enumerate(due):
@@ -247,8 +258,10 @@ class EdgeChain:
             if track.last_foot is not None:
                 track.pending_crossings.extend(self._zones.crossings(track.last_foot, foot))
             track.last_foot = foot
-            mean = (track.attribute_sum / max(track.attribute_count, 1)).astype(np.float32)
-            reading = demographics(labels, mean) if track.attribute_sum is not None else Demographics()
+            reading = Demographics()
+            if track.attribute_sum is not None:
+                mean = np.asarray(track.attribute_sum / max(track.attribute_count, 1), np.float32)
+                reading = demographics(labels, mean)
             people.append(
                 TrackedPerson(
                     track_id=track_id,
@@ -292,7 +305,10 @@ class EdgeChain:
 
 
 def _keypoints(
-    points: npt.NDArray[np.float32], scores: npt.NDArray[np.float32], scale: npt.NDArray[np.float32], threshold: float
+    points: npt.NDArray[np.float32],
+    scores: npt.NDArray[np.float32],
+    scale: npt.NDArray[np.float32],
+    threshold: float,
 ) -> BodyKeyPoints:
     normalised = np.clip(points / scale, 0.0, 1.0)
     named = {

@@ -21,14 +21,18 @@ class GateConfig(_Config):
 
     required_points: tuple[str, ...] = Field(
         ("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
-        description="Body points that must all be above `point_threshold` (the neck is their shoulder midpoint).",
+        description="Body points that must all be above `point_threshold` "
+        "(the neck is the shoulders' midpoint).",
     )
     point_threshold: float = Field(0.2, ge=0.0, le=1.0, description="Confidence a point needs to count.")
     min_points: int = Field(
         6, ge=1, le=len(BODY_POINTS), description="Least number of confident body points a person needs."
     )
     min_shoulder_width: float = Field(
-        4.0, ge=0.0, le=1000.0, description="Least shoulder width in pixels; smaller people are too far to crop."
+        4.0,
+        ge=0.0,
+        le=1000.0,
+        description="Least shoulder width in pixels; smaller people are too far to crop.",
     )
 
     @field_validator("required_points")
@@ -51,7 +55,10 @@ class CropConfig(_Config):
         "height (shoulder line to hip line). The head starts about 0.3 above; 0.15 keeps collars, no chin.",
     )
     side_margin: float = Field(
-        0.25, ge=0.0, le=1.0, description="Margin left and right of the body points, fraction of shoulder width."
+        0.25,
+        ge=0.0,
+        le=1.0,
+        description="Margin left and right of the body points, fraction of shoulder width.",
     )
     bottom_margin: float = Field(
         0.08, ge=0.0, le=0.5, description="Margin below the lowest point, fraction of the torso height."
@@ -94,7 +101,9 @@ class CameraChainConfig(_Config):
     """Everything the frame->entry chain of one camera needs, apart from the models' files."""
 
     pose_model: str = Field("openpose-lightweight", description="Manifest name of the pose model.")
-    attribute_model: str = Field("person-attributes-0230", description="Manifest name of the attribute model.")
+    attribute_model: str = Field(
+        "person-attributes-0230", description="Manifest name of the attribute model."
+    )
     pose_input_height: int | None = Field(
         None, ge=128, le=1024, description="Pose network input height in pixels (None: the model's default)."
     )
@@ -108,7 +117,10 @@ class CameraChainConfig(_Config):
     )
     lines: list[LineConfig] = Field(default_factory=list, max_length=32, description="Counting lines.")
     appearance_groups: int = Field(
-        1000, ge=16, le=65_536, description="Buckets the appearance template hashes into (coarser is more private)."
+        1000,
+        ge=16,
+        le=65_536,
+        description="Buckets the appearance template hashes into (coarser is more private).",
     )
     entry_interval_s: float = Field(
         1.0, ge=0.0, le=3600.0, description="Least time between two entries of one track (0: every frame)."

@@ -104,9 +104,11 @@ def fit_crops(
         y0 = np.clip(np.ceil(np.nan_to_num(cap_y, nan=float(height))), 0, height)
         y1 = np.clip(np.ceil(np.nan_to_num(y_hi, nan=0.0)), 0, height)
     boxes = np.stack([x0, y0, x1, y1], axis=1).astype(np.int32)
-    valid = both_shoulders & (boxes[:, 2] - boxes[:, 0] >= 4) & (boxes[:, 3] - boxes[:, 1] >= 4)
+    valid: npt.NDArray[np.bool_] = (
+        both_shoulders & (boxes[:, 2] - boxes[:, 0] >= 4) & (boxes[:, 3] - boxes[:, 1] >= 4)
+    )
 
-    ankle_seen_both = conf[:, _ANKLES].all(axis=1)
+    ankle_seen_both = np.asarray(conf[:, _ANKLES].all(axis=1), bool)
     ankle_mid = pts[:, _ANKLES].mean(axis=1)
     box_bottom = np.stack([(x0 + x1) / 2, y1], axis=1)
     foot = np.where(ankle_seen_both[:, None], ankle_mid, box_bottom)
@@ -149,7 +151,7 @@ def head_zones(geometry: CropGeometry, poses: Poses, point_threshold: float) -> 
         ],
         axis=1,
     )
-    zones = np.where(conf.any(axis=1)[:, None], zones, 0.0)
+    zones = np.where(np.asarray(conf.any(axis=1), bool)[:, None], zones, 0.0)
     return np.stack(
         [np.floor(zones[:, 0]), np.floor(zones[:, 1]), np.ceil(zones[:, 2]), np.ceil(zones[:, 3])], axis=1
     ).astype(np.int32)
@@ -160,6 +162,7 @@ def render_crops(
     geometry: CropGeometry,
     poses: Poses,
     config: CropConfig,
+    *,
     which: npt.NDArray[np.intp],
     point_threshold: float,
 ) -> npt.NDArray[np.uint8]:
@@ -181,7 +184,9 @@ def render_crops(
                 _blank(patch, geometry.boxes[j], x0, y0, config.neutral_value)
         if config.body_mask:
             seen = poses.scores[i] >= point_threshold
-            _keep_body_only(patch, poses.points[i][seen], x0, y0, float(geometry.torso[i]), config)
+            _keep_body_only(
+                patch, poses.points[i][seen], ox=x0, oy=y0, torso=float(geometry.torso[i]), config=config
+            )
         out[row] = cv2.resize(patch, (CLASSIFIER_SIZE[1], CLASSIFIER_SIZE[0]), interpolation=cv2.INTER_AREA)
     return out
 
@@ -197,6 +202,7 @@ def _blank(patch: npt.NDArray[np.uint8], box: npt.NDArray[np.int32], ox: int, oy
 def _keep_body_only(
     patch: npt.NDArray[np.uint8],
     points: npt.NDArray[np.float32],
+    *,
     ox: int,
     oy: int,
     torso: float,
@@ -209,5 +215,5 @@ def _keep_body_only(
     hull = cv2.convexHull(seen.astype(np.int32))
     cv2.fillConvexPoly(mask, hull, 255)
     grow = max(int(0.35 * torso), 1)
-    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-    patch[mask == 0] = config.neutral_value
+    grown = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    patch[grown == 0] = config.neutral_value

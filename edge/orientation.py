@@ -41,7 +41,9 @@ def orientations(poses: Poses, point_threshold: float, side_ratio: float = 0.35)
     return result
 
 
-def _torso_height(x: npt.NDArray[np.float32], y: npt.NDArray[np.float32], conf: npt.NDArray[np.bool_]) -> float:
+def _torso_height(
+    x: npt.NDArray[np.float32], y: npt.NDArray[np.float32], conf: npt.NDArray[np.bool_]
+) -> float:
     sides = [(s, h) for s, h in ((_LS, _LH), (_RS, _RH)) if conf[s] and conf[h]]
     if not sides:
         return 0.0

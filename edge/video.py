@@ -75,7 +75,9 @@ class VideoFile:
                     ok, image = self._capture.read()
                 if ok and image is not None and image.ndim == 3 and image.shape[2] == 3:
                     failures = 0
-                    yield VideoFrame(index, round(index * 1000 / self.recorded_fps), image)
+                    yield VideoFrame(
+                        index, round(index * 1000 / self.recorded_fps), image.astype(np.uint8, copy=False)
+                    )
                     index += 1
                     continue
                 if not self.frame_count or index >= self.frame_count:

@@ -24,9 +24,13 @@ class ZoneMap:
         """Ids of the zones containing each normalised foot point (float32 [N, 2])."""
         if not self.zones:
             return [[WHOLE_VIEW] for _ in range(len(foot))]
-        inside = np.stack(
-            [_inside(foot, np.asarray(z.polygon, np.float32)) for z in self.zones], axis=1
-        ) if len(foot) else np.zeros((0, len(self.zones)), bool)
+        # Foot points clipped onto the image's far edges still belong to the zones that reach those edges.
+        foot = np.clip(foot, 0.0, 1.0 - 1e-6)
+        inside = (
+            np.stack([_inside(foot, np.asarray(z.polygon, np.float32)) for z in self.zones], axis=1)
+            if len(foot)
+            else np.zeros((0, len(self.zones)), bool)
+        )
         return [[z.id for z, hit in zip(self.zones, row, strict=True) if hit] for row in inside]
 
     def crossings(self, before: tuple[float, float], after: tuple[float, float]) -> list[LineCrossing]:
@@ -38,7 +42,7 @@ class ZoneMap:
         for line in self.lines:
             side_before = _side(line.start, line.end, before)
             side_after = _side(line.start, line.end, after)
-            if side_before == 0 or side_after == 0 or side_before == side_after:
+            if 0 in (side_before, side_after) or side_before == side_after:
                 continue
             # The step must also straddle the line's extent, not just its infinite extension.
             if _side(before, after, line.start) * _side(before, after, line.end) > 0:

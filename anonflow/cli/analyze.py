@@ -18,7 +18,9 @@ def register(subparsers: Any) -> None:
         "read demographics from the anonymous crop, track people and write one entry per observation.",
     )
     parser.add_argument("video", type=Path, help="video file (anything OpenCV decodes: mp4, avi, gif, ...)")
-    parser.add_argument("--entries", type=Path, required=True, metavar="OUT.ndjson", help="entries file to write")
+    parser.add_argument(
+        "--entries", type=Path, required=True, metavar="OUT.ndjson", help="entries file to write"
+    )
     parser.add_argument("--store-id", default="store-1", help="store id written into every entry")
     parser.add_argument("--camera-id", default=None, help="camera id (default: the video's file name stem)")
     parser.add_argument(
@@ -27,7 +29,9 @@ def register(subparsers: Any) -> None:
         help="capture time of the first frame, e.g. 2026-11-21T10:00:00Z (default: now); "
         "makes event times, and so the tables, deterministic",
     )
-    parser.add_argument("--config", type=Path, metavar="CAMERA.yaml", help="camera chain settings (zones, lines, ...)")
+    parser.add_argument(
+        "--config", type=Path, metavar="CAMERA.yaml", help="camera chain settings (zones, lines, ...)"
+    )
     parser.add_argument("--fps", type=float, help="process at most this many frames per second of video")
     parser.add_argument("--pose-model", help="manifest name of the pose model (overrides the config)")
     parser.add_argument(
@@ -61,9 +65,13 @@ def run(args: argparse.Namespace) -> int:
     video = VideoFile(args.video, fps=args.fps)
     start_ms = parse_time_ms(args.start_time) if args.start_time else int(time.time() * 1000)
     chain = build_chain(
-        config, store_id=args.store_id, camera_id=camera_id, model_dir=model_dir(args.model_dir), threads=args.threads
+        config,
+        store_id=args.store_id,
+        camera_id=camera_id,
+        model_dir=model_dir(args.model_dir),
+        threads=args.threads,
     )
-    summary = analyze_video(video, chain, args.entries, start_ms, progress=not args.no_progress)
+    summary = analyze_video(video, chain, args.entries, start_time_ms=start_ms, progress=not args.no_progress)
     for line in summary.lines():
         print(line)
     print(f"written          {args.entries}")
@@ -81,4 +89,6 @@ def _check_identifier(option: str, value: str) -> None:
     from anonflow.errors import InputError
 
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", value):
-        raise InputError(f"{option} {value!r} must be 1-64 letters, digits, '_', '.' or '-', starting alphanumeric")
+        raise InputError(
+            f"{option} {value!r} must be 1-64 letters, digits, '_', '.' or '-', starting alphanumeric"
+        )

@@ -23,9 +23,13 @@ def register(subparsers: Any) -> None:
         description="Analyze every sample video as one camera of a demo store, run the Beam job over the "
         "entries, and print the footfall table. Everything is written under --output.",
     )
-    parser.add_argument("--output", type=Path, default=Path("demo-out"), help="output directory (default demo-out)")
+    parser.add_argument(
+        "--output", type=Path, default=Path("demo-out"), help="output directory (default demo-out)"
+    )
     parser.add_argument("--video-dir", help="sample videos (default: $ANONFLOW_VIDEO_DIR)")
-    parser.add_argument("--fps", type=float, default=5.0, help="frames per second analysed per video (default 5)")
+    parser.add_argument(
+        "--fps", type=float, default=5.0, help="frames per second analysed per video (default 5)"
+    )
     parser.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
     add_model_dir(parser)
     parser.set_defaults(handler=run)
@@ -58,7 +62,10 @@ def run(args: argparse.Namespace) -> int:
         )
         video = VideoFile(path, fps=args.fps)
         summary = analyze_video(
-            video, chain, entries_dir / f"{sample.camera_id}.ndjson", parse_time_ms(sample.start_time)
+            video,
+            chain,
+            entries_dir / f"{sample.camera_id}.ndjson",
+            start_time_ms=parse_time_ms(sample.start_time),
         )
         ms = sum(summary.frame_ms) / max(len(summary.frame_ms), 1)
         print(
@@ -75,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     counters = result.counters
     print(
         f"pipeline: {counters.get('entries_valid', 0)} entries, "
-        f"{counters.get('entries_dead_letter', 0)} dead-letter, {counters.get('entries_duplicate', 0)} duplicates"
+        f"{counters.get('entries_dead_letter', 0)} dead-letter, "
+        f"{counters.get('entries_duplicate', 0)} duplicates"
     )
     db = tables / "analytics.duckdb"
     with duckdb.connect(str(db), read_only=True) as connection:
@@ -85,5 +93,6 @@ def run(args: argparse.Namespace) -> int:
         rows = cursor.fetchall()
     print(f"\nfootfall ({DEMO_STORE}), from {db}:")
     print(render(names, rows))
-    print(f"\ndone in {time.perf_counter() - started:.0f} s; try: anonflow query --db {db} \"SELECT * FROM footfall\"")
+    print(f"\ndone in {time.perf_counter() - started:.0f} s")
+    print(f'try: anonflow query --db {db} "SELECT * FROM footfall"')
     return 0

@@ -20,6 +20,7 @@ from anonflow.errors import AnonflowError
 COMMAND_MODULES = (
     "anonflow.cli.demo",
     "anonflow.cli.analyze",
+    "anonflow.cli.edge",
     "anonflow.cli.pipeline",
     "anonflow.cli.query",
     "anonflow.cli.models",

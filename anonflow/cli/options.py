@@ -25,7 +25,9 @@ def parse_time_ms(text: str) -> int:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise InputError(f"--start-time {text!r} is not an ISO 8601 time such as 2026-11-21T10:00:00Z") from None
+        raise InputError(
+            f"--start-time {text!r} is not an ISO 8601 time such as 2026-11-21T10:00:00Z"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)

@@ -15,9 +15,13 @@ def register(subparsers: Any) -> None:
         "under OUTPUT, plus OUTPUT/analytics.duckdb with a view per table for a local OUTPUT. Any "
         "standard Beam option (--runner, --streaming, --temp_location, ...) is passed to Beam.",
     )
-    parser.add_argument("--input", required=True, help="entries: a file, glob or directory/prefix (local, s3://)")
+    parser.add_argument(
+        "--input", required=True, help="entries: a file, glob or directory/prefix (local, s3://)"
+    )
     parser.add_argument("--output", required=True, help="table directory (local) or prefix (s3://, gs://)")
-    parser.add_argument("--k-anonymity", type=int, default=3, help="suppress rows with fewer visitors (default 3)")
+    parser.add_argument(
+        "--k-anonymity", type=int, default=3, help="suppress rows with fewer visitors (default 3)"
+    )
     parser.set_defaults(handler=run, pass_through=True, beam_args=[])
 
 

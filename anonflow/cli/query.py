@@ -19,10 +19,10 @@ def register(subparsers: Any) -> None:
         "(footfall, dwell, demographics, flows, heatmap, dead_letter) and print a table.",
     )
     parser.add_argument("sql", help='the statement, e.g. "SELECT * FROM footfall ORDER BY window_start"')
+    parser.add_argument("--db", type=Path, help=f"DuckDB file (default: ${DB_ENV}, else {DEFAULT_DB})")
     parser.add_argument(
-        "--db", type=Path, help=f"DuckDB file (default: ${DB_ENV}, else {DEFAULT_DB})"
+        "--max-rows", type=int, default=200, help="print at most this many rows (default 200)"
     )
-    parser.add_argument("--max-rows", type=int, default=200, help="print at most this many rows (default 200)")
     parser.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
     parser.set_defaults(handler=run)
 

@@ -7,7 +7,13 @@ from pathlib import Path
 from anonflow.tables import ALL_TABLES, PARTITION_KEYS, Table
 
 DB_NAME = "analytics.duckdb"
-_SQL_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN", "timestamp": "TIMESTAMPTZ"}
+_SQL_TYPES = {
+    "string": "VARCHAR",
+    "int64": "BIGINT",
+    "double": "DOUBLE",
+    "bool": "BOOLEAN",
+    "timestamp": "TIMESTAMPTZ",
+}
 
 
 def _quote(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Rows -> Parquet files under `<root>/<table>/store_id=<s>/date=<d>/`, through Beam's filesystems (local, S3, GCS)."""
+"""Rows -> Parquet under `<root>/<table>/store_id=<s>/date=<d>/`, via Beam's filesystems (local, S3, GCS)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
+from apache_beam.transforms import window
 
 from anonflow.tables import Column, Table
 
@@ -63,7 +64,7 @@ class _WriteGroup(beam.DoFn):
         yield write_partition(self._root, self._table, store_id, date, batch)
 
 
-class WriteTable(beam.PTransform):  # type: ignore[misc]
+class WriteTable(beam.PTransform):
     """Rows (dicts with `store_id`, `date` and the table's columns) -> one Parquet file per partition."""
 
     def __init__(self, root: str, table: Table) -> None:
@@ -74,7 +75,7 @@ class WriteTable(beam.PTransform):  # type: ignore[misc]
     def expand(self, rows: beam.PCollection) -> beam.PCollection:
         return (
             rows
-            | "Global" >> beam.WindowInto(beam.window.GlobalWindows())
+            | "Global" >> beam.WindowInto(window.GlobalWindows())
             | "ByPartition" >> beam.Map(lambda r: ((str(r["store_id"]), str(r["date"])), r))
             | "Group" >> beam.GroupByKey()
             | "Write" >> beam.ParDo(_WriteGroup(self._root, self._table))

@@ -22,7 +22,7 @@ class _KeepFirst(beam.DoFn):
         yield first
 
 
-class DedupeEntries(beam.PTransform):  # type: ignore[misc]
+class DedupeEntries(beam.PTransform):
     """Keep one observation per entry id (batch: over the whole input)."""
 
     def expand(self, observations: beam.PCollection) -> beam.PCollection:

@@ -42,7 +42,7 @@ class _ToRow(beam.DoFn):
         }
 
 
-class Footfall(beam.PTransform):  # type: ignore[misc]
+class Footfall(beam.PTransform):
     """Observations -> footfall rows for fixed windows of `window_s` seconds.
 
     Visitors are distinct camera tracks seen in the zone; rows backed by fewer than `k` visitors keep their

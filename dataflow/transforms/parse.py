@@ -29,7 +29,9 @@ def parse_payload(payload: str) -> Iterator[Entry | tuple[str, str]]:
         except json.JSONDecodeError as error:
             yield (f"not JSON: {error.msg} at column {error.colno}", line)
             continue
-        items = document.get("entries") if isinstance(document, dict) and "entries" in document else [document]
+        items = (
+            document.get("entries") if isinstance(document, dict) and "entries" in document else [document]
+        )
         if not isinstance(items, list):
             yield ("batch field 'entries' is not a list", line)
             continue
@@ -68,7 +70,7 @@ class _ParseDoFn(beam.DoFn):
                 )
 
 
-class ParseEntries(beam.PTransform):  # type: ignore[misc]
+class ParseEntries(beam.PTransform):
     """(source, payload) pairs -> Observations (main output) and DeadLetters (`dead_letter` output)."""
 
     def expand(self, payloads: beam.PCollection) -> beam.pvalue.DoOutputsTuple:

@@ -37,7 +37,7 @@ def _is_directory(location: str) -> bool:
     return location.endswith("/") or bool(FileSystems.match([prefix + "*"], limits=[1])[0].metadata_list)
 
 
-class ReadEntryFiles(beam.PTransform):  # type: ignore[misc]
+class ReadEntryFiles(beam.PTransform):
     """Lines of NDJSON entry files, keyed by `file:line-number` so a dead letter says where it came from.
 
     The file list is resolved when the pipeline is built; an input with no files is not an error (an
@@ -49,14 +49,12 @@ class ReadEntryFiles(beam.PTransform):  # type: ignore[misc]
         self._files = files
 
     def expand(self, pipeline: beam.pvalue.PBegin) -> beam.PCollection:
-        return (
-            pipeline
-            | "Files" >> beam.Create(self._files)
-            | "Lines" >> beam.FlatMap(_numbered_lines)
-        )
+        return pipeline | "Files" >> beam.Create(self._files) | "Lines" >> beam.FlatMap(_numbered_lines)
 
 
 def _numbered_lines(path: str) -> list[tuple[str, str]]:
     with FileSystems.open(path) as handle:
         text = handle.read().decode("utf-8", errors="replace")
-    return [(f"{path}:{number}", line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    return [
+        (f"{path}:{number}", line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()
+    ]

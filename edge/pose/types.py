@@ -35,7 +35,9 @@ class Poses:
                 f"scores must have shape {list(self.points.shape[:2])}, got {list(self.scores.shape)}"
             )
         if self.points.dtype != np.float32 or self.scores.dtype != np.float32:
-            raise ValueError(f"points and scores must be float32, got {self.points.dtype}, {self.scores.dtype}")
+            raise ValueError(
+                f"points and scores must be float32, got {self.points.dtype}, {self.scores.dtype}"
+            )
 
     def __len__(self) -> int:
         return int(self.points.shape[0])

@@ -1,0 +1,159 @@
+"""ByteTrack beyond the shared contract: its settings, the two-stage association, seconds, predict()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from edge.tracking.bytetrack import ByteTrack, ByteTrackConfig, SkippedDetections
+
+DT = 0.1
+PERSON = np.array([[100, 50, 140, 150]], np.float32)
+OTHER = np.array([[400, 50, 440, 150]], np.float32)
+NOBODY = np.zeros((0, 4), np.float32)
+
+
+def _s(*values: float) -> np.ndarray:
+    return np.array(values, np.float32)
+
+
+@pytest.mark.parametrize(
+    ("settings", "error"),
+    [
+        ({}, None),
+        ({"lost_buffer_s": 2.5, "min_hits": 3}, None),
+        ({"low_score": 0.0, "high_score": 0.6, "new_track_score": 0.6}, None),
+        ({"lost_buffer_frames": 30}, "Extra inputs are not permitted"),
+        ({"lost_buffer_s": 0.0}, "greater than 0"),
+        ({"lost_buffer_s": 61.0}, "less than or equal to 60"),
+        ({"min_hits": 0}, "greater than or equal to 1"),
+        ({"match_iou_high": 1.0}, "less than 1"),
+        ({"high_score": 1.5}, "less than or equal to 1"),
+        ({"low_score": 0.5, "high_score": 0.5}, "low_score < high_score <= new_track_score"),
+        ({"new_track_score": 0.4}, "low_score < high_score <= new_track_score"),
+    ],
+)
+def test_config(settings: dict[str, Any], error: str | None) -> None:
+    if error is None:
+        ByteTrackConfig(**settings)
+    else:
+        with pytest.raises(ValidationError, match=error):
+            ByteTrackConfig(**settings)
+
+
+def test_every_setting_is_described() -> None:
+    assert all(field.description for field in ByteTrackConfig.model_fields.values())
+
+
+@pytest.mark.parametrize("min_hits", [1, 2, 3])
+def test_people_at_start_are_confirmed_at_once_later_arrivals_after_min_hits(min_hits: int) -> None:
+    tracker = ByteTrack(ByteTrackConfig(min_hits=min_hits))
+    first = tracker.update(PERSON, _s(0.9), DT)
+    assert first.track_ids[0] is not None
+    arrivals = [tracker.update(np.vstack([PERSON, OTHER]), _s(0.9, 0.9), DT).track_ids for _ in range(4)]
+    assert [ids[0] for ids in arrivals] == [first.track_ids[0]] * 4
+    newcomer = [ids[1] for ids in arrivals]
+    # min_hits - 1 frames without an id, then one id for good.
+    assert newcomer[: min_hits - 1] == [None] * (min_hits - 1)
+    assert newcomer[min_hits - 1] is not None and len(set(newcomer[min_hits - 1 :])) == 1
+
+
+def test_a_tentative_track_that_misses_a_frame_is_dropped() -> None:
+    tracker = ByteTrack(ByteTrackConfig(min_hits=2))
+    tracker.update(NOBODY, _s(), DT)
+    assert tracker.update(PERSON, _s(0.9), DT).track_ids == (None,)
+    assert tracker.update(NOBODY, _s(), DT) == tracker.update(NOBODY, _s(), DT)
+    # Had the tentative track survived the gap, this hit would be its second and confirm it.
+    assert tracker.update(PERSON, _s(0.9), DT).track_ids == (None,)
+    assert tracker.update(PERSON, _s(0.9), DT).track_ids[0] is not None
+
+
+@pytest.mark.parametrize(
+    ("score", "starts_a_track"),
+    [(0.05, False), (0.3, False), (0.55, False), (0.6, True), (0.95, True)],
+)
+def test_only_confident_detections_start_tracks(score: float, starts_a_track: bool) -> None:
+    # Defaults: ignored below 0.1, low below 0.5, high from 0.5, a new track needs 0.6.
+    tracker = ByteTrack()
+    ids = [tracker.update(PERSON, _s(score), DT).track_ids[0] for _ in range(3)]
+    assert (ids[-1] is not None) == starts_a_track
+
+
+def test_low_score_detection_extends_a_tracked_person() -> None:
+    tracker = ByteTrack()
+    (person,) = tracker.update(PERSON, _s(0.9), DT).track_ids
+    # Partly hidden now: the detector is unsure, but the box is where the track predicts it.
+    for _ in range(5):
+        assert tracker.update(PERSON, _s(0.3), DT).track_ids == (person,)
+    # A low-score box far from any track is not a person we know, and starts nothing.
+    assert tracker.update(np.vstack([PERSON, OTHER]), _s(0.3, 0.3), DT).track_ids == (person, None)
+
+
+@pytest.mark.parametrize(("revives", "expect_same_id"), [(False, False), (True, True)])
+def test_low_score_detection_and_a_lost_track(revives: bool, expect_same_id: bool) -> None:
+    tracker = ByteTrack(ByteTrackConfig(low_score_revives_lost=revives))
+    (person,) = tracker.update(PERSON, _s(0.9), DT).track_ids
+    tracker.update(NOBODY, _s(), DT)  # missed once: lost
+    low = tracker.update(PERSON, _s(0.3), DT).track_ids[0]
+    assert (low == person) is expect_same_id
+    if not revives:
+        assert low is None
+        # A confident detection re-finds the lost track with its old id.
+        assert tracker.update(PERSON, _s(0.9), DT).track_ids == (person,)
+
+
+@pytest.mark.parametrize("fps", [5.0, 12.5, 30.0])
+def test_the_lost_buffer_is_in_seconds_whatever_the_frame_rate(fps: float) -> None:
+    buffer_s = 0.73  # off every frame grid used here
+    tracker = ByteTrack(ByteTrackConfig(lost_buffer_s=buffer_s))
+    (person,) = tracker.update(PERSON, _s(0.9), 1 / fps).track_ids
+    t, ended_at = 0.0, None
+    while ended_at is None and t < 3.0:
+        t += 1 / fps
+        if tracker.update(NOBODY, _s(), 1 / fps).ended == (person,):
+            ended_at = t
+    assert ended_at is not None
+    assert buffer_s < ended_at <= buffer_s + 1 / fps + 1e-9
+
+
+def test_skipped_detections_are_counted() -> None:
+    tracker = ByteTrack()
+    boxes = np.array(
+        [[np.nan, 0, 10, 10], [0, 0, 10, np.inf], [5, 5, 5, 50], [9, 9, 1, 1], [0, 0, 40, 100]], np.float32
+    )
+    scores = _s(0.9, 0.9, 0.9, 0.9, np.nan)
+    assert tracker.update(boxes, scores, DT).track_ids == (None,) * 5
+    tracker.update(boxes[2:4], scores[2:4], DT)
+    assert tracker.skipped == SkippedDetections(non_finite=3, no_area=4)
+
+
+def test_predict_returns_confirmed_tracked_people_only() -> None:
+    tracker = ByteTrack(ByteTrackConfig(min_hits=2))
+    boxes, ids = tracker.predict(DT)
+    assert boxes.shape == (0, 4) and boxes.dtype == np.float32 and ids == ()
+    (person,) = tracker.update(PERSON, _s(0.9), DT).track_ids
+    tracker.update(np.vstack([PERSON, OTHER]), _s(0.9, 0.9), DT)  # OTHER is still tentative
+    boxes, ids = tracker.predict(DT)
+    assert ids == (person,)
+    np.testing.assert_allclose(boxes, PERSON, atol=1.0)
+    tracker.update(OTHER, _s(0.9), DT)  # PERSON missed: lost, OTHER confirmed
+    boxes, ids = tracker.predict(DT)
+    assert person not in ids and len(ids) == 1
+    np.testing.assert_allclose(boxes, OTHER, atol=1.0)
+
+
+def test_predict_neither_loses_nor_ends_a_track() -> None:
+    def walker(t: float) -> np.ndarray:
+        return PERSON + np.array([[40.0, 0.0, 40.0, 0.0]], np.float32) * t
+
+    tracker = ByteTrack(ByteTrackConfig(lost_buffer_s=1.0))
+    for k in range(10):
+        (person,) = tracker.update(walker(k * DT), _s(0.9), DT).track_ids
+    for _ in range(20):  # two seconds of skipped frames, twice the lost buffer
+        _, ids = tracker.predict(DT)
+        assert ids == (person,)
+    result = tracker.update(walker(3.0), _s(0.9), DT)
+    assert result.track_ids == (person,) and result.ended == ()
