@@ -189,7 +189,7 @@ def write_sidecar(table_root: str, table: Table, config: PrivacyConfig) -> str:
     return path
 
 
-class _ProtectDoFn(beam.DoFn):  # type: ignore[misc]
+class _ProtectDoFn(beam.DoFn):
     def __init__(self, table: Table, config: PrivacyConfig) -> None:
         self._table = table
         self._config = config
@@ -208,7 +208,7 @@ class _ProtectDoFn(beam.DoFn):  # type: ignore[misc]
         yield out
 
 
-class ProtectCells(beam.PTransform):  # type: ignore[misc]
+class ProtectCells(beam.PTransform):
     """Rows with true counts -> rows as released (k-suppression, optional noise), with Beam counters."""
 
     def __init__(self, table: Table, config: PrivacyConfig) -> None:

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "anonflow.cli.edge",
     "anonflow.cli.pipeline",
     "anonflow.cli.query",
+    "anonflow.cli.report",
     "anonflow.cli.models",
     "anonflow.cli.schema",
 )
