@@ -1,0 +1,220 @@
+"""The gateway configuration (`anonflow edge --config CONFIG.yaml`): typed, bounded, closed to typos.
+
+Relative paths are taken from the working directory (under Greengrass: the component's work folder).
+`load_config` turns every mistake into one line naming the field, e.g.
+`gateway.yaml: cameras.0.fps: Input should be greater than 0 (got -1)`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, FilePath, ValidationError, field_validator, model_validator
+
+from anonflow.contract.entry import Identifier
+from anonflow.errors import InputError
+from edge.config import CameraChainConfig
+from edge.runtime.batch import DEFAULT_MAX_PAYLOAD_BYTES, IOT_CORE_MAX_PAYLOAD_BYTES
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def is_stream_url(source: str | int) -> bool:
+    return isinstance(source, str) and "://" in source
+
+
+class CameraConfig(_Strict):
+    """One camera: where frames come from, how often to analyse them, and its chain settings."""
+
+    id: Identifier = Field(description="Camera id, unique in the store; the entries topic carries it.")
+    source: str | int = Field(
+        description="RTSP/HTTP URL (rtsp://...), video file path, or local device index (0 to 63)."
+    )
+    fps: float = Field(
+        5.0, gt=0.0, le=60.0, description="Frames per second to analyse; extra frames are skipped."
+    )
+    loop: bool = Field(False, description="File sources only: start again at the end instead of finishing.")
+    reconnect_min_s: float = Field(
+        1.0, gt=0.0, le=60.0, description="First delay before reopening a lost stream."
+    )
+    reconnect_max_s: float = Field(
+        60.0, gt=0.0, le=3600.0, description="Longest delay between reopen attempts."
+    )
+    chain: CameraChainConfig = Field(
+        default_factory=CameraChainConfig, description="Models, gates, zones, lines."
+    )
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _usable_source(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise ValueError("source must be a URL, a file path or a device index")
+        if isinstance(value, int):
+            if not 0 <= value <= 63:
+                raise ValueError(f"device index must be 0 to 63, got {value}")
+        elif not value.strip():
+            raise ValueError("source must not be empty")
+        elif not is_stream_url(value) and not Path(value).expanduser().is_file():
+            raise ValueError(f"video file {value} does not exist (a stream needs a URL such as rtsp://...)")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered_delays(self) -> CameraConfig:
+        if self.reconnect_min_s > self.reconnect_max_s:
+            raise ValueError("reconnect_min_s must not exceed reconnect_max_s")
+        return self
+
+
+class LocalTransportConfig(_Strict):
+    """NDJSON files in a directory (what the Beam job reads locally); see edge/runtime/transports/local.py."""
+
+    kind: Literal["local"] = "local"
+    directory: Path = Field(Path("entries"), description="Where the rolled .ndjson files appear.")
+    roll_interval_s: float = Field(60.0, ge=0.1, le=86_400.0, description="Close a file after this long.")
+    max_file_bytes: int = Field(16 * MiB, ge=4 * KiB, le=4 * GiB, description="Close a file at this size.")
+
+
+class MqttTransportConfig(_Strict):
+    """Direct MQTT5 with mutual TLS to an IoT Core endpoint (gateways without Greengrass)."""
+
+    kind: Literal["mqtt"]
+    endpoint: str = Field(
+        pattern=r"^[A-Za-z0-9.-]{1,253}$",
+        description="Broker host, e.g. xxxx-ats.iot.eu-west-1.amazonaws.com.",
+    )
+    port: int = Field(8883, ge=1, le=65_535, description="Broker TLS port.")
+    certificate: FilePath = Field(description="The gateway's client certificate (PEM).")
+    private_key: FilePath = Field(description="The certificate's private key (PEM).")
+    ca: FilePath | None = Field(None, description="CA bundle to trust (PEM); None: the system trust store.")
+    client_id: Identifier | None = Field(None, description="MQTT client id; None: the gateway id.")
+    keep_alive_s: int = Field(60, ge=5, le=1200, description="MQTT keep-alive interval.")
+    ack_timeout_s: float = Field(30.0, ge=1.0, le=600.0, description="How long to wait for a PUBACK.")
+    reconnect_min_s: float = Field(1.0, ge=0.1, le=60.0, description="First reconnect delay.")
+    reconnect_max_s: float = Field(60.0, ge=1.0, le=3600.0, description="Longest reconnect delay.")
+
+
+class GreengrassTransportConfig(_Strict):
+    """IPC PublishToIoTCore through the Greengrass nucleus (the component's default)."""
+
+    kind: Literal["greengrass"]
+    ack_timeout_s: float = Field(30.0, ge=1.0, le=600.0, description="How long to wait for the IPC response.")
+
+
+TransportConfig = Annotated[
+    LocalTransportConfig | MqttTransportConfig | GreengrassTransportConfig, Field(discriminator="kind")
+]
+
+
+class SpoolConfig(_Strict):
+    """The on-disk spool that holds entries until the transport acknowledges them."""
+
+    directory: Path = Field(Path("spool"), description="Directory of the SQLite spool file (local disk).")
+    max_bytes: int = Field(
+        256 * MiB,
+        ge=256 * KiB,
+        le=1024 * GiB,
+        description="Bound on spooled entry bytes; oldest evicted beyond.",
+    )
+
+
+class BatchConfig(_Strict):
+    """How spooled entries are packed into messages."""
+
+    max_payload_bytes: int = Field(
+        DEFAULT_MAX_PAYLOAD_BYTES,
+        ge=4 * KiB,
+        le=IOT_CORE_MAX_PAYLOAD_BYTES - KiB,
+        description="Payload budget of one message (IoT Core allows 128 KB including topic and properties).",
+    )
+    retry_min_s: float = Field(0.5, gt=0.0, le=60.0, description="First delay after a failed publish.")
+    retry_max_s: float = Field(30.0, gt=0.0, le=3600.0, description="Longest delay between failed publishes.")
+
+
+class HealthConfig(_Strict):
+    """How often the gateway reports its health."""
+
+    interval_s: float = Field(60.0, ge=0.2, le=3600.0, description="Seconds between health messages.")
+
+
+class GatewayConfig(_Strict):
+    """One gateway process: a store's cameras, where entries go, and how they are kept until then."""
+
+    store_id: Identifier = Field(description="Store id; first level of every topic.")
+    gateway_id: Identifier = Field(description="This gateway's id (under Greengrass: the thing name).")
+    model_dir: Path | None = Field(None, description="Model directory; None: $ANONFLOW_MODEL_DIR.")
+    threads: int = Field(1, ge=1, le=16, description="ONNX Runtime threads per camera's pose model.")
+    cameras: list[CameraConfig] = Field(min_length=1, max_length=32, description="The cameras to analyse.")
+    transport: TransportConfig = Field(default_factory=LocalTransportConfig, description="Where entries go.")
+    spool: SpoolConfig = Field(default_factory=SpoolConfig, description="Where entries wait for delivery.")
+    batch: BatchConfig = Field(
+        default_factory=BatchConfig, description="Message packing and publish retries."
+    )
+    health: HealthConfig = Field(default_factory=HealthConfig, description="Health reporting.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Least level logged.")
+
+    @model_validator(mode="after")
+    def _unique_cameras(self) -> GatewayConfig:
+        ids = [camera.id for camera in self.cameras]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"camera ids must be unique, repeated: {', '.join(repeated)}")
+        if self.spool.max_bytes < self.batch.max_payload_bytes:
+            raise ValueError("spool.max_bytes must be at least batch.max_payload_bytes")
+        return self
+
+
+def describe(error: ValidationError, where: str) -> str:
+    """The first problem of a validation error as one line: `where: field.path: message (got value)`."""
+    problems = error.errors(include_url=False)
+    first = problems[0]
+    path = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif first["type"] == "missing":
+        message = "required key missing"
+    else:
+        message = first["msg"].removeprefix("Value error, ")
+        value = first.get("input")
+        repeated = isinstance(value, str) and value in message
+        if not isinstance(value, dict | list) and value is not None and not repeated:
+            message = f"{message} (got {value!r})"
+    more = (
+        f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+        if len(problems) > 1
+        else ""
+    )
+    return f"{where}: {path}: {message}{more}"
+
+
+def parse_config(data: Any, where: str) -> GatewayConfig:
+    """Validate already-parsed settings (a YAML file's content, or a Greengrass component configuration)."""
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: expected a mapping of settings, got {type(data).__name__}")
+    try:
+        return GatewayConfig.model_validate(data)
+    except ValidationError as error:
+        raise InputError(describe(error, where)) from None
+
+
+def load_config(path: Path) -> GatewayConfig:
+    """Read and validate a gateway YAML file; InputError (one line) on any problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot read gateway config {path}: {error.strerror or error}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        at = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise InputError(f"{path}:{at}: {problem}") from None
+    return parse_config(data, str(path))

@@ -1,0 +1,56 @@
+"""Greengrass packaging fixtures: a stand-in for the nucleus IPC client, and logging kept tidy."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from awsiot.greengrasscoreipc import model
+
+
+class FakeNucleus:
+    """Stands in for `GreengrassCoreIPCClientV2`, because no Greengrass nucleus (and so no IPC socket)
+    exists in the test environment. It serves the component configuration and records every
+    PublishToIoTCore request, answering as the nucleus does."""
+
+    def __init__(self, configuration: dict[str, Any]) -> None:
+        self.configuration = configuration
+        self.requests: list[dict[str, Any]] = []
+        self.closed = False
+
+    def get_configuration(self, *, key_path: list[str]) -> model.GetConfigurationResponse:
+        value: Any = self.configuration
+        for key in key_path:
+            value = value[key]
+        return model.GetConfigurationResponse(component_name="dev.anonflow.Gateway", value=value)
+
+    def publish_to_iot_core_async(
+        self, *, topic_name: str, qos: str, payload: bytes, content_type: str
+    ) -> concurrent.futures.Future[Any]:
+        self.requests.append(
+            {"topic": topic_name, "qos": qos, "payload": payload, "content_type": content_type}
+        )
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        future.set_result(model.PublishToIoTCoreResponse())
+        return future
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def fake_nucleus() -> type[FakeNucleus]:
+    return FakeNucleus
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """The packagings install JSON logging on the root logger; put pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
