@@ -7,7 +7,7 @@ export ANONFLOW_MODEL_DIR ?= $(SHARED)/models
 export ANONFLOW_VIDEO_DIR ?= $(SHARED)/videos
 EXTRAS := edge,dataflow,infra,dev
 
-.PHONY: demo check lint typecheck test system-deps clean
+.PHONY: demo check lint typecheck test system-deps infra-tools clean
 
 $(BIN)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,13 +25,17 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy anonflow edge dataflow infra models bench
 
-test: $(BIN)/.installed system-deps
+test: $(BIN)/.installed system-deps infra-tools
 	$(BIN)/pytest
 
 system-deps:
 	@bash .ci/system-deps
 
+# checkov (own venv: its pins clash with the project's) and the pinned CDK CLI from npm.
+infra-tools: $(BIN)/.installed
+	@bash infra/tools/install-tools.sh
+
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) demo-out
+	rm -rf $(VENV) .venv-tools infra/node_modules demo-out

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
 from anonflow.errors import InputError
@@ -59,6 +60,8 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
     options = PipelineOptions(argv)
     options.view_as(SetupOptions).save_main_session = False
     job = options.view_as(AnonflowOptions)
+    # Listing the input happens before the pipeline exists: give Beam's S3/GCS filesystems their options now.
+    FileSystems.set_options(options)
     files = entry_files(job.input)
     if not files:
         raise InputError(f"input {job.input} holds no entry files")

@@ -1,0 +1,252 @@
+"""Per-environment settings (stores, gateways, sizes, retention, thresholds) read from one YAML file.
+
+`infra/environments/<name>.yaml` is the only thing an operator edits to deploy another environment;
+the models reject unknown keys and out-of-range values with the field's path in the message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from anonflow.contract.entry import Identifier
+from anonflow.errors import InputError
+
+ENVIRONMENTS_DIR = Path(__file__).resolve().parent / "environments"
+# Relative paths in an environment file (recipe, artifacts, Lambda code) are taken from the repository root.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+SemVer = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
+ThingName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GatewaySpec(_Config):
+    """One store gateway: its IoT thing and the cameras it analyses."""
+
+    thing_name: ThingName = Field(description="IoT thing name; also the gateway id in its health topic.")
+    cameras: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=32,
+        description="The gateway's cameras, as the edge's `gateway.cameras` settings (id, source, fps, "
+        "chain); deployed as component configuration and validated by the gateway itself.",
+    )
+
+
+class StoreConfig(_Config):
+    """A store and the Greengrass core devices (IoT things) that may publish its entries."""
+
+    store_id: Identifier = Field(description="Store id; the `store_id` thing attribute and topic level.")
+    time_zone: str = Field(description="IANA time zone the store's hours and days are cut in.")
+    gateways: list[GatewaySpec] = Field(
+        default_factory=list, max_length=64, description="The store's gateways (Greengrass core devices)."
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown IANA time zone {value!r}") from error
+        return value
+
+
+class StreamConfig(_Config):
+    """The Kinesis data stream the topic rule writes entries to and the Beam job reads."""
+
+    shard_count: int | None = Field(
+        None, ge=1, le=64, description="Provisioned shards; leave empty for on-demand capacity."
+    )
+    retention_hours: int = Field(
+        48, ge=24, le=8760, description="How long the stream keeps records for a job that fell behind."
+    )
+
+
+class ArchiveConfig(_Config):
+    """The Firehose delivery stream writing raw NDJSON to the raw bucket."""
+
+    buffering_interval_s: int = Field(300, ge=0, le=900, description="Longest wait before a file is written.")
+    buffering_size_mib: int = Field(64, ge=1, le=128, description="Largest batch before a file is written.")
+
+
+class RetentionConfig(_Config):
+    """Lifecycle of the buckets; audit crops always expire, tables are kept until deleted."""
+
+    audit_crop_days: int = Field(
+        7, ge=1, le=365, description="Days an audit crop (anonymous body image) is kept before deletion."
+    )
+    raw_entries_days: int | None = Field(
+        400, ge=30, le=3650, description="Days raw NDJSON is kept; empty keeps it forever."
+    )
+    raw_infrequent_access_days: int = Field(
+        30, ge=30, le=3650, description="Days after which raw NDJSON moves to infrequent access storage."
+    )
+    athena_results_days: int = Field(30, ge=1, le=365, description="Days Athena query results are kept.")
+    noncurrent_version_days: int = Field(
+        30, ge=1, le=365, description="Days an overwritten or deleted object version is kept."
+    )
+
+
+class AnalyticsConfig(_Config):
+    """Glue catalog and Athena workgroup for the analysts."""
+
+    projection_start: dt.date = Field(
+        dt.date(2025, 1, 1), description="First date partition projection offers to queries."
+    )
+    bytes_scanned_cutoff_gib: int = Field(
+        10, ge=1, le=1024, description="Athena cancels a query scanning more than this many GiB."
+    )
+
+
+class GreengrassConfig(_Config):
+    """The gateway software as Greengrass components and the deployment to the fleet."""
+
+    recipe_path: Path = Field(
+        Path("edge/greengrass/recipe.yaml"), description="The component recipe (templated as for gdk)."
+    )
+    artifacts_dir: Path = Field(
+        Path("edge/greengrass/greengrass-build/artifacts/{component_name}/{component_version}"),
+        description="Directory holding every file the recipe's artifact URIs name, built before deploying "
+        "(`{component_name}` and `{component_version}` are filled in; the default is where gdk builds to).",
+    )
+    component_version: SemVer | None = Field(
+        None,
+        description="Version registered for the components; empty takes the version in gdk-config.json "
+        "beside the recipe. Versions are immutable: bump it with every change.",
+    )
+    packaging: Literal["component", "lambda"] = Field(
+        "component",
+        description="What the fleet deployment runs: the native component or the pinned edge Lambda. "
+        "Both are registered; only one runs, or each entry would be counted twice.",
+    )
+    lambda_code_path: Path | None = Field(
+        None,
+        description="Directory or zip with the edge Lambda's code and dependencies; set it to register the "
+        "Lambda component (required when `packaging` is `lambda`).",
+    )
+    lambda_component_name: str = Field(
+        "dev.anonflow.EdgeLambda", pattern=r"^[A-Za-z0-9.]{1,128}$", description="Lambda component name."
+    )
+    log_manager_version: SemVer | None = Field(
+        None,
+        description="Version of aws.greengrass.LogManager to deploy to the whole thing group (ships gateway "
+        "logs to CloudWatch Logs); empty deploys no log manager.",
+    )
+    configuration: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Configuration merged into the component on every gateway (keys of the recipe's "
+        "DefaultConfiguration); each gateway's store id, thing name and cameras are added under `gateway`.",
+    )
+
+    @model_validator(mode="after")
+    def _lambda_needs_code(self) -> GreengrassConfig:
+        if self.packaging == "lambda" and self.lambda_code_path is None:
+            raise ValueError("packaging `lambda` needs `lambda_code_path`")
+        return self
+
+
+class FlinkConfig(_Config):
+    """The Managed Service for Apache Flink application running the Beam job."""
+
+    runtime: Literal["FLINK-1_19", "FLINK-1_20"] = Field(
+        "FLINK-1_20",
+        description="Flink runtime; must match the Beam Flink runner the job jar was built with.",
+    )
+    code_key: str = Field(
+        "flink/anonflow-flink.jar",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,511}$",
+        description="Key of the Beam job jar in the artifacts bucket (uploaded before deploying the stack).",
+    )
+    parallelism: int = Field(1, ge=1, le=256, description="Initial parallelism of the job.")
+    parallelism_per_kpu: int = Field(1, ge=1, le=8, description="Parallel tasks per processing unit.")
+    autoscaling: bool = Field(True, description="Let the service scale parallelism with load.")
+
+
+class AlarmsConfig(_Config):
+    """Thresholds of the operational alarms, and who hears about them."""
+
+    dead_letter_percent: float = Field(
+        1.0, gt=0.0, le=100.0, description="Dead-letter share of read entries (per 15 min) that alarms."
+    )
+    iterator_age_minutes: int = Field(
+        10, ge=1, le=1440, description="Age of the oldest unread stream record that alarms."
+    )
+    spool_depth_entries: int = Field(
+        50_000, ge=1, le=100_000_000, description="Entries waiting in any gateway's spool that alarm."
+    )
+    email: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(
+        default_factory=list, max_length=16, description="Addresses subscribed to the alarm topic."
+    )
+
+
+class EnvironmentConfig(_Config):
+    """One deployable environment of anonflow."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,15}$", description="Short name; prefixes every resource.")
+    account: str | None = Field(
+        None, pattern=r"^\d{12}$", description="AWS account id; empty synthesises account-agnostic stacks."
+    )
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="AWS region, e.g. eu-west-1.")
+    stores: list[StoreConfig] = Field(
+        min_length=1, max_length=10_000, description="Stores in this environment."
+    )
+    stream: StreamConfig = StreamConfig()
+    archive: ArchiveConfig = ArchiveConfig()
+    retention: RetentionConfig = RetentionConfig()
+    analytics: AnalyticsConfig = AnalyticsConfig()
+    greengrass: GreengrassConfig
+    flink: FlinkConfig = FlinkConfig()
+    alarms: AlarmsConfig = AlarmsConfig()
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> EnvironmentConfig:
+        stores = [s.store_id for s in self.stores]
+        if len(set(stores)) != len(stores):
+            raise ValueError(f"store ids must be unique, got {stores}")
+        gateways = [g.thing_name for s in self.stores for g in s.gateways]
+        if len(set(gateways)) != len(gateways):
+            raise ValueError(f"a gateway belongs to one store only, got {gateways}")
+        return self
+
+    @property
+    def prefix(self) -> str:
+        """Resource name prefix, e.g. `anonflow-dev`."""
+        return f"anonflow-{self.name}"
+
+    def resolve(self, path: Path) -> Path:
+        """An environment path made absolute against the repository root."""
+        return path if path.is_absolute() else REPO_ROOT / path
+
+
+def load_environment(source: str | Path) -> EnvironmentConfig:
+    """Read an environment by name (`dev` -> infra/environments/dev.yaml) or by file path.
+
+    Raises InputError naming the file and the first bad field.
+    """
+    path = Path(source)
+    if path.suffix not in (".yaml", ".yml"):
+        path = ENVIRONMENTS_DIR / f"{source}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in ENVIRONMENTS_DIR.glob("*.yaml"))
+        raise InputError(f"environment file {path} not found (known environments: {', '.join(known)})")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise InputError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+    try:
+        return EnvironmentConfig.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise InputError(f"{path}: {where}: {first['msg']}") from error

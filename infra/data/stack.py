@@ -1,0 +1,129 @@
+"""DataStack: everything that stores entries and tables; the other stacks reference its resources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.config import EnvironmentConfig
+from infra.data import layout
+from infra.data.catalog import TablesCatalog
+from infra.data.entry_stream import EntryStream
+from infra.data.raw_archive import RawArchive
+from infra.data.secure_bucket import AccessLogBucket, SecureBucket
+from infra.data.workgroup import AnalystWorkgroup
+
+
+class DataStack(Stack):
+    """Data key, buckets (raw, tables, audit crops, artifacts, Athena results), stream, archive, catalog."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        retention = config.retention
+        self.key = kms.Key(
+            self,
+            "DataKey",
+            alias=f"alias/{config.prefix}-data",
+            description="Encrypts anonflow entries, tables, audit crops and artifacts at rest.",
+            enable_key_rotation=True,
+        )
+        access_logs = AccessLogBucket(self, "AccessLogs").bucket
+
+        def bucket(construct_id: str, **options: Any) -> s3.Bucket:
+            return SecureBucket(
+                self,
+                construct_id,
+                encryption_key=self.key,
+                access_logs=access_logs,
+                noncurrent_days=retention.noncurrent_version_days,
+                **options,
+            ).bucket
+
+        raw_expiry = Duration.days(retention.raw_entries_days) if retention.raw_entries_days else None
+        self.raw_bucket = bucket(
+            "Raw",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="raw-entries-age",
+                    expiration=raw_expiry,
+                    transitions=[
+                        s3.Transition(
+                            storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                            transition_after=Duration.days(retention.raw_infrequent_access_days),
+                        )
+                    ],
+                )
+            ],
+        )
+        self.tables_bucket = bucket("Tables")
+        self.audit_bucket = bucket(
+            "AuditCrops",
+            versioned=False,
+            unversioned_reason="Audit crops must be gone once expired; versions would keep deleted crops.",
+            lifecycle_rules=[
+                s3.LifecycleRule(id="audit-crops-expire", expiration=Duration.days(retention.audit_crop_days))
+            ],
+        )
+        self.artifacts_bucket = bucket("Artifacts")
+        self.athena_results_bucket = bucket(
+            "AthenaResults",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="athena-results-expire", expiration=Duration.days(retention.athena_results_days)
+                )
+            ],
+        )
+
+        self.entry_stream = EntryStream(
+            self, "Entries", name=f"{config.prefix}-entries", settings=config.stream, encryption_key=self.key
+        ).stream
+        self.raw_archive = RawArchive(
+            self,
+            "RawArchive",
+            name=f"{config.prefix}-raw-entries",
+            bucket=self.raw_bucket,
+            settings=config.archive,
+            encryption_key=self.key,
+        ).delivery_stream
+        self.catalog = TablesCatalog(
+            self,
+            "Catalog",
+            database_name=config.prefix.replace("-", "_"),
+            bucket=self.tables_bucket,
+            store_ids=[s.store_id for s in config.stores],
+            projection_start=config.analytics.projection_start,
+        )
+        self.workgroup = AnalystWorkgroup(
+            self,
+            "Analysts",
+            name=f"{config.prefix}-analysts",
+            results_bucket=self.athena_results_bucket,
+            encryption_key=self.key,
+            bytes_scanned_cutoff_gib=config.analytics.bytes_scanned_cutoff_gib,
+        )
+
+        for output_id, value, description in (
+            ("RawBucketName", self.raw_bucket.bucket_name, f"Raw NDJSON under {layout.RAW_ENTRIES_PREFIX}"),
+            (
+                "TablesBucketName",
+                self.tables_bucket.bucket_name,
+                f"Parquet tables under {layout.TABLES_PREFIX}",
+            ),
+            ("AuditBucketName", self.audit_bucket.bucket_name, "Audit crops (expire)"),
+            (
+                "ArtifactsBucketName",
+                self.artifacts_bucket.bucket_name,
+                "Greengrass artifacts and the job jar",
+            ),
+            ("EntryStreamName", self.entry_stream.stream_name, "Kinesis stream of entry messages"),
+            ("DeliveryStreamName", self.raw_archive.delivery_stream_name, "Firehose to the raw bucket"),
+            ("GlueDatabaseName", self.catalog.database_name, "Glue database of the tables"),
+            ("AthenaWorkGroupName", self.workgroup.name, "Athena workgroup for analysts"),
+        ):
+            CfnOutput(self, output_id, value=value, description=description)

@@ -1,0 +1,1 @@
+"""The gateway software on AWS IoT Greengrass v2: component versions, edge Lambda, fleet deployment."""

@@ -1,0 +1,1 @@
+"""Alarms on the signals that mean entries are being lost or delayed."""
