@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SHARED ?= $(abspath ../shared)
 export ANONFLOW_MODEL_DIR ?= $(SHARED)/models
 export ANONFLOW_VIDEO_DIR ?= $(SHARED)/videos
-EXTRAS := edge,dataflow,infra,dev
+EXTRAS := edge,dataflow,infra,train,dev
 
 .PHONY: demo check lint typecheck test system-deps infra-tools clean
 

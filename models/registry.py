@@ -33,6 +33,12 @@ class ModelSpec:
     input: str
     outputs: tuple[str, ...]
     labels: tuple[str, ...] = ()
+    # A derived model (quantised, or trained on top of another) is made locally, so its bytes differ per
+    # run: it has no manifest hash, and a sidecar JSON next to the file names its parent and its own hash.
+    derived_from: str = ""
+    # Exact upstream release files the manifest's ONNX file was converted from (informational: their
+    # bytes are not the manifest file's).
+    upstream: tuple[str, ...] = ()
 
     @property
     def copyleft(self) -> bool:
@@ -46,12 +52,24 @@ def manifest() -> tuple[ModelSpec, ...]:
     text = resources.files("models").joinpath("manifest.toml").read_text(encoding="utf-8")
     rows = tomllib.loads(text)["model"]
     specs = tuple(
-        ModelSpec(**{**row, "outputs": tuple(row["outputs"]), "labels": tuple(row.get("labels", ()))})
+        ModelSpec(
+            **{
+                **row,
+                "outputs": tuple(row["outputs"]),
+                "labels": tuple(row.get("labels", ())),
+                "upstream": tuple(row.get("upstream", ())),
+            }
+        )
         for row in rows
     )
+    originals = {s.name for s in specs if not s.derived_from}
     for spec in specs:
         if spec.default and spec.copyleft:
             raise AssertionError(f"manifest marks copyleft model {spec.name} as a default")
+        if spec.derived_from and (spec.default or spec.sha256 or spec.derived_from not in originals):
+            raise AssertionError(f"derived model {spec.name}: needs a manifest parent, no sha256, no default")
+        if not spec.derived_from and len(spec.sha256) != 64:
+            raise AssertionError(f"manifest model {spec.name} has no sha256")
     return specs
 
 
@@ -98,6 +116,11 @@ def _verified(path: Path, size: int, mtime_ns: int, expected: str) -> bool:
 def resolve(model: ModelSpec, directory: Path) -> Path:
     """Path of the model's file, after checking it exists and matches the manifest's sha256."""
     path = directory / model.file
+    if model.derived_from:
+        from models.derived import check_derived
+
+        check_derived(model, spec(model.derived_from), path)
+        return path
     how = f"obtain it from {model.url} (or `anonflow models fetch {model.name}`)"
     if not path.is_file():
         raise ModelFileError(

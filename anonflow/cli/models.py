@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +59,19 @@ def register(subparsers: Any) -> None:
         "--format", choices=["qdq", "qoperator"], default="qdq", help="ONNX int8 representation (default qdq)"
     )
     quantize.add_argument(
+        "--calibration",
+        choices=["percentile", "minmax"],
+        default="percentile",
+        help="activation ranges from the 99.999th percentile (default) or from min/max",
+    )
+    quantize.add_argument(
         "--output", type=Path, help="where to write (default: the int8 manifest row's path in the model dir)"
     )
     quantize.set_defaults(handler=run_quantize)
 
     evaluate = actions.add_parser(
         "evaluate",
-        help="agreement of a pose model with a reference (PTK, EPE), people counts vs labels, attributes vs labels",
+        help="key-point agreement of two pose models (PTK, EPE); people counts and attributes vs labels",
     )
     _model_dir_option(evaluate)
     evaluate.add_argument("--video", type=Path, help="video whose frames the pose models are compared on")
@@ -74,7 +81,10 @@ def register(subparsers: Any) -> None:
     evaluate.add_argument("--stride", type=int, default=1, help="use every k-th frame (default 1)")
     evaluate.add_argument("--input-height", type=int, default=None, help="pose network input height")
     evaluate.add_argument(
-        "--tolerance", type=float, default=0.2, help="PTK tolerance as a fraction of torso height (default 0.2)"
+        "--tolerance",
+        type=float,
+        default=0.2,
+        help="PTK tolerance as a fraction of torso height (default 0.2)",
     )
     evaluate.add_argument("--counts", type=Path, help="CSV frame,count of labelled people per frame")
     evaluate.add_argument("--crops", type=Path, help="folder of labelled anonymous crops (with labels.csv)")
@@ -95,6 +105,7 @@ def register(subparsers: Any) -> None:
     train.add_argument("--holdout", type=float, default=0.25, help="fraction held out for accuracy")
     train.add_argument("--seed", type=int, default=0, help="seed of the hold-out split")
     train.add_argument("--regularisation", type=float, default=1.0, help="inverse L2 strength (C)")
+    train.add_argument("--json", action="store_true", help="print the whole report as JSON")
     train.add_argument(
         "--output", type=Path, help="where to write (default: the headfree-demographics row's path)"
     )
@@ -155,8 +166,14 @@ def run_fetch(args: argparse.Namespace) -> int:
     from models.fetch import fetch
     from models.registry import model_dir, spec
 
-    path = fetch(spec(args.name), model_dir(args.model_dir), args.mirror, args.timeout)
-    print(f"ok {args.name}: {path}")
+    row = spec(args.name)
+    path = fetch(row, model_dir(args.model_dir), args.mirror, args.timeout)
+    note = (
+        f" ({row.licence}: copyleft, never a default; a deployment must run without it)"
+        if row.copyleft
+        else ""
+    )
+    print(f"ok {args.name}: {path}{note}")
     return 0
 
 
@@ -170,6 +187,7 @@ def run_quantize(args: argparse.Namespace) -> int:
         input_height=args.input_height,
         fmt=args.format,
         output=args.output,
+        calibration=args.calibration,
     )
     print(json.dumps(report, indent=2, sort_keys=True))
     return 0
@@ -205,7 +223,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from models.train.run import train_demographics
+    from models.report import table
+    from models.train.run import summary_rows, train_demographics
 
     report = train_demographics(
         crops=args.crops,
@@ -216,11 +235,15 @@ def run_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         regularisation=args.regularisation,
     )
-    print(json.dumps(report, indent=2, sort_keys=True))
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
+        return 0
+    print(table(summary_rows(report)))
+    print(f"\nwrote {report['output']} (sha256 {report['sha256'][:16]}..., sidecar {report['output']}.json)")
     return 0
 
 
-def _print_table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
+    from models.report import table
+
+    print(table(rows))

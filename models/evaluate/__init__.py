@@ -1,0 +1,1 @@
+"""Measuring models: key-point agreement (PTK, EPE), people counts, attribute agreement."""

@@ -1,0 +1,1 @@
+"""Training the head-free demographic classifier on labelled anonymous crops."""

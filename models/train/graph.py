@@ -1,0 +1,119 @@
+"""ONNX graphs of the head-free classifier: the parent's backbone, pooled features, then the linear heads.
+
+The exported model keeps the attribute contract the edge reads (`edge.attributes`): input `input`
+float32 [1,3,160,80] BGR 0-255 (the parent graph subtracts 128 itself), one output `probabilities`
+float32 [1,8] named by the manifest labels. Features are the parent's last shared feature map
+(`t345_1`, [1,256,10,5], before its attribute and colour heads), average- and max-pooled: [1,512]
+(the parent's own heads max-pool, so both poolings carry what it learned).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from anonflow.errors import ModelFileError
+from models.train.heads import GROUPS, OUTPUT_LABELS, LinearHeads
+
+INPUT: Final = "input"
+BACKBONE_TENSOR: Final = "t345_1"
+BACKBONE_CHANNELS: Final = 256
+FEATURES: Final = "features"
+FEATURE_SIZE: Final = 2 * BACKBONE_CHANNELS
+OUTPUT: Final = "probabilities"
+OPSET: Final = 13  # the parent's
+
+
+def backbone(parent: Path) -> onnx.ModelProto:
+    """The parent graph cut at its shared feature map, plus pooling: input -> `features` [1, 512]."""
+    model = onnx.load(str(parent))
+    if BACKBONE_TENSOR not in {out for node in model.graph.node for out in node.output}:
+        raise ModelFileError(f"{parent} has no tensor {BACKBONE_TENSOR}: not the expected attribute network")
+    # The extractor needs every tensor's shape, which the converted file does not store.
+    cut = onnx.utils.Extractor(onnx.shape_inference.infer_shapes(model)).extract_model(
+        [INPUT], [BACKBONE_TENSOR]
+    )
+    nodes = [
+        helper.make_node("GlobalAveragePool", [BACKBONE_TENSOR], ["pooled_mean"]),
+        helper.make_node("GlobalMaxPool", [BACKBONE_TENSOR], ["pooled_max"]),
+        helper.make_node("Concat", ["pooled_mean", "pooled_max"], ["pooled"], axis=1),
+        helper.make_node("Flatten", ["pooled"], [FEATURES], axis=1),
+    ]
+    graph = cut.graph
+    graph.node.extend(nodes)
+    del graph.output[:]
+    graph.output.append(helper.make_tensor_value_info(FEATURES, TensorProto.FLOAT, [1, FEATURE_SIZE]))
+    del graph.value_info[:]
+    result = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="anonflow"
+    )
+    result.ir_version = model.ir_version
+    onnx.checker.check_model(result)
+    return result
+
+
+def with_heads(features_model: onnx.ModelProto, heads: LinearHeads) -> onnx.ModelProto:
+    """The backbone model with the heads on top: input -> `probabilities` [1, 8]."""
+    if heads.weights.shape[0] != FEATURE_SIZE:
+        raise ValueError(f"heads expect {heads.weights.shape[0]} features, the backbone gives {FEATURE_SIZE}")
+    graph = onnx.GraphProto()
+    graph.CopyFrom(features_model.graph)
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(heads.weights.astype(np.float32), "head_weights"),
+            numpy_helper.from_array(heads.bias.astype(np.float32), "head_bias"),
+        ]
+    )
+    nodes = [helper.make_node("Gemm", [FEATURES, "head_weights", "head_bias"], ["logits"])]
+    parts = []
+    for name, columns, activation in GROUPS:
+        graph.initializer.extend(
+            [
+                numpy_helper.from_array(np.array([columns.start], np.int64), f"{name}_start"),
+                numpy_helper.from_array(np.array([columns.stop], np.int64), f"{name}_stop"),
+            ]
+        )
+        axes = numpy_helper.from_array(np.array([1], np.int64), f"{name}_axes")
+        graph.initializer.append(axes)
+        nodes.append(
+            helper.make_node(
+                "Slice", ["logits", f"{name}_start", f"{name}_stop", f"{name}_axes"], [f"{name}_logits"]
+            )
+        )
+        if activation == "sigmoid":
+            nodes.append(helper.make_node("Sigmoid", [f"{name}_logits"], [f"{name}_p"]))
+        else:
+            nodes.append(helper.make_node("Softmax", [f"{name}_logits"], [f"{name}_p"], axis=1))
+        parts.append(f"{name}_p")
+    nodes.append(helper.make_node("Concat", parts, [OUTPUT], axis=1))
+    graph.node.extend(nodes)
+    del graph.output[:]
+    graph.output.append(helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, [1, len(OUTPUT_LABELS)]))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="anonflow")
+    model.ir_version = features_model.ir_version
+    model.doc_string = "anonflow head-free demographics: outputs " + ", ".join(OUTPUT_LABELS)
+    onnx.checker.check_model(model)
+    return model
+
+
+def extract_features(
+    model: onnx.ModelProto, crops: npt.NDArray[np.uint8], threads: int = 1
+) -> npt.NDArray[np.float32]:
+    """float32 [N, 512] features of uint8 BGR crops [N, 160, 80, 3], one crop per run (batch 1 graph)."""
+    import onnxruntime as ort
+
+    if crops.ndim != 4 or crops.shape[1:] != (160, 80, 3):
+        raise ValueError(f"crops must have shape [N, 160, 80, 3], got {list(crops.shape)}")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    tensor = np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32)
+    out = np.empty((len(crops), FEATURE_SIZE), np.float32)
+    for i in range(len(crops)):
+        out[i] = session.run([FEATURES], {INPUT: tensor[i : i + 1]})[0][0]
+    return out

@@ -1,0 +1,119 @@
+"""Linear heads over backbone features: gender, age band and orientation, fitted with scikit-learn.
+
+Why linear heads on a frozen backbone: the labelled crop sets a store or chain gathers are hundreds to a
+few thousand crops. Fine-tuning a network on that few overfits and needs PyTorch (gigabytes) on the
+machine; logistic regression on the attribute network's pooled features trains in seconds on a CPU,
+is regularised, and exports as one matrix product. The backbone already separates clothing, build and
+silhouette; the heads learn what of that predicts each label *without the head in view*.
+
+Output columns (the manifest's `headfree-demographics` labels, in order): `male` (sigmoid: P(male)),
+`age_0_17`, `age_18_34`, `age_35_54`, `age_55_plus` (softmax), `front`, `back`, `side` (softmax).
+A head with fewer than two labelled classes is left untrained: its columns are uniform (no opinion,
+which the edge reads as unknown); a class never labelled gets a very low probability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from anonflow.errors import InputError
+from models.crops import HEADS, UNKNOWN
+
+AGE_COLUMNS: Final = tuple(
+    "age_" + band.replace("-", "_").replace("+", "_plus") for band in HEADS["age_band"]
+)
+OUTPUT_LABELS: Final[tuple[str, ...]] = ("male", *AGE_COLUMNS, *HEADS["orientation"])
+# Column slices of each head in the output, and how its logits become probabilities.
+GROUPS: Final[tuple[tuple[str, slice, str], ...]] = (
+    ("gender", slice(0, 1), "sigmoid"),
+    ("age_band", slice(1, 1 + len(AGE_COLUMNS)), "softmax"),
+    ("orientation", slice(1 + len(AGE_COLUMNS), len(OUTPUT_LABELS)), "softmax"),
+)
+ABSENT_CLASS_LOGIT: Final = -30.0  # a class nobody labelled: ~1e-13 after softmax, never chosen
+
+
+@dataclass(frozen=True, slots=True)
+class LinearHeads:
+    """probabilities = activation per group of (features @ weights + bias).
+
+    weights: float32 [D, 8], bias: float32 [8], columns named `OUTPUT_LABELS`; the feature
+    standardisation is folded in. trained: the heads that had two or more labelled classes.
+    """
+
+    weights: npt.NDArray[np.float32]
+    bias: npt.NDArray[np.float32]
+    trained: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        k = len(OUTPUT_LABELS)
+        if self.weights.ndim != 2 or self.weights.shape[1] != k or self.bias.shape != (k,):
+            raise ValueError(
+                f"weights must be [D, {k}] and bias [{k}], got {self.weights.shape}, {self.bias.shape}"
+            )
+
+    def __call__(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """float32 [N, 8] probabilities of float32 [N, D] features (what the exported graph computes)."""
+        logits = features.astype(np.float32) @ self.weights + self.bias
+        out = np.empty_like(logits)
+        for _, columns, activation in GROUPS:
+            z = logits[:, columns]
+            if activation == "sigmoid":
+                out[:, columns] = 1.0 / (1.0 + np.exp(-z))
+            else:
+                e = np.exp(z - z.max(axis=1, keepdims=True))
+                out[:, columns] = e / e.sum(axis=1, keepdims=True)
+        return out
+
+
+def fit_heads(
+    features: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], regularisation: float
+) -> LinearHeads:
+    """Fit one L2-regularised logistic regression per head on the rows where that head is labelled.
+
+    features: float32 [N, D]; labels: int64 [N, 3], class index per head (order of `HEADS`) or -1.
+    regularisation: scikit-learn's C (inverse strength); classes are weighted to balance.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    if not 1e-6 <= regularisation <= 1e6:
+        raise InputError(f"regularisation must be in [1e-6, 1e6], got {regularisation}")
+    mean = features.mean(axis=0)
+    scale = features.std(axis=0)
+    scale = np.where(scale > 1e-6, scale, 1.0)
+    standard = (features - mean) / scale
+    d = features.shape[1]
+    weights = np.zeros((d, len(OUTPUT_LABELS)), np.float64)
+    bias = np.zeros(len(OUTPUT_LABELS), np.float64)
+    trained = []
+    for h, (head, columns, activation) in enumerate(GROUPS):
+        known = labels[:, h] != UNKNOWN
+        present = np.unique(labels[known, h])
+        if len(present) < 2:
+            continue
+        model = LogisticRegression(C=regularisation, class_weight="balanced", max_iter=2000)
+        model.fit(standard[known], labels[known, h])
+        coef, intercept = model.coef_, model.intercept_
+        cols = np.arange(columns.start, columns.stop)
+        if activation == "sigmoid":  # the gender head: one column, P(class 1 = male)
+            weights[:, cols[0]], bias[cols[0]] = coef[0], intercept[0]
+            trained.append(head)
+            continue
+        bias[cols] = ABSENT_CLASS_LOGIT
+        if len(present) == 2:  # binary: logit(class b) - logit(class a) = coef
+            weights[:, cols[present[1]]], bias[cols[present[1]]] = coef[0], intercept[0]
+            bias[cols[present[0]]] = 0.0
+        else:
+            for row, cls in enumerate(present):
+                weights[:, cols[cls]], bias[cols[cls]] = coef[row], intercept[row]
+        trained.append(head)
+    # Fold the standardisation in: (x - m) / s @ W + b = x @ (W / s) + (b - (m / s) @ W).
+    folded = weights / scale[:, None]
+    return LinearHeads(
+        weights=folded.astype(np.float32),
+        bias=(bias - (mean / scale) @ weights).astype(np.float32),
+        trained=tuple(trained),
+    )

@@ -1,0 +1,185 @@
+"""`anonflow models train-demographics`: the edge's crops of sample videos in, a model the edge runs out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from anonflow.contract.entry import Gender
+from edge.attributes import load_attribute_model
+from edge.demographics import demographics
+from models.crops import HEADS, load_crops
+from models.derived import read_sidecar
+from models.registry import spec
+from models.train.heads import OUTPUT_LABELS, fit_heads
+from models.train.run import TRAINED_MODEL, split
+
+Cli = Callable[..., Any]  # the `cli` fixture: run(*argv) -> Run(code, out, err)
+TRAINED = spec(TRAINED_MODEL)
+
+
+def test_manifest_labels_are_the_trained_outputs() -> None:
+    assert TRAINED.labels == OUTPUT_LABELS
+    assert TRAINED.derived_from == "person-attributes-0230"
+
+
+def test_trained_model_runs_in_the_edge_and_reproduces_training(
+    cli: Cli, writable_models: Path, labelled_crops: Path
+) -> None:
+    run = cli(
+        "train-demographics", labelled_crops, "--model-dir", writable_models, "--holdout", "0.25", "--json"
+    )
+
+    assert run.code == 0, run.err
+    report = json.loads(run.out)
+    assert set(report["trained_heads"]) == {"gender", "orientation"}  # no age labels in this set
+    assert report["heldout_crops"] == round(0.25 * report["crops"])
+    for head in ("gender", "orientation"):
+        heldout = report["heldout"][head]
+        assert heldout["labelled"] > 0 and 0.0 <= heldout["accuracy"] <= 1.0
+    assert report["train"]["gender"]["accuracy"] > 0.8  # the teacher's labels are learnable on training crops
+
+    # The edge loads it through the registry (sidecar checked) and reads the same numbers as training did.
+    sidecar = read_sidecar(writable_models / TRAINED.file)
+    model = load_attribute_model(TRAINED, writable_models)
+    probe = sidecar.details["probe"]
+    crops = load_crops(labelled_crops)
+    rows = [crops.files.index(name) for name in probe["files"]]
+    scores = model(crops.images[rows])
+    assert scores.labels == OUTPUT_LABELS
+    np.testing.assert_allclose(scores.probabilities, np.asarray(probe["probabilities"]), atol=1e-5)
+
+    # Untrained age head: uniform, which the edge must not turn into a confident age band.
+    assert np.allclose(scores.probabilities[:, 1:5], 0.25, atol=1e-6)
+    reading = demographics(scores.labels, scores.probabilities[0])
+    assert reading.gender in (Gender.MALE, Gender.FEMALE, Gender.UNKNOWN)
+    assert set(reading.attributes) == set(OUTPUT_LABELS)
+
+
+def test_evaluate_reads_orientation_from_the_trained_model(
+    cli: Cli, writable_models: Path, labelled_crops: Path, tmp_path: Path
+) -> None:
+    assert (
+        cli("train-demographics", labelled_crops, "--model-dir", writable_models, "--holdout", "0").code == 0
+    )
+    out = tmp_path / "eval.json"
+
+    run = cli(
+        "evaluate", "--model-dir", writable_models, "--crops", labelled_crops,
+        "--attribute-model", TRAINED.name, "--output", out,
+    )  # fmt: skip
+
+    assert run.code == 0, run.err
+    heads = json.loads(out.read_text())["attributes"]["heads"]
+    assert heads["orientation"]["predicted"] == heads["orientation"]["labelled"] > 0
+    assert heads["orientation"]["accuracy"] > 0.8  # trained on every crop here (no hold-out)
+
+
+def _blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features where each head's class shifts its own feature dimensions: learnable, with noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.stack([rng.integers(0, len(values), n) for values in HEADS.values()], axis=1)
+    features = rng.normal(0, 1, (n, 24)).astype(np.float32)
+    for h, values in enumerate(HEADS.values()):
+        for c in range(len(values)):
+            features[labels[:, h] == c, 8 * h + c] += 3.0
+    return features, labels
+
+
+def test_fit_heads_learns_every_head_and_its_probabilities_are_distributions() -> None:
+    features, labels = _blobs(400, seed=1)
+    heads = fit_heads(features[:300], labels[:300], regularisation=1.0)
+    probabilities = heads(features[300:])
+
+    assert heads.trained == tuple(HEADS)
+    np.testing.assert_allclose(probabilities[:, 1:5].sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(probabilities[:, 5:8].sum(axis=1), 1.0, rtol=1e-5)
+    truth = labels[300:]
+    assert ((probabilities[:, 0] > 0.5) == (truth[:, 0] == 1)).mean() > 0.9
+    assert (probabilities[:, 1:5].argmax(axis=1) == truth[:, 1]).mean() > 0.8
+    assert (probabilities[:, 5:8].argmax(axis=1) == truth[:, 2]).mean() > 0.8
+
+
+@pytest.mark.parametrize(
+    ("present", "trained", "never"),
+    [
+        ((0, 1, 2, 3), True, ()),
+        ((1, 2), True, (0, 3)),  # two labelled bands: the other two are never chosen
+        ((2,), False, ()),  # one class is no contrast: the head stays uniform
+        ((), False, ()),
+    ],
+    ids=["all", "two", "one", "none"],
+)
+def test_age_head_with_partial_labels(
+    present: tuple[int, ...], trained: bool, never: tuple[int, ...]
+) -> None:
+    features, labels = _blobs(200, seed=2)
+    mask = np.isin(labels[:, 1], present)
+    labels[~mask, 1] = -1
+
+    heads = fit_heads(features, labels, regularisation=1.0)
+    ages = heads(features)[:, 1:5]
+
+    assert ("age_band" in heads.trained) == trained
+    if not trained:
+        np.testing.assert_allclose(ages, 0.25, atol=1e-6)
+    for band in never:
+        assert ages[:, band].max() < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("n", "holdout", "sizes"),
+    [(100, 0.25, (75, 25)), (10, 0.01, (9, 1)), (10, 0.0, (10, 0))],
+)
+def test_split_is_seeded_and_disjoint(n: int, holdout: float, sizes: tuple[int, int]) -> None:
+    train, held = split(n, holdout, seed=3)
+    again = split(n, holdout, seed=3)
+
+    assert (len(train), len(held)) == sizes
+    assert not set(train) & set(held) and len(set(train) | set(held)) == n
+    assert train.tolist() == again[0].tolist()
+
+
+@pytest.mark.parametrize(
+    ("csv", "args", "expected"),
+    [
+        ("file,gender,age_band,orientation\n", [], "has no rows"),
+        ("file,sex\nx.png,male\n", [], "must have the header file,gender,age_band,orientation"),
+        (
+            "file,gender,age_band,orientation\nx.png,woman,,\n",
+            [],
+            "labels.csv:2: gender 'woman' is not one of",
+        ),
+        (
+            "file,gender,age_band,orientation\nmissing.png,male,,\n",
+            [],
+            "missing.png is missing or not a readable",
+        ),
+        ("file,gender,age_band,orientation\n{first},male,,\n", [], "1 labelled crops are too few"),
+        ("file,gender,age_band,orientation\n{first},male,,\n", ["--holdout", "0.9"], "holdout must be in"),
+    ],
+    ids=["empty", "header", "bad-value", "missing-crop", "too-few", "bad-holdout"],
+)
+def test_train_bad_input_is_one_line(
+    cli: Cli,
+    writable_models: Path,
+    labelled_crops: Path,
+    tmp_path: Path,
+    csv: str,
+    args: list[str],
+    expected: str,
+) -> None:
+    first = sorted(labelled_crops.glob("*.png"))[0]
+    (tmp_path / first.name).write_bytes(first.read_bytes())
+    (tmp_path / "labels.csv").write_text(csv.format(first=first.name))
+
+    run = cli("train-demographics", tmp_path, "--model-dir", writable_models, *args)
+
+    assert run.code == 2
+    assert expected in run.err and len(run.err.strip().splitlines()) == 1
+    assert not (writable_models / TRAINED.file).exists()
