@@ -1,6 +1,6 @@
 """Fixtures for the model tools: writable model directories, labelled crops, the CLI.
 
-`model_dir` and `video_dir` (the shared, read-only inputs) come from tests/conftest.py.
+`model_dir`, `video_dir`, `writable_models` and `int8_model_dir` come from tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -13,21 +13,6 @@ from typing import Any
 import pytest
 
 from anonflow.cli import main as cli_main
-from models.registry import manifest
-
-
-@pytest.fixture
-def writable_models(tmp_path: Path, model_dir: Path) -> Path:
-    """A writable model directory whose release files link to the shared ones (derived files go beside)."""
-    return _link_release_files(model_dir, tmp_path / "models")
-
-
-def _link_release_files(source: Path, directory: Path) -> Path:
-    for spec in manifest():
-        if not spec.derived_from and (source / spec.file).is_file():
-            (directory / spec.file).parent.mkdir(parents=True, exist_ok=True)
-            (directory / spec.file).symlink_to(source / spec.file)
-    return directory
 
 
 @dataclass(frozen=True)
@@ -49,17 +34,6 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         return Run(code, captured.out, captured.err)
 
     return run
-
-
-@pytest.fixture(scope="session")
-def int8_model_dir(tmp_path_factory: pytest.TempPathFactory, model_dir: Path, video_dir: Path) -> Path:
-    """A model directory holding the float models (linked) and an int8 pose model quantised from 4 frames."""
-    from models.quantize import quantize_pose
-
-    directory = _link_release_files(model_dir, tmp_path_factory.mktemp("int8") / "models")
-    videos = (video_dir / "store-aisle-detection.gif", video_dir / "vtest-480x360.avi")
-    quantize_pose(directory, videos, frames=4)
-    return directory
 
 
 @dataclass(frozen=True)
