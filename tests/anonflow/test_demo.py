@@ -20,7 +20,9 @@ def test_demo_prints_a_footfall_table_from_real_detections(
     for sample in SAMPLE_CAMERAS:
         assert (tmp_path / "entries" / f"{sample.camera_id}.ndjson").is_file()
     with duckdb.connect(str(tmp_path / "tables" / "analytics.duckdb"), read_only=True) as db:
-        rows = db.execute("SELECT zone_id, visitors FROM footfall WHERE granularity = '1h' AND NOT suppressed").fetchall()
+        rows = db.execute(
+            "SELECT zone_id, visitors FROM footfall WHERE granularity = '1h' AND NOT suppressed"
+        ).fetchall()
     # People walk through the entrance and walkway clips: both zones have real, unsuppressed counts.
     zones = {zone: visitors for zone, visitors in rows}
     assert zones.get("entrance", 0) >= 3
