@@ -87,7 +87,13 @@ class TrackedPerson:
 
 @dataclass(frozen=True, slots=True)
 class FrameResult:
-    """What one frame produced: entries to send, people seen, and counts for the run summary."""
+    """What one frame produced: entries to send, people seen, and counts for the run summary.
+
+    crops (only with keep_crops) are the classifier's inputs, row k belonging to crop_track_ids[k]; every
+    entry of the frame has its track's crop among them. poses and geometry cover every detected person,
+    tracked or not (body points only), so audit outputs can mask everyone; empty where the pose model did
+    not run. Like the frame, all of it is meant to be dropped once the frame is handled.
+    """
 
     entries: tuple[Entry, ...]
     people: tuple[TrackedPerson, ...]
@@ -98,6 +104,8 @@ class FrameResult:
     crop_track_ids: tuple[str, ...]
     times: StageTimes
     pose_ran: bool
+    poses: Poses = field(default_factory=Poses.empty)
+    geometry: CropGeometry = field(default_factory=CropGeometry.empty)
 
 
 @dataclass
@@ -180,12 +188,21 @@ class EdgeChain:
         tracked = [
             (int(i), tid) for i, tid in zip(chosen, assignment.track_ids, strict=True) if tid is not None
         ]
-        crops, crop_ids = self._read_attributes(frame, geometry, poses, tracked, event_time_ms)
+        feet = self._step_feet(frame.shape, geometry, tracked)
+        entry_due = {tid for _, tid in tracked if self._entry_due(self._tracks[tid], event_time_ms)}
+        steps_ms = _ms_since(started)
+
+        started = time.perf_counter()
+        crops, crop_ids = self._read_attributes(
+            frame, geometry, poses, tracked, event_time_ms, entry_due=entry_due
+        )
         classify_ms = _ms_since(started)
 
         started = time.perf_counter()
-        entries, people = self._entries(frame.shape, geometry, poses, tracked, event_time_ms)
-        entries_ms = _ms_since(started)
+        entries, people = self._entries(
+            frame.shape, geometry, poses, tracked, event_time_ms, feet=feet, due=entry_due
+        )
+        entries_ms = steps_ms + _ms_since(started)
 
         return FrameResult(
             entries=tuple(entries),
@@ -197,6 +214,32 @@ class EdgeChain:
             crop_track_ids=crop_ids if self._keep_crops else (),
             times=StageTimes(pose_times, crop_ms, classify_ms, track_ms, entries_ms),
             pose_ran=True,
+            poses=poses,
+            geometry=geometry,
+        )
+
+    def _step_feet(
+        self, frame_shape: tuple[int, ...], geometry: CropGeometry, tracked: list[tuple[int, str]]
+    ) -> npt.NDArray[np.float32]:
+        """Normalised foot points float32 [N, 2] of every person; tracks collect the lines they crossed."""
+        height, width = frame_shape[:2]
+        feet: npt.NDArray[np.float32] = np.clip(
+            geometry.foot / np.array([width, height], np.float32), 0.0, 1.0
+        ).astype(np.float32)
+        for person, track_id in tracked:
+            track = self._tracks.setdefault(track_id, _Track())
+            foot = (float(feet[person, 0]), float(feet[person, 1]))
+            if track.last_foot is not None:
+                track.pending_crossings.extend(self._zones.crossings(track.last_foot, foot))
+            track.last_foot = foot
+        return feet
+
+    def _entry_due(self, track: _Track, now_ms: int) -> bool:
+        interval_ms = self.config.entry_interval_s * 1000
+        return (
+            track.last_entry_ms is None
+            or now_ms - track.last_entry_ms >= interval_ms
+            or bool(track.pending_crossings)
         )
 
     def _read_attributes(
@@ -206,13 +249,23 @@ class EdgeChain:
         poses: Poses,
         tracked: list[tuple[int, str]],
         now_ms: int,
+        *,
+        entry_due: set[str],
     ) -> tuple[npt.NDArray[np.uint8], tuple[str, ...]]:
-        """Classify the crops of tracks whose reading is due, and fold the results into their means."""
+        """Classify the crops of tracks whose reading is due, and fold the results into their means.
+
+        A track about to emit an entry is always read, so the entry carries this frame's reading and an
+        audit can show exactly the crop behind each entry.
+        """
         every_ms = self.config.attribute_every_s * 1000
         due = []
         for person, track_id in tracked:
-            track = self._tracks.setdefault(track_id, _Track())
-            if track.last_attribute_ms is None or now_ms - track.last_attribute_ms >= every_ms:
+            track = self._tracks[track_id]
+            if (
+                track_id in entry_due
+                or track.last_attribute_ms is None
+                or now_ms - track.last_attribute_ms >= every_ms
+            ):
                 due.append((person, track_id))
         which = np.array([p for p, _ in due], dtype=np.intp)
         crops = render_crops(
@@ -241,13 +294,14 @@ class EdgeChain:
         poses: Poses,
         tracked: list[tuple[int, str]],
         now_ms: int,
+        *,
+        feet: npt.NDArray[np.float32],
+        due: set[str],
     ) -> tuple[list[Entry], list[TrackedPerson]]:
         height, width = frame_shape[:2]
         scale = np.array([width, height], np.float32)
-        interval_ms = self.config.entry_interval_s * 1000
         threshold = self.config.gate.point_threshold
         facing = orientations(poses, threshold)
-        feet = np.clip(geometry.foot / scale, 0.0, 1.0)
         in_zones = self._zones.zones_at(feet[[p for p, _ in tracked]]) if tracked else []
         labels = self._attributes.labels
         entries: list[Entry] = []
@@ -255,9 +309,6 @@ class EdgeChain:
         for (person, track_id), zones in zip(tracked, in_zones, strict=True):
             track = self._tracks[track_id]
             foot = (float(feet[person, 0]), float(feet[person, 1]))
-            if track.last_foot is not None:
-                track.pending_crossings.extend(self._zones.crossings(track.last_foot, foot))
-            track.last_foot = foot
             reading = Demographics()
             if track.attribute_sum is not None:
                 mean = np.asarray(track.attribute_sum / max(track.attribute_count, 1), np.float32)
@@ -273,8 +324,7 @@ class EdgeChain:
                     orientation=facing[person],
                 )
             )
-            due = track.last_entry_ms is None or now_ms - track.last_entry_ms >= interval_ms
-            if not (due or track.pending_crossings):
+            if track_id not in due:
                 continue
             template = (track.template_sum / max(track.attribute_count, 1)).astype(np.float32)
             group = int(group_ids(template[None, :], self.config.appearance_groups)[0])

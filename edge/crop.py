@@ -59,6 +59,18 @@ class CropGeometry:
     def __len__(self) -> int:
         return int(self.boxes.shape[0])
 
+    @classmethod
+    def empty(cls) -> CropGeometry:
+        nothing = np.zeros(0, np.float32)
+        return cls(
+            np.zeros((0, 4), np.int32),
+            nothing,
+            nothing,
+            nothing,
+            np.zeros((0, 2), np.float32),
+            np.zeros(0, bool),
+        )
+
 
 def fit_crops(
     poses: Poses, frame_shape: tuple[int, ...], config: CropConfig, point_threshold: float
@@ -72,10 +84,7 @@ def fit_crops(
     pts, conf = poses.points, poses.scores >= point_threshold
     n = len(poses)
     if n == 0:
-        empty = np.zeros(0, np.float32)
-        return CropGeometry(
-            np.zeros((0, 4), np.int32), empty, empty, empty, np.zeros((0, 2), np.float32), np.zeros(0, bool)
-        )
+        return CropGeometry.empty()
     x, y = pts[..., 0], pts[..., 1]
     shoulders_seen = conf[:, [_LS, _RS]]
     both_shoulders = shoulders_seen.all(axis=1)
@@ -174,21 +183,49 @@ def render_crops(
     out = np.empty((len(which), *CLASSIFIER_SIZE, 3), np.uint8)
     heads = head_zones(geometry, poses, point_threshold)
     for row, i in enumerate(which):
-        x0, y0, x1, y1 = (int(v) for v in geometry.boxes[i])
-        patch = frame[y0:y1, x0:x1].copy()
-        for j in range(len(geometry)):
-            if j == i:
-                continue
-            _blank(patch, heads[j], x0, y0, config.neutral_value)
-            if config.mask_others and geometry.foot[j, 1] > geometry.foot[i, 1]:
-                _blank(patch, geometry.boxes[j], x0, y0, config.neutral_value)
-        if config.body_mask:
-            seen = poses.scores[i] >= point_threshold
-            _keep_body_only(
-                patch, poses.points[i][seen], ox=x0, oy=y0, torso=float(geometry.torso[i]), config=config
-            )
+        patch = native_crop(
+            frame, geometry, poses, config, int(i), point_threshold=point_threshold, heads=heads
+        )
         out[row] = cv2.resize(patch, (CLASSIFIER_SIZE[1], CLASSIFIER_SIZE[0]), interpolation=cv2.INTER_AREA)
     return out
+
+
+def native_crop(
+    frame: npt.NDArray[np.uint8],
+    geometry: CropGeometry,
+    poses: Poses,
+    config: CropConfig,
+    person: int,
+    *,
+    point_threshold: float,
+    heads: npt.NDArray[np.int32] | None = None,
+) -> npt.NDArray[np.uint8]:
+    """uint8 [h, w, 3] BGR: one person's anonymous crop at frame resolution, before the classifier resize.
+
+    A copy of the frame inside the person's box with the same masking as `render_crops`; `heads` is
+    `head_zones(...)` when the caller already has it.
+    """
+    if heads is None:
+        heads = head_zones(geometry, poses, point_threshold)
+    x0, y0, x1, y1 = (int(v) for v in geometry.boxes[person])
+    patch = frame[y0:y1, x0:x1].copy()
+    for j in range(len(geometry)):
+        if j == person:
+            continue
+        _blank(patch, heads[j], x0, y0, config.neutral_value)
+        if config.mask_others and geometry.foot[j, 1] > geometry.foot[person, 1]:
+            _blank(patch, geometry.boxes[j], x0, y0, config.neutral_value)
+    if config.body_mask:
+        seen = poses.scores[person] >= point_threshold
+        _keep_body_only(
+            patch,
+            poses.points[person][seen],
+            ox=x0,
+            oy=y0,
+            torso=float(geometry.torso[person]),
+            config=config,
+        )
+    return patch
 
 
 def _blank(patch: npt.NDArray[np.uint8], box: npt.NDArray[np.int32], ox: int, oy: int, value: int) -> None:

@@ -1,4 +1,9 @@
-"""`anonflow analyze VIDEO --entries OUT.ndjson`: anonymous entries from a video file."""
+"""`anonflow analyze VIDEO --entries OUT.ndjson`: anonymous entries from a video file.
+
+Optional local outputs: `--csv` (one row per person per frame, no pixels), `--preview` (an audit video
+with heads masked) and `--audit-dir` (sampled anonymous crops named by entry id). Without them nothing
+but the entries file is written.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +43,33 @@ def register(subparsers: Any) -> None:
         "--entry-interval", type=float, metavar="SECONDS", help="least time between two entries of one track"
     )
     parser.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
+    parser.add_argument(
+        "--csv",
+        type=Path,
+        metavar="OUT.csv",
+        help="also write one row per tracked person per analysed frame: frame, person_id (track id), "
+        "x, y, w, h (crop box in pixels, shoulders down), age_min, age_max, gender (empty when unknown)",
+    )
+    parser.add_argument(
+        "--preview",
+        type=Path,
+        metavar="OUT.mp4",
+        help="also write an audit video (.mp4 or .avi) of the analysed frames with every detected "
+        "person's head masked, skeletons, crop boxes and track ids drawn",
+    )
+    parser.add_argument(
+        "--audit-dir",
+        type=Path,
+        metavar="DIR",
+        help="also save sampled anonymous crops (what the attribute network read) as DIR/<entry_id>.jpg",
+    )
+    parser.add_argument(
+        "--audit-every",
+        type=int,
+        default=10,
+        metavar="N",
+        help="with --audit-dir, save the crop of every N-th entry (default 10; 1 saves all)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
     add_model_dir(parser)
     parser.set_defaults(handler=run)
@@ -45,9 +77,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from anonflow.configfile import load_config, validate_config
-    from edge.analyze import analyze_video
+    from edge.analyze import FrameSink, analyze_video
+    from edge.audit import AuditCropWriter
     from edge.chain import build_chain
     from edge.config import CameraChainConfig
+    from edge.person_csv import PersonCsvWriter
+    from edge.preview import PreviewWriter
     from edge.video import VideoFile
     from models.registry import model_dir
 
@@ -64,14 +99,25 @@ def run(args: argparse.Namespace) -> int:
     _check_identifier("--camera-id", camera_id)
     video = VideoFile(args.video, fps=args.fps)
     start_ms = parse_time_ms(args.start_time) if args.start_time else int(time.time() * 1000)
+    sinks: list[FrameSink] = []
+    if args.audit_dir is not None:
+        sinks.append(AuditCropWriter(args.audit_dir, every=args.audit_every))
+    if args.preview is not None:
+        fps = video.recorded_fps / video.stride / config.detect_every
+        sinks.append(PreviewWriter(args.preview, fps, config.gate.point_threshold))
     chain = build_chain(
         config,
         store_id=args.store_id,
         camera_id=camera_id,
         model_dir=model_dir(args.model_dir),
         threads=args.threads,
+        keep_crops=args.audit_dir is not None,
     )
-    summary = analyze_video(video, chain, args.entries, start_time_ms=start_ms, progress=not args.no_progress)
+    if args.csv is not None:
+        sinks.append(PersonCsvWriter(args.csv))  # last: it opens its file at once
+    summary = analyze_video(
+        video, chain, args.entries, start_time_ms=start_ms, sinks=sinks, progress=not args.no_progress
+    )
     for line in summary.lines():
         print(line)
     print(f"written          {args.entries}")

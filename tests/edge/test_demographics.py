@@ -1,0 +1,80 @@
+"""From smoothed attribute probabilities to the entry's demographic labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from anonflow.contract.entry import AgeBand, Gender
+from edge.demographics import AGE_LABELS, demographics
+
+OMZ = ("male", "bag", "backpack", "hat", "long_sleeves", "long_pants", "long_hair", "coat_jacket")
+HEADFREE = ("male", "age_0_17", "age_18_34", "age_35_54", "age_55_plus", "front", "back", "side")
+
+
+@pytest.mark.parametrize(
+    ("male", "gender"),
+    [
+        (0.95, Gender.MALE),
+        (0.6, Gender.MALE),  # 0.5 + margin 0.1 is enough
+        (0.59, Gender.UNKNOWN),
+        (0.5, Gender.UNKNOWN),
+        (0.41, Gender.UNKNOWN),
+        (0.4, Gender.FEMALE),
+        (0.02, Gender.FEMALE),
+    ],
+)
+def test_gender_needs_a_clear_margin(male: float, gender: Gender) -> None:
+    probabilities = np.array([male, 0.1, 0.1, 0.1, 0.9, 0.9, 0.1, 0.2], np.float32)
+    reading = demographics(OMZ, probabilities)
+    assert reading.gender is gender
+    assert reading.age_band is AgeBand.UNKNOWN  # this model reads no age
+
+
+@pytest.mark.parametrize(
+    ("ages", "band"),
+    [
+        ((0.7, 0.1, 0.1, 0.1), AgeBand.CHILD),
+        ((0.1, 0.6, 0.2, 0.1), AgeBand.YOUNG),
+        ((0.1, 0.2, 0.6, 0.1), AgeBand.MIDDLE),
+        ((0.05, 0.05, 0.1, 0.8), AgeBand.SENIOR),
+    ],
+)
+def test_age_band_is_the_most_likely_band(ages: tuple[float, ...], band: AgeBand) -> None:
+    probabilities = np.array([0.5, *ages, 0.3, 0.3, 0.4], np.float32)
+    reading = demographics(HEADFREE, probabilities)
+    assert reading.age_band is band
+    assert reading.gender is Gender.UNKNOWN
+
+
+def test_age_labels_name_every_band() -> None:
+    expected = {
+        "age_0_17": AgeBand.CHILD,
+        "age_18_34": AgeBand.YOUNG,
+        "age_35_54": AgeBand.MIDDLE,
+        "age_55_plus": AgeBand.SENIOR,
+    }
+    assert {name: AGE_LABELS[name] for name in expected} == expected
+
+
+def test_attributes_are_named_and_rounded() -> None:
+    probabilities = np.array([0.123456, 0.5, 0.0, 1.0, 0.9999, 0.3333, 0.25, 0.75], np.float32)
+    reading = demographics(OMZ, probabilities)
+    assert list(reading.attributes) == list(OMZ)
+    assert reading.attributes["male"] == 0.123
+    assert reading.attributes["long_sleeves"] == 1.0
+    assert reading.attributes["long_pants"] == 0.333
+
+
+@pytest.mark.parametrize(
+    ("labels", "probabilities", "error"),
+    [(OMZ, np.zeros(7, np.float32), ValueError), (("no such",), np.zeros(1, np.float32), ValueError)],
+)
+def test_bad_readings_are_refused(labels: tuple[str, ...], probabilities: np.ndarray, error: type) -> None:
+    with pytest.raises(error):
+        demographics(labels, probabilities)
+
+
+def test_a_model_without_gender_gives_unknown() -> None:
+    reading = demographics(("bag", "hat"), np.array([0.9, 0.1], np.float32))
+    assert reading.gender is Gender.UNKNOWN and reading.age_band is AgeBand.UNKNOWN

@@ -1,0 +1,283 @@
+"""`analyze` local outputs: the per-person CSV, the masked preview video and the audit crops."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from anonflow.cli.main import main
+from anonflow.contract.entry import AgeBand, Demographics, Gender, Orientation
+from edge.analyze import AnalyzeSummary, FrameSink, analyze_video
+from edge.audit import AuditCropWriter
+from edge.chain import FrameResult, TrackedPerson
+from edge.config import CameraChainConfig, CropConfig
+from edge.crop import fit_crops
+from edge.person_csv import COLUMNS, PersonCsvWriter, person_row
+from edge.preview import NEUTRAL, PreviewWriter, draw_people, head_masks, label, mask_heads, render
+from edge.video import VideoFile, VideoFrame
+from tests.edge.conftest import ChainFactory
+from tests.edge.skeletons import FRONT, poses_of, without
+
+START_MS = 1_795_255_200_000
+THRESHOLD = CameraChainConfig().gate.point_threshold
+
+
+def person(age: AgeBand, gender: Gender) -> TrackedPerson:
+    return TrackedPerson(
+        track_id="0123456789abcdef",
+        box=np.array([10, 20, 50, 120], np.int32),
+        points=np.zeros((12, 2), np.float32),
+        scores=np.zeros(12, np.float32),
+        cap_y=19.5,
+        demographics=Demographics(gender=gender, age_band=age),
+        orientation=Orientation.BACK,
+    )
+
+
+@pytest.mark.parametrize(
+    ("age", "gender", "cells"),
+    [
+        (AgeBand.UNKNOWN, Gender.UNKNOWN, ["", "", ""]),
+        (AgeBand.CHILD, Gender.FEMALE, ["0", "17", "female"]),
+        (AgeBand.YOUNG, Gender.MALE, ["18", "34", "male"]),
+        (AgeBand.MIDDLE, Gender.UNKNOWN, ["35", "54", ""]),
+        (AgeBand.SENIOR, Gender.FEMALE, ["55", "", "female"]),
+    ],
+)
+def test_csv_row(age: AgeBand, gender: Gender, cells: list[str]) -> None:
+    row = person_row(7, person(age, gender))
+    assert row == ["7", "0123456789abcdef", "10", "20", "40", "100", *cells]
+    assert len(row) == len(COLUMNS)
+
+
+def test_preview_label_says_only_what_is_known() -> None:
+    assert label(person(AgeBand.UNKNOWN, Gender.UNKNOWN)) == "012345 back"
+    assert label(person(AgeBand.YOUNG, Gender.FEMALE)) == "012345 F 18-34 back"
+
+
+def test_heads_are_blanked_above_the_cap_and_blurred_around() -> None:
+    """A striped frame (sharp edges everywhere) with one standing person and one with no shoulders."""
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frame[::2] = 255  # one-pixel stripes: any blur turns them grey
+    legs_only = {k: (x + 300, y) for k, (x, y) in FRONT.items() if "knee" in k or "ankle" in k}
+    poses = poses_of(FRONT, legs_only)
+    geometry = fit_crops(poses, frame.shape, CropConfig(), THRESHOLD)
+    blank, blur = head_masks(poses, geometry, THRESHOLD)
+    image = frame.copy()
+    mask_heads(image, poses, geometry, THRESHOLD)
+
+    x0, y0, x1, y1 = blank[0]
+    assert y1 <= geometry.cap_y[0] <= y1 + 1 and y0 < y1 and x0 < x1
+    assert (image[y0:y1, x0:x1] == NEUTRAL).all()
+    for bx0, by0, bx1, by1 in blur:  # the safety regions lost their stripes
+        assert by1 > by0 and bx1 > bx0
+        region = image[max(by0, 0) : by1, bx0:bx1].astype(int)
+        assert np.abs(np.diff(region, axis=0)).mean() < 20
+    assert (blank[1] == 0).all()  # no shoulders: no head zone, only the safety region
+    assert blur[1, 3] == int(np.ceil(poses.points[1, :, 1][poses.scores[1] > 0].min()))
+    # The crop itself (from the cap down) is untouched.
+    cx0, cy0, cx1, cy1 = geometry.boxes[0]
+    np.testing.assert_array_equal(image[cy0:cy1, cx0:cx1], frame[cy0:cy1, cx0:cx1])
+
+
+def test_no_people_nothing_masked() -> None:
+    frame = np.full((100, 100, 3), 7, np.uint8)
+    poses = poses_of(without(FRONT, *FRONT))
+    geometry = fit_crops(poses, frame.shape, CropConfig(), THRESHOLD)
+    mask_heads(frame, poses, geometry, THRESHOLD)
+    assert (frame == 7).all()
+
+
+@dataclass(frozen=True)
+class Run:
+    out: Path
+    summary: AnalyzeSummary
+    results: list[tuple[int, FrameResult]]
+    entries: list[dict[str, Any]]
+    pose_frames: list[npt.NDArray[np.uint8]]
+
+
+class KeepPoseFrames:
+    """A sink keeping copies of the frames the pose model ran on, to compare the preview against."""
+
+    def __init__(self) -> None:
+        self.frames: list[npt.NDArray[np.uint8]] = []
+
+    def add(self, frame: VideoFrame, result: FrameResult) -> None:
+        if result.pose_ran:
+            self.frames.append(frame.image.copy())
+
+    def finish(self) -> str:
+        return ""
+
+    def abort(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def run(make_chain: ChainFactory, video_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The aisle clip at 5 fps through one analyze loop with all three local outputs."""
+    out = tmp_path_factory.mktemp("outputs")
+    video = VideoFile(video_dir / "store-aisle-detection.gif", fps=5)
+    chain = make_chain(CameraChainConfig(entry_interval_s=0.5), keep_crops=True)
+    seen: list[tuple[int, FrameResult]] = []
+    kept = KeepPoseFrames()
+    sinks: list[FrameSink] = [
+        kept,
+        AuditCropWriter(out / "audit", every=2),
+        PreviewWriter(out / "preview.mp4", video.recorded_fps / video.stride, THRESHOLD),
+        PersonCsvWriter(out / "people.csv"),
+    ]
+    summary = analyze_video(
+        video,
+        chain,
+        out / "entries.ndjson",
+        start_time_ms=START_MS,
+        sinks=sinks,
+        on_frame=lambda result, index: seen.append((index, result)),
+        progress=False,
+    )
+    entries = [json.loads(line) for line in (out / "entries.ndjson").read_text().splitlines()]
+    return Run(out, summary, seen, entries, kept.frames)
+
+
+def test_csv_has_one_row_per_tracked_person_per_frame(run: Run) -> None:
+    with (run.out / "people.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    expected = [(index, p) for index, result in run.results for p in result.people]
+    assert len(rows) == len(expected) > 10
+    for row, (index, tracked) in zip(rows, expected, strict=True):
+        assert int(row["frame"]) == index and row["person_id"] == tracked.track_id
+        x0, y0, x1, y1 = (int(v) for v in tracked.box)
+        assert (int(row["x"]), int(row["y"]), int(row["w"]), int(row["h"])) == (x0, y0, x1 - x0, y1 - y0)
+        assert row["age_min"] == row["age_max"] == ""  # the default attribute model reads no age
+        assert row["gender"] in {"male", "female", ""}
+    assert {r["person_id"] for r in rows} >= {e["track_id"] for e in run.entries}
+    assert list(rows[0]) == list(COLUMNS)
+
+
+def test_audit_crops_are_every_second_entry_named_by_entry_id(run: Run) -> None:
+    ids = [e["entry_id"] for e in run.entries]
+    assert len(ids) >= 4
+    saved = sorted(p.name for p in (run.out / "audit").iterdir())
+    assert saved == sorted(f"{entry_id}.jpg" for entry_id in ids[::2])
+    for name in saved:
+        image = cv2.imread(str(run.out / "audit" / name))
+        assert image is not None and image.shape == (160, 80, 3)
+
+
+def test_preview_frames_have_heads_blanked_under_the_drawing(run: Run) -> None:
+    results = [r for _, r in run.results if r.pose_ran]
+    blanked = 0
+    for frame, result in zip(run.pose_frames, results, strict=True):
+        image = render(frame, result, THRESHOLD)
+        # Skeletons, boxes and labels are drawn over the masks (a raised arm crosses a head zone).
+        overlay = np.zeros_like(image)
+        draw_people(overlay, result, THRESHOLD)
+        drawn = np.asarray(overlay.any(axis=2), bool)
+        blank, _ = head_masks(result.poses, result.geometry, THRESHOLD)
+        for x0, y0, x1, y1 in np.clip(blank, 0, [image.shape[1], image.shape[0]] * 2):
+            free = ~drawn[y0:y1, x0:x1]
+            assert (image[y0:y1, x0:x1][free] == NEUTRAL).all()
+            blanked += int(free.any())
+    assert blanked >= len(results)
+
+
+def test_preview_video_holds_every_rendered_pose_frame(run: Run) -> None:
+    capture = cv2.VideoCapture(str(run.out / "preview.mp4"))
+    decoded = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        decoded.append(image)
+    capture.release()
+    results = [r for _, r in run.results if r.pose_ran]
+    assert len(decoded) == len(results) == len(run.pose_frames) == run.summary.pose_frames
+    for image, frame, result in zip(decoded, run.pose_frames, results, strict=True):
+        expected = render(frame, result, THRESHOLD).astype(int)
+        assert np.abs(image.astype(int) - expected).mean() < 6  # lossy video, same picture
+
+
+def test_a_failed_run_leaves_no_partial_outputs(
+    make_chain: ChainFactory, video_dir: Path, tmp_path: Path
+) -> None:
+    class Failing:
+        def add(self, frame: VideoFrame, result: FrameResult) -> None:
+            if frame.index == 4:
+                raise RuntimeError("disk full")
+
+        def finish(self) -> str:
+            return ""
+
+        def abort(self) -> None:
+            pass
+
+    video = VideoFile(video_dir / "people-detection.gif")
+    sinks: list[FrameSink] = [
+        AuditCropWriter(tmp_path / "audit", every=1),
+        PreviewWriter(tmp_path / "p.mp4", 12.5, THRESHOLD),
+        PersonCsvWriter(tmp_path / "p.csv"),
+        Failing(),
+    ]
+    with pytest.raises(RuntimeError, match="disk full"):
+        analyze_video(
+            video,
+            make_chain(keep_crops=True),
+            tmp_path / "e.ndjson",
+            start_time_ms=START_MS,
+            sinks=sinks,
+            progress=False,
+        )
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert left == ["e.ndjson.part"]  # the entries file keeps its partial (as before); sinks clean up
+
+
+def test_nothing_but_entries_is_written_unless_asked(video_dir: Path, tmp_path: Path) -> None:
+    video = str(video_dir / "people-detection.gif")
+    assert main(["analyze", video, "--entries", str(tmp_path / "e.ndjson"), "--no-progress"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.ndjson"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--preview", "{tmp}/p.gif"], "must end in .mp4 or .avi"),
+        (["--audit-dir", "{tmp}/a", "--audit-every", "0"], "--audit-every must be a whole number >= 1"),
+        (["--audit-dir", "{tmp}/file.txt"], "exists and is not a directory"),
+    ],
+)
+def test_bad_output_options_are_one_line(
+    extra: list[str], message: str, video_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file.txt").write_text("x")
+    argv = ["analyze", str(video_dir / "people-detection.gif"), "--entries", str(tmp_path / "e.ndjson")]
+    code = main(argv + [part.format(tmp=tmp_path) for part in extra])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and message in err, err
+
+
+def test_the_cli_writes_all_three_outputs(video_dir: Path, tmp_path: Path) -> None:
+    video = str(video_dir / "people-detection.gif")
+    argv = ["analyze", video, "--entries", str(tmp_path / "e.ndjson"), "--no-progress"]
+    outputs = ["--csv", str(tmp_path / "p.csv"), "--preview", str(tmp_path / "p.avi")]
+    outputs += ["--audit-dir", str(tmp_path / "audit"), "--audit-every", "1"]
+    assert main(argv + outputs) == 0
+    entries = [json.loads(line) for line in (tmp_path / "e.ndjson").read_text().splitlines()]
+    assert entries
+    saved = sorted(p.stem for p in (tmp_path / "audit").iterdir())
+    assert saved == sorted(e["entry_id"] for e in entries)
+    with (tmp_path / "p.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["person_id"] for r in rows} == {e["track_id"] for e in entries}
+    capture = cv2.VideoCapture(str(tmp_path / "p.avi"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 23  # every frame of the clip had the pose model
+    capture.release()
