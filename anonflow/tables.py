@@ -51,13 +51,25 @@ FOOTFALL: Final = Table(
     "footfall",
     "Distinct visitors, line entries/exits and peak occupancy per zone and window.",
     (
-        Column("zone_id", "string", "Zone (camera polygon) the visitors were seen in."),
+        Column(
+            "zone_id", "string", "Zone (camera polygon) the visitors were seen in; '*' is the whole store."
+        ),
         *_WINDOW,
         Column(
             "visitors", "int64", "Distinct anonymous journeys seen in the zone; null if suppressed.", True
         ),
-        Column("entries", "int64", "Counting-line crossings inwards; null if suppressed.", True),
-        Column("exits", "int64", "Counting-line crossings outwards; null if suppressed.", True),
+        Column(
+            "entries",
+            "int64",
+            "Journeys crossing a counting line inwards (once each); null if suppressed.",
+            True,
+        ),
+        Column(
+            "exits",
+            "int64",
+            "Journeys crossing a counting line outwards (once each); null if suppressed.",
+            True,
+        ),
         Column("peak_occupancy", "int64", "Most journeys present at once; null if suppressed.", True),
         Column("suppressed", "bool", "True when fewer than k journeys back the row."),
     ),
@@ -67,7 +79,7 @@ DWELL: Final = Table(
     "dwell",
     "How long visitors stayed in a zone, per window.",
     (
-        Column("zone_id", "string", "Zone the dwell was measured in."),
+        Column("zone_id", "string", "Zone the dwell was measured in; '*' is the whole store (visit length)."),
         *_WINDOW,
         Column("visitors", "int64", "Journeys whose dwell is summarised; null if suppressed.", True),
         Column("dwell_p50_s", "double", "Median dwell in seconds; null if suppressed.", True),
@@ -81,7 +93,7 @@ DEMOGRAPHICS: Final = Table(
     "demographics",
     "Visitors by coarse gender and age band, per zone and window.",
     (
-        Column("zone_id", "string", "Zone the visitors were seen in."),
+        Column("zone_id", "string", "Zone the visitors were seen in; '*' is the whole store."),
         *_WINDOW,
         Column("gender", "string", "female, male or unknown (from the anonymous body crop)."),
         Column("age_band", "string", "0-17, 18-34, 35-54, 55+ or unknown."),

@@ -1,7 +1,7 @@
 """How well re-connection recovers the synthetic store-day's true journeys, and how fast it runs.
 
-    python bench/reconnect.py                 # the default ~1 M-entry day
-    python bench/reconnect.py --visitors 300  # a quick look
+    python -m bench.reconnect                 # the default ~1 M-entry day
+    python -m bench.reconnect --visitors 300  # a quick look
 
 Prints join precision/recall per kind (occlusion within a camera, transit across cameras), how many
 people were reconstructed exactly, and why the missed true links were missed. The figures depend on the
@@ -15,14 +15,10 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from storeday import StoreDayConfig, fragments_of, generate  # noqa: E402
-
-from dataflow.reconnect.evaluate import evaluate  # noqa: E402
-from dataflow.reconnect.link import reconnect  # noqa: E402
+from bench.storeday import StoreDayConfig, fragments_of, generate
+from dataflow.reconnect.evaluate import evaluate
+from dataflow.reconnect.link import reconnect
 
 
 def main(argv: Sequence[str] | None = None) -> int:

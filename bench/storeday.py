@@ -19,8 +19,8 @@ What makes it realistic for the Beam job:
 Everything is drawn from one seeded numpy Generator, so the same seed writes the same files. The arrays are
 built with numpy and written as fixed-width byte matrices, so a million entries take seconds.
 
-    python bench/storeday.py --out /tmp/storeday --seed 1         # ~1 M entries
-    python bench/storeday.py --out /tmp/small --visitors 200      # a small day for a quick look
+    python -m bench.storeday --out /tmp/storeday --seed 1         # ~1 M entries
+    python -m bench.storeday --out /tmp/small --visitors 200      # a small day for a quick look
 
 Output: OUT/entries/YYYY/MM/DD/HH/<store>-<camera>.ndjson (UTC hour of the event, as Firehose nests
 them), OUT/stores.yaml (the store configuration the job needs), OUT/truth.json (which person each track

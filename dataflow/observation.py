@@ -12,7 +12,8 @@ class Observation:
     """What the aggregations need of one entry; built only from entries that passed validation.
 
     foot_x, foot_y: normalised image position; zones: zone ids of the foot point (may be empty);
-    crossings: (line_id, "in" | "out") pairs; gender / age_band: the entry's labels.
+    crossings: (line_id, "in" | "out") pairs; gender / age_band: the entry's labels (already smoothed
+    over the track by the gateway); appearance_group: the coarse clothing-colour bucket.
     """
 
     entry_id: str
@@ -27,7 +28,6 @@ class Observation:
     gender: str
     age_band: str
     appearance_group: int
-    appearance_groups: int
 
     @classmethod
     def from_entry(cls, entry: Entry) -> Observation:
@@ -44,7 +44,6 @@ class Observation:
             gender=entry.demographics.gender.value,
             age_band=entry.demographics.age_band.value,
             appearance_group=entry.appearance_group,
-            appearance_groups=entry.appearance_groups,
         )
 
     @property

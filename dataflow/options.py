@@ -1,27 +1,131 @@
-"""The job's own options, next to Beam's standard ones (--runner, --streaming, --temp_location, ...)."""
+"""The job's own options, next to Beam's standard ones (--runner, --streaming, --s3_endpoint_url, ...).
+
+`JobConfig` is the one definition: a pydantic model with every field described and bounded. The Beam
+option parser is generated from it, and `JobConfig.from_options` validates what was parsed, so a bad
+value is one InputError naming the option.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import Any, Literal, Self
+
 from apache_beam.options.pipeline_options import PipelineOptions
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from anonflow.errors import InputError
+
+
+class JobConfig(BaseModel):
+    """What the job reads, how it protects the tables, and where it writes them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: str = Field(
+        max_length=4096,
+        description="where entries come from: a file, a glob or a directory/prefix of NDJSON files (local, "
+        "s3://, gs://; gzip is detected), kinesis://<stream>, or pubsub://projects/<p>/subscriptions/<s> "
+        "(or .../topics/<t>)",
+    )
+    output: str = Field(
+        max_length=4096, description="where the tables go: a directory (local) or prefix (s3://, gs://)"
+    )
+    stores: str | None = Field(
+        None,
+        max_length=4096,
+        description="stores YAML (time zones, camera links; local or s3://); without it every store "
+        "gets UTC days and no camera links, and with it entries of unlisted stores are dead-lettered",
+    )
+    k_anonymity: int = Field(
+        3, ge=1, le=1000, description="cells backed by fewer distinct journeys are suppressed (default 3)"
+    )
+    dp_epsilon: float | None = Field(
+        None,
+        gt=0.0,
+        le=10.0,
+        description="add differential-privacy noise to released counts with this epsilon per count",
+    )
+    dp_mechanism: Literal["geometric", "laplace"] = Field(
+        "geometric", description="noise distribution when --dp_epsilon is set"
+    )
+    allowed_lateness_s: float = Field(
+        3600.0,
+        ge=0.0,
+        le=7 * 86400.0,
+        description="seconds after a store-day closes that its late entries are still taken in (default "
+        "3600); later ones are dropped, so cover the gateways' longest spool",
+    )
+    early_firing_s: float | None = Field(
+        None,
+        gt=0.0,
+        le=86400.0,
+        description="streaming: also write the day so far every this many seconds (processing time)",
+    )
+    heatmap_grid: int = Field(16, ge=2, le=256, description="heat map cells per image side (default 16)")
+    kinesis_region: str | None = Field(
+        None,
+        max_length=64,
+        description="AWS region of the Kinesis stream (default: --s3_region_name, else boto3's)",
+    )
+    kinesis_endpoint_url: str | None = Field(
+        None, max_length=1024, description="Kinesis endpoint (a local test server); default: AWS"
+    )
+    kinesis_start: Literal["TRIM_HORIZON", "LATEST"] = Field(
+        "TRIM_HORIZON", description="where a new Kinesis read starts"
+    )
+    kinesis_stop_at_latest: bool = Field(
+        False, description="stop once every Kinesis shard is caught up (backfills, tests)"
+    )
+    pubsub_id_label: str | None = Field(
+        None, max_length=256, description="message attribute with a unique id, for exactly-once delivery"
+    )
+
+    @model_validator(mode="after")
+    def _known_source(self) -> Self:
+        if self.source == "pubsub" and not re.fullmatch(
+            r"projects/[^/]+/(subscriptions|topics)/[^/]+", self.stream
+        ):
+            raise ValueError(
+                "--input=pubsub://... needs projects/<p>/subscriptions/<s> or projects/<p>/topics/<t>"
+            )
+        if self.source == "kinesis" and not re.fullmatch(r"[A-Za-z0-9_.-]{1,128}", self.stream):
+            raise ValueError("--input=kinesis://... needs a stream name")
+        return self
+
+    @property
+    def source(self) -> Literal["files", "kinesis", "pubsub"]:
+        """Where entries come from, by the scheme of --input."""
+        if self.input.startswith("kinesis://"):
+            return "kinesis"
+        if self.input.startswith("pubsub://"):
+            return "pubsub"
+        return "files"
+
+    @property
+    def stream(self) -> str:
+        """The stream or Pub/Sub path of a kinesis:// or pubsub:// input."""
+        return self.input.split("://", 1)[1]
+
+    @classmethod
+    def from_options(cls, options: PipelineOptions) -> JobConfig:
+        view = options.view_as(AnonflowOptions)
+        given = {name: getattr(view, name, None) for name in cls.model_fields}
+        try:
+            return cls.model_validate({k: v for k, v in given.items() if v is not None})
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            message = first["msg"].removeprefix("Value error, ")
+            raise InputError(f"--{where}: {message}" if where else message) from None
 
 
 class AnonflowOptions(PipelineOptions):
+    """The `JobConfig` fields as Beam options (parsed loosely here, validated by `JobConfig`)."""
+
     @classmethod
-    def _add_argparse_args(cls, parser: object) -> None:
-        add = parser.add_argument  # type: ignore[attr-defined]
-        add(
-            "--input",
-            required=True,
-            help="entries: a file, a glob, or a directory/prefix (local, s3://, gs://)",
-        )
-        add(
-            "--output",
-            required=True,
-            help="where the tables go: a directory (local) or prefix (s3://, gs://)",
-        )
-        add(
-            "--k_anonymity",
-            type=int,
-            default=3,
-            help="rows backed by fewer distinct visitors than this are suppressed (default 3)",
-        )
+    def _add_argparse_args(cls, parser: Any) -> None:
+        for name, field in JobConfig.model_fields.items():
+            if field.annotation is bool:
+                parser.add_argument(f"--{name}", action="store_true", default=None, help=field.description)
+            else:
+                parser.add_argument(f"--{name}", default=None, help=field.description)

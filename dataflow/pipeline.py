@@ -1,106 +1,162 @@
-"""The Beam job. `run()` only parses options and wires named transforms, top to bottom."""
+"""The Beam job. `run()` only parses options and wires named transforms, top to bottom:
+
+read payloads (files | Kinesis | Pub/Sub)
+  -> parse and validate (dead-letter)           -> dead_letter table
+  -> window by store-local day (event time, allowed lateness, accumulating panes)
+  -> summarise tracks (dedupe by entry id, combined before the shuffle)
+  -> re-connect tracks into journeys per store-day
+  -> footfall | dwell | demographics | flows | heatmap  (5 min, hour, day windows in local time)
+  -> k-suppression and optional noise -> Parquet per store and local date (+ DuckDB views locally)
+"""
 
 from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
+from apache_beam.options.pipeline_options import PipelineOptions, S3Options, SetupOptions, StandardOptions
 
 from anonflow.errors import InputError
-from anonflow.tables import ALL_TABLES, DEAD_LETTER, FOOTFALL, Table
-from dataflow.deadletter import DEAD_LETTER_TAG, DeadLetter
-from dataflow.options import AnonflowOptions
-from dataflow.sinks.parquet import WriteTable
-from dataflow.transforms.dedupe import DedupeEntries
-from dataflow.transforms.footfall import Footfall
+from anonflow.tables import ALL_TABLES, DEMOGRAPHICS, DWELL, FLOWS, FOOTFALL, HEATMAP, Table
+from dataflow.aggregate.base import AggregateTable
+from dataflow.aggregate.demographics import Demographics
+from dataflow.aggregate.dwell import Dwell
+from dataflow.aggregate.flows import Flows
+from dataflow.aggregate.footfall import Footfall
+from dataflow.aggregate.heatmap import Heatmap
+from dataflow.deadletter import DEAD_LETTER_TAG
+from dataflow.options import JobConfig
+from dataflow.privacy import PrivacyConfig, ProtectCells, write_sidecar
+from dataflow.reconnect.transforms import Reconnect
+from dataflow.sinks.parquet import WriteDeadLetters, WriteTable
+from dataflow.stores import DEFAULT_TIME_ZONE, StoresConfig, load_stores
+from dataflow.transforms.counts import CountStoreDays
+from dataflow.transforms.late import DeadLetterTooLate
 from dataflow.transforms.parse import ParseEntries
 from dataflow.transforms.read import ReadEntryFiles, entry_files
+from dataflow.transforms.storedays import WindowStoreDays
+from dataflow.transforms.tracks import SummariseTracks
 
 log = logging.getLogger(__name__)
+
+AGGREGATES: Final[tuple[tuple[Table, Callable[[], AggregateTable]], ...]] = (
+    (FOOTFALL, Footfall),
+    (DWELL, Dwell),
+    (DEMOGRAPHICS, Demographics),
+    (FLOWS, Flows),
+    (HEATMAP, Heatmap),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class JobResult:
-    """What a finished batch run reports."""
+    """What a finished run reports: input files read (0 for streams), Beam counters, where tables went."""
 
     files: int
     counters: dict[str, int]
     output: str
 
 
-def _dead_letter_row(dead: DeadLetter) -> dict[str, object]:
-    return {
-        "store_id": "unknown",
-        "date": datetime.fromtimestamp(dead.received_at_ms / 1000, UTC).date().isoformat(),
-        "source": dead.source,
-        "reason": dead.reason,
-        "raw": dead.raw,
-        "received_at": dead.received_at_ms,
-    }
-
-
 def _is_local(path: str) -> bool:
     return "://" not in path
 
 
-def _clear_local_tables(output: str, tables: Sequence[Table]) -> None:
-    # A run owns its output directory's tables: stale partitions from an earlier run would double-count.
-    for table in tables:
-        shutil.rmtree(Path(output) / table.name, ignore_errors=True)
+def _prepare_output(output: str, privacy: PrivacyConfig) -> None:
+    if _is_local(output):
+        Path(output).mkdir(parents=True, exist_ok=True)
+        # A run owns its local output's tables: stale partitions from an earlier run would double-count.
+        for table in ALL_TABLES:
+            shutil.rmtree(Path(output) / table.name, ignore_errors=True)
+    for table, _ in AGGREGATES:
+        write_sidecar(FileSystems.join(output.rstrip("/"), table.name), table, privacy)
+
+
+def _source(config: JobConfig, files: list[str], region: str | None) -> beam.PTransform:
+    if config.source == "kinesis":
+        from dataflow.sources.kinesis import KinesisStream, ReadPayloadsFromKinesis
+
+        stream = KinesisStream(config.stream, region, config.kinesis_endpoint_url, config.kinesis_start)
+        return ReadPayloadsFromKinesis(stream, stop_at_latest=config.kinesis_stop_at_latest)
+    if config.source == "pubsub":
+        from dataflow.sources.pubsub import ReadPayloadsFromPubSub
+
+        subscription = config.stream if "/subscriptions/" in config.stream else None
+        topic = None if subscription else config.stream
+        return ReadPayloadsFromPubSub(subscription=subscription, topic=topic, id_label=config.pubsub_id_label)
+    return ReadEntryFiles(files)
+
+
+def _counters(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
+    counters: dict[str, int] = {}
+    for counter in result.metrics().query()["counters"]:
+        name = counter.key.metric.name
+        counters[name] = counters.get(name, 0) + int(counter.committed or counter.attempted or 0)
+    return counters
 
 
 def run(argv: Sequence[str] | None = None) -> JobResult:
     options = PipelineOptions(argv)
     options.view_as(SetupOptions).save_main_session = False
-    job = options.view_as(AnonflowOptions)
-    # Listing the input happens before the pipeline exists: give Beam's S3/GCS filesystems their options now.
-    FileSystems.set_options(options)
-    files = entry_files(job.input)
-    if not files:
-        raise InputError(f"input {job.input} holds no entry files")
-    if _is_local(job.output):
-        Path(job.output).mkdir(parents=True, exist_ok=True)
-        _clear_local_tables(job.output, ALL_TABLES)
+    config = JobConfig.from_options(options)
+    FileSystems.set_options(options)  # S3 endpoint and keys, before any file is listed
+    streaming = bool(options.view_as(StandardOptions).streaming)
+    stores: StoresConfig | None = load_stores(config.stores) if config.stores else None
+    files = entry_files(config.input) if config.source == "files" else []
+    if config.source == "files" and not files:
+        raise InputError(f"input {config.input} holds no entry files")
+    region = config.kinesis_region or options.view_as(S3Options).s3_region_name
+    privacy = PrivacyConfig(k=config.k_anonymity, epsilon=config.dp_epsilon, mechanism=config.dp_mechanism)
+    _prepare_output(config.output, privacy)
 
     with beam.Pipeline(options=options) as pipeline:
-        parsed = pipeline | "Read" >> ReadEntryFiles(files) | "Parse" >> ParseEntries()
-        observations = parsed.entries | "Dedupe" >> DedupeEntries()
-        footfall_5m = observations | "Footfall5m" >> Footfall(
-            window_s=300, granularity="5m", k=job.k_anonymity
+        parsed = (
+            pipeline
+            | "Read" >> _source(config, files, region)
+            | "Parse" >> ParseEntries(frozenset(stores.by_id()) if stores else None)
         )
-        footfall_1h = observations | "Footfall1h" >> Footfall(
-            window_s=3600, granularity="1h", k=job.k_anonymity
+        time_zones, default_zone = (stores.time_zones(), None) if stores else ({}, DEFAULT_TIME_ZONE)
+        entries, rejected = parsed.entries, [parsed[DEAD_LETTER_TAG]]
+        if streaming:  # in a batch run nothing is late
+            timely = entries | "TooLate" >> DeadLetterTooLate(
+                time_zones, default_zone, allowed_lateness_s=config.allowed_lateness_s
+            )
+            entries, rejected = timely.entries, [*rejected, timely[DEAD_LETTER_TAG]]
+        days = (
+            entries
+            | "StoreDays"
+            >> WindowStoreDays(
+                time_zones,
+                default_zone,
+                allowed_lateness_s=config.allowed_lateness_s,
+                early_firing_s=config.early_firing_s,
+            )
+            | "Tracks" >> SummariseTracks(config.heatmap_grid)
+            | "Reconnect" >> Reconnect(stores)
         )
-        (
-            (footfall_5m, footfall_1h)
-            | "AllFootfall" >> beam.Flatten()
-            | "WriteFootfall" >> WriteTable(job.output, FOOTFALL)
-        )
-        (
-            parsed[DEAD_LETTER_TAG]
-            | "DeadLetterRows" >> beam.Map(_dead_letter_row)
-            | "WriteDeadLetter" >> WriteTable(job.output, DEAD_LETTER)
-        )
-    metrics = pipeline.result.metrics().query()
-    counters: dict[str, int] = {}
-    for counter in metrics["counters"]:
-        name = counter.key.metric.name
-        counters[name] = counters.get(name, 0) + int(counter.committed or counter.attempted or 0)
-    if _is_local(job.output):
+        _ = days | "Count" >> CountStoreDays()
+        for table, aggregate in AGGREGATES:
+            name = table.name.title().replace("_", "")
+            _ = (
+                days
+                | name >> aggregate()
+                | f"Protect{name}" >> ProtectCells(table, privacy)
+                | f"Write{name}" >> WriteTable(config.output, table, replace_all=not streaming)
+            )
+        _ = rejected | "AllRejects" >> beam.Flatten() | "DeadLetters" >> WriteDeadLetters(config.output)
+
+    if _is_local(config.output):
         from dataflow.sinks.duckdb_views import write_views
 
-        write_views(Path(job.output))
-    return JobResult(files=len(files), counters=counters, output=job.output)
+        write_views(Path(config.output))
+    return JobResult(files=len(files), counters=_counters(pipeline.result), output=config.output)
 
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
-    result = run()
-    print(result)
+    print(run())

@@ -27,6 +27,7 @@ import json
 import math
 import random
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any, Final, Literal
 
 import apache_beam as beam
@@ -35,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from anonflow import __version__
 from anonflow.tables import Table
+from dataflow.aggregate.base import TableRows
 
 SUPPORT_COLUMN: Final = "visitors"
 SIDECAR_NAME: Final = "_privacy.json"
@@ -170,7 +172,9 @@ def sidecar(table: Table, config: PrivacyConfig) -> dict[str, Any]:
             "scale": config.sensitivity / config.epsilon,
             "noised_columns": list(noised_columns(table)),
             "withheld_columns": list(withheld_columns(table)),
-            "epsilon_scope": "per released count; a journey in n released counts spends n * epsilon",
+            "epsilon_scope": "per released count; a journey in n released counts spends n * epsilon "
+            "(in a streaming run with early or late panes, every pane of a day re-draws the noise and "
+            "counts as another release)",
             "post_processing": "noisy counts rounded to integers and clamped at 0",
             "seeded": config.seed is not None,
         }
@@ -181,8 +185,8 @@ def write_sidecar(table_root: str, table: Table, config: PrivacyConfig) -> str:
     """Write `<table_root>/_privacy.json` (local path or any Beam filesystem URL); returns its path."""
     from apache_beam.io.filesystems import FileSystems
 
-    if not FileSystems.exists(table_root):
-        FileSystems.mkdirs(table_root)
+    if "://" not in table_root and not FileSystems.exists(table_root):
+        FileSystems.mkdirs(table_root)  # object stores have no directories to make
     path = FileSystems.join(table_root, SIDECAR_NAME)
     with FileSystems.create(path, mime_type="application/json") as handle:
         handle.write(json.dumps(sidecar(table, config), indent=2, sort_keys=True).encode("utf-8"))
@@ -200,16 +204,20 @@ class _ProtectDoFn(beam.DoFn):
     def setup(self) -> None:
         self._uniform = make_uniform(self._config.seed)
 
-    def process(self, row: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    def process(self, batch: TableRows) -> Iterator[TableRows]:
         if self._uniform is None:
             self._uniform = make_uniform(self._config.seed)
-        out = protect_row(row, self._table, self._config, self._uniform)
-        (self.suppressed if out["suppressed"] else self.released).inc()
-        yield out
+        if batch.table != self._table.name:
+            raise ValueError(f"rows of table {batch.table} given to the {self._table.name} step")
+        rows = tuple(protect_row(row, self._table, self._config, self._uniform) for row in batch.rows)
+        hidden = sum(1 for row in rows if row["suppressed"])
+        self.suppressed.inc(hidden)
+        self.released.inc(len(rows) - hidden)
+        yield replace(batch, rows=rows)
 
 
 class ProtectCells(beam.PTransform):
-    """Rows with true counts -> rows as released (k-suppression, optional noise), with Beam counters."""
+    """`TableRows` with true counts -> the rows as released (k-suppression, optional noise), counted."""
 
     def __init__(self, table: Table, config: PrivacyConfig) -> None:
         super().__init__()
@@ -218,5 +226,5 @@ class ProtectCells(beam.PTransform):
         self._table = table
         self._config = config
 
-    def expand(self, rows: beam.PCollection) -> beam.PCollection:
-        return rows | "Protect" >> beam.ParDo(_ProtectDoFn(self._table, self._config))
+    def expand(self, batches: beam.PCollection) -> beam.PCollection:
+        return batches | "Protect" >> beam.ParDo(_ProtectDoFn(self._table, self._config))

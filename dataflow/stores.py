@@ -170,13 +170,36 @@ class StoresConfig(_Config):
         return {s.store_id: s.time_zone for s in self.stores}
 
 
-def load_stores(path: str | Path) -> StoresConfig:
-    """Read and validate a stores YAML file; any problem is one InputError naming the file and the field."""
-    path = Path(path)
+DEFAULT_TIME_ZONE = "UTC"
+
+
+def default_store(store_id: str) -> StoreConfig:
+    """A store the job has no file for: days cut in UTC, the default occlusion rule, no camera links
+    (so tracks are re-connected within each camera only)."""
+    return StoreConfig(store_id=store_id, time_zone=DEFAULT_TIME_ZONE)
+
+
+def _read_text(path: str) -> str:
+    if "://" not in path:
+        return Path(path).read_text(encoding="utf-8")
+    from apache_beam.io.filesystems import FileSystems
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with FileSystems.open(path) as handle:
+            return bytes(handle.read()).decode("utf-8")
+    except OSError as error:  # Beam reports a missing object as an OSError subclass
+        raise FileNotFoundError(path) from error
+
+
+def load_stores(path: str | Path) -> StoresConfig:
+    """Read and validate a stores YAML file (local, or any Beam filesystem URL such as s3://); any
+    problem is one InputError naming the file and the field."""
+    try:
+        data = yaml.safe_load(_read_text(str(path)))
     except FileNotFoundError as error:
         raise InputError(f"stores file {path} does not exist") from error
+    except UnicodeDecodeError as error:
+        raise InputError(f"stores file {path} is not UTF-8 text") from error
     except yaml.YAMLError as error:
         raise InputError(f"stores file {path} is not valid YAML: {error}") from error
     try:

@@ -17,7 +17,7 @@ Windows are half-open [start, end) in UTC milliseconds. The pure functions below
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -150,6 +150,16 @@ class ZoneWindows:
         return window
 
 
+def overlapping(windows: ZoneWindows, start_ms: int, end_ms: int) -> Iterator[LocalWindow]:
+    """Every window of `windows` that holds an instant of [start_ms, end_ms] (both inclusive), in order."""
+    window = windows(start_ms)
+    while True:
+        yield window
+        if window.end_ms > end_ms:
+            return
+        window = windows(window.end_ms)
+
+
 def _default_store_of(element: Any) -> str:
     """Store id of an element: an object with `store_id`, a mapping with "store_id", or (store_id, ...)."""
     store = getattr(element, "store_id", None)
@@ -165,9 +175,9 @@ def _default_store_of(element: Any) -> str:
 class StoreLocalWindows(NonMergingWindowFn):
     """Assigns each element to the 5m / 1h / 1d window of its event time in its store's time zone.
 
-    time_zones: store_id -> IANA zone name (`StoresConfig.time_zones()`). Elements of a store missing
-    from the map are a wiring error (unknown stores go to the dead-letter output before windowing), so
-    they raise KeyError naming the store.
+    time_zones: store_id -> IANA zone name (`StoresConfig.time_zones()`).
+    default_zone: the zone of stores missing from the map. Without one, a missing store is a wiring error
+    (unknown stores go to the dead-letter output before windowing) and raises KeyError naming the store.
     store_of: how to read the store id from an element; by default its `store_id` attribute or key, or
     the first item of a (store_id, ...) tuple.
     """
@@ -177,35 +187,50 @@ class StoreLocalWindows(NonMergingWindowFn):
         granularity: Granularity | str,
         time_zones: Mapping[str, str],
         store_of: Callable[[Any], str] = _default_store_of,
+        default_zone: str | None = None,
     ) -> None:
         self.granularity = Granularity(granularity)
         self._time_zones = dict(time_zones)
-        for name in set(self._time_zones.values()):
+        self._default_zone = default_zone
+        for name in {*self._time_zones.values(), *([default_zone] if default_zone else [])}:
             ZoneInfo(name)  # fail at construction, not on the first element
         self._store_of = store_of
         self._by_zone: dict[str, ZoneWindows] = {}
+        self._beam_windows: dict[LocalWindow, tuple[IntervalWindow]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         # The caches hold ZoneInfo objects; rebuild them on the worker rather than ship them.
         state = dict(self.__dict__)
         state["_by_zone"] = {}
+        state["_beam_windows"] = {}
         return state
 
-    def window_for(self, store_id: str, t_ms: int) -> LocalWindow:
-        zone_name = self._time_zones.get(store_id)
+    def zone_name(self, store_id: str) -> str:
+        zone_name = self._time_zones.get(store_id, self._default_zone)
         if zone_name is None:
             raise KeyError(f"store {store_id!r} has no configured time zone")
+        return zone_name
+
+    def window_for(self, store_id: str, t_ms: int) -> LocalWindow:
+        zone_name = self.zone_name(store_id)
         windows = self._by_zone.get(zone_name)
         if windows is None:
             windows = self._by_zone[zone_name] = ZoneWindows(zone_name, self.granularity)
         return windows(t_ms)
 
-    def assign(self, context: Any) -> list[IntervalWindow]:
+    def assign(self, context: Any) -> tuple[IntervalWindow]:
         t_ms = Timestamp.of(context.timestamp).micros // 1000
         window = self.window_for(self._store_of(context.element), t_ms)
-        return [
-            IntervalWindow(Timestamp(micros=window.start_ms * 1000), Timestamp(micros=window.end_ms * 1000))
-        ]
+        beam_windows = self._beam_windows.get(window)
+        if beam_windows is None:
+            if len(self._beam_windows) >= _CACHE_LIMIT:
+                self._beam_windows.clear()
+            beam_windows = self._beam_windows[window] = (
+                IntervalWindow(
+                    Timestamp(micros=window.start_ms * 1000), Timestamp(micros=window.end_ms * 1000)
+                ),
+            )
+        return beam_windows
 
     def get_window_coder(self) -> coders.IntervalWindowCoder:
         return coders.IntervalWindowCoder()
@@ -215,7 +240,8 @@ class StoreLocalWindows(NonMergingWindowFn):
             isinstance(other, StoreLocalWindows)
             and self.granularity == other.granularity
             and self._time_zones == other._time_zones
+            and self._default_zone == other._default_zone
         )
 
     def __hash__(self) -> int:
-        return hash((self.granularity, tuple(sorted(self._time_zones.items()))))
+        return hash((self.granularity, tuple(sorted(self._time_zones.items())), self._default_zone))

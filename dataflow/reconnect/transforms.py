@@ -1,9 +1,9 @@
-"""Re-connection as Beam steps: observations -> fragments -> journeys -> (journey_id, observation).
+"""Re-connection as a Beam step: the tracks of one store-day -> a `StoreDay` of journeys.
 
-All three steps work within the input's windows: in a batch run over the global window a store's whole
-input is linked at once; in a streaming run, window by store-local day first (`StoreLocalWindows("1d")`)
-so journeys are linked when the day closes. Shorter windows give earlier results but cut journeys that
-straddle a window boundary into two.
+Tracks arrive windowed by store-local day (`WindowStoreDays`), so journeys are linked when the day's
+pane fires: once in a batch run; on time, early and late in a streaming run. Panes accumulate, so a
+later pane may carry a newer summary of a track already seen; the fullest summary of each track is
+used. A journey that straddles local midnight is cut in two (one per day).
 """
 
 from __future__ import annotations
@@ -13,132 +13,89 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import IntervalWindow
+from apache_beam.utils.windowed_value import PaneInfoTiming
 
-from dataflow.observation import Observation
-from dataflow.reconnect.fragments import Fragment, FragmentAccumulator, FragmentKey
-from dataflow.reconnect.link import new_journey_id, reconnect
-from dataflow.stores import StoreConfig, StoresConfig
+from dataflow.journeys import StoreDay, journeys_of
+from dataflow.reconnect.fragments import FragmentKey
+from dataflow.reconnect.link import reconnect
+from dataflow.stores import StoreConfig, StoresConfig, default_store
+from dataflow.tracks import Track
 
-
-class _Summarise(beam.CombineFn):
-    """Observations of one track -> its Fragment."""
-
-    def create_accumulator(self) -> FragmentAccumulator:
-        return FragmentAccumulator()
-
-    def add_input(self, acc: FragmentAccumulator, o: Observation) -> FragmentAccumulator:
-        return acc.add(o)
-
-    def merge_accumulators(self, accumulators: Iterable[FragmentAccumulator]) -> FragmentAccumulator:
-        merged = FragmentAccumulator()
-        for acc in accumulators:
-            merged.merge(acc)
-        return merged
-
-    def extract_output(self, acc: FragmentAccumulator) -> Fragment:
-        return acc.fragment()
+_TIMING = {
+    PaneInfoTiming.EARLY: "early",
+    PaneInfoTiming.ON_TIME: "on_time",
+    PaneInfoTiming.LATE: "late",
+    PaneInfoTiming.UNKNOWN: "unknown",
+}
 
 
-def _by_fragment(o: Observation) -> tuple[FragmentKey, Observation]:
-    return (o.fragment_key, o)
+def latest_tracks(tracks: Iterable[Track]) -> list[Track]:
+    """One summary per track: the one with the most observations (a later pane's, as panes accumulate)."""
+    best: dict[FragmentKey, Track] = {}
+    for track in tracks:
+        key = track.fragment.key
+        current = best.get(key)
+        if current is None or (track.fragment.observations, track.received) > (
+            current.fragment.observations,
+            current.received,
+        ):
+            best[key] = track
+    return sorted(best.values(), key=lambda t: t.fragment.key)
 
 
-class SummariseFragments(beam.PTransform):
-    """Observations -> one `Fragment` per (store, camera, track)."""
-
-    def expand(self, observations: beam.PCollection) -> beam.PCollection:
-        return (
-            observations
-            | "ByTrack" >> beam.Map(_by_fragment)
-            | "Summarise" >> beam.CombinePerKey(_Summarise())
-            | "Fragments" >> beam.Values()
-        )
-
-
-class _LinkStore(beam.DoFn):
-    def __init__(self, stores: StoresConfig) -> None:
+class _LinkStoreDay(beam.DoFn):
+    def __init__(self, stores: StoresConfig | None) -> None:
         self._stores = stores
         self._by_id: dict[str, StoreConfig] = {}
-        self.fragments = Metrics.counter("anonflow", "reconnect_fragments")
-        self.journeys = Metrics.counter("anonflow", "reconnect_journeys")
+        self.tracks = Metrics.counter("anonflow", "reconnect_tracks")
         self.occlusion_joins = Metrics.counter("anonflow", "reconnect_joins_occlusion")
         self.transit_joins = Metrics.counter("anonflow", "reconnect_joins_transit")
-        self.unknown = Metrics.counter("anonflow", "reconnect_fragments_unknown_store")
 
     def setup(self) -> None:
-        self._by_id = self._stores.by_id()
+        self._by_id = self._stores.by_id() if self._stores is not None else {}
 
-    def process(self, element: tuple[str, Iterable[Fragment]]) -> Iterator[tuple[FragmentKey, str]]:
-        store_id, fragments = element
-        frags = list(fragments)
-        self.fragments.inc(len(frags))
-        store = self._by_id.get(store_id)
-        if store is None:
-            # Validation routes unknown stores to the dead-letter output; if one slips through, its
-            # tracks still count, each as its own journey, and the counter says so.
-            self.unknown.inc(len(frags))
-            for f in frags:
-                yield (f.key, new_journey_id())
-            return
-        result = reconnect(frags, store)
-        self.journeys.inc(len(set(result.journey_of.values())))
+    def process(
+        self,
+        element: tuple[str, Iterable[Track]],
+        window: Any = beam.DoFn.WindowParam,
+        pane: Any = beam.DoFn.PaneInfoParam,
+    ) -> Iterator[StoreDay]:
+        store_id, tracks = element
+        if not isinstance(window, IntervalWindow):
+            raise ValueError(f"re-connection needs store-day windows (WindowStoreDays), got {window!r}")
+        store = self._by_id.get(store_id) or default_store(store_id)
+        latest = latest_tracks(tracks)
+        result = reconnect([t.fragment for t in latest], store)
+        self.tracks.inc(len(latest))
         for join in result.joins:
             (self.occlusion_joins if join.kind == "occlusion" else self.transit_joins).inc()
-        yield from result.journey_of.items()
-
-
-class LinkJourneys(beam.PTransform):
-    """Fragments -> (fragment key, journey id) for every fragment, linked per store and window."""
-
-    def __init__(self, stores: StoresConfig) -> None:
-        super().__init__()
-        self._stores = stores
-
-    def expand(self, fragments: beam.PCollection) -> beam.PCollection:
-        return (
-            fragments
-            | "ByStore" >> beam.Map(lambda f: (f.store_id, f))
-            | "Group" >> beam.GroupByKey()
-            | "Link" >> beam.ParDo(_LinkStore(self._stores))
-        )
-
-
-class _Attach(beam.DoFn):
-    def __init__(self) -> None:
-        self.unlinked = Metrics.counter("anonflow", "reconnect_observations_unlinked")
-
-    def process(self, element: tuple[FragmentKey, dict[str, Any]]) -> Iterator[tuple[str, Observation]]:
-        _, grouped = element
-        journeys = list(grouped["journey"])
-        observations = grouped["observations"]
-        if len(journeys) != 1:
-            # Every fragment gets exactly one journey; anything else is a wiring error worth seeing.
-            raise ValueError(f"fragment {element[0]} has {len(journeys)} journey ids, expected 1")
-        for o in observations:
-            yield (journeys[0], o)
-
-
-class AttachJourneys(beam.PTransform):
-    """(observations, fragment->journey pairs) -> (journey_id, observation) pairs."""
-
-    def expand(self, inputs: tuple[beam.PCollection, beam.PCollection]) -> beam.PCollection:
-        observations, journey_of = inputs
-        keyed = observations | "ByTrack" >> beam.Map(_by_fragment)
-        return (
-            {"observations": keyed, "journey": journey_of}
-            | "Join" >> beam.CoGroupByKey()
-            | "Attach" >> beam.ParDo(_Attach())
+        yield StoreDay(
+            store_id=store_id,
+            time_zone=store.time_zone,
+            start_ms=window.start.micros // 1000,
+            end_ms=window.end.micros // 1000,
+            pane=pane.index,
+            timing=_TIMING.get(pane.timing, "unknown"),
+            journeys=journeys_of(latest, result.journey_of, int(store.occlusion.max_gap_s * 1000)),
         )
 
 
 class Reconnect(beam.PTransform):
-    """Observations -> (journey_id, observation): fragments summarised, linked per store, attached back."""
+    """Tracks (windowed by store-local day) -> one `StoreDay` per store, day and pane.
 
-    def __init__(self, stores: StoresConfig) -> None:
+    stores: the stores file, or None: every store then gets `default_store` (UTC, default occlusion
+    rule, no camera links). The decision rule is in dataflow/reconnect/README.md.
+    """
+
+    def __init__(self, stores: StoresConfig | None) -> None:
         super().__init__()
         self._stores = stores
 
-    def expand(self, observations: beam.PCollection) -> beam.PCollection:
-        fragments = observations | "Fragments" >> SummariseFragments()
-        journey_of = fragments | "Journeys" >> LinkJourneys(self._stores)
-        return (observations, journey_of) | "Attach" >> AttachJourneys()
+    def expand(self, tracks: beam.PCollection) -> beam.PCollection:
+        return (
+            tracks
+            | "ByStore" >> beam.Map(lambda t: (t.fragment.store_id, t))
+            | "Group" >> beam.GroupByKey()
+            | "Link" >> beam.ParDo(_LinkStoreDay(self._stores))
+        )

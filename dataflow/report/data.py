@@ -10,6 +10,7 @@ from typing import Any
 
 from anonflow.errors import InputError
 from anonflow.tables import ALL_TABLES
+from dataflow.journeys import STORE_ZONE
 
 _CELL_TABLES = ("footfall", "dwell", "demographics", "flows", "heatmap")
 
@@ -39,7 +40,7 @@ class ReportData:
     footfall_hourly: Rows  # zone_id, window_start, visitors, entries, exits, suppressed
     dwell_hourly: Rows  # zone_id, visitors, dwell_p50_s, suppressed
     dwell_daily: Rows  # zone_id, visitors, dwell_p50_s, dwell_p90_s, dwell_mean_s (summed over days: mean)
-    demographics: Rows  # gender, age_band, visitors, suppressed_cells
+    demographics: Rows  # gender, age_band, visitors, suppressed_cells (whole store, zone '*')
     flows: Rows  # from_zone, to_zone, visitors, suppressed_cells
     heatmap: Rows  # camera_id, grid_size, cell_x, cell_y, observations, suppressed
     cells: Rows  # table, rows, suppressed
@@ -118,10 +119,12 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
                 "avg(dwell_p90_s) AS dwell_p90_s, avg(dwell_mean_s) AS dwell_mean_s FROM dwell "
                 "WHERE {where} AND granularity = '1d' AND NOT suppressed GROUP BY zone_id ORDER BY zone_id"
             ),
+            # The whole-store rows: a journey seen in several zones is in each zone's rows once.
             demographics=q(
                 "SELECT gender, age_band, coalesce(sum(visitors), 0) AS visitors, "
                 "count(*) FILTER (WHERE suppressed) AS suppressed_cells FROM demographics "
-                "WHERE {where} AND granularity = '1d' GROUP BY gender, age_band ORDER BY gender, age_band"
+                f"WHERE {{where}} AND granularity = '1d' AND zone_id = '{STORE_ZONE}' "
+                "GROUP BY gender, age_band ORDER BY gender, age_band"
             ),
             flows=q(
                 "SELECT from_zone, to_zone, coalesce(sum(visitors), 0) AS visitors, "

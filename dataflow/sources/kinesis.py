@@ -53,7 +53,7 @@ class KinesisStream:
     """Which stream to read and how to reach it (picklable; the boto3 client is made on the worker)."""
 
     stream_name: str
-    region: str
+    region: str | None  # None: boto3's own chain (AWS_REGION, the profile, ...)
     endpoint_url: str | None = None
     start: StartPosition = "TRIM_HORIZON"
     start_timestamp_ms: int | None = None

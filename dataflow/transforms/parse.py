@@ -1,13 +1,16 @@
-"""Payload -> validated entries, or dead-letter rows with the reason."""
+"""Payload -> validated, event-timestamped observations, or dead-letter rows with the reason."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
+from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import TimestampedValue
+from apache_beam.utils.timestamp import Timestamp
 from pydantic import ValidationError
 
 from anonflow.contract.entry import Entry
@@ -15,31 +18,68 @@ from dataflow.deadletter import DEAD_LETTER_TAG, DeadLetter
 from dataflow.observation import Observation
 
 
-def parse_payload(payload: str) -> Iterator[Entry | tuple[str, str]]:
-    """Entries in a payload, each an `Entry` or a (reason, raw) pair for what could not be used.
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A piece of a payload that is not a usable entry: why, its text, and its store if it names one."""
 
-    A payload is one or more lines; a line is one entry object or a batch object {"entries": [...]}
-    (how gateways pack entries into one MQTT message). Blank lines are ignored.
+    reason: str
+    raw: str
+    store_id: object = None
+
+
+def parse_payload(payload: str, stores: Set[str] | None = None) -> Iterator[Entry | Rejected]:
+    """Entries in a payload, each an `Entry` or a `Rejected` piece.
+
+    A payload is one or more lines; a line is one entry object, a batch object {"entries": [...]} or a
+    JSON array of entries (how gateways pack entries into one MQTT message). Blank lines are ignored.
+    Every entry, packed or not, is validated the same way: the contract model on its JSON text.
+    stores: if given, entries of any other store are rejected (the store has no configuration).
     """
     for line in payload.splitlines():
         if not line.strip():
             continue
         try:
-            document = json.loads(line)
-        except json.JSONDecodeError as error:
-            yield (f"not JSON: {error.msg} at column {error.colno}", line)
+            # The common case, one entry per line, takes one pass of the compiled validator.
+            yield _known(Entry.model_validate_json(line), line, stores)
             continue
-        items = (
-            document.get("entries") if isinstance(document, dict) and "entries" in document else [document]
-        )
+        except ValidationError as error:
+            single_error = error
+        yield from _slow_path(line, single_error, stores)
+
+
+def _slow_path(
+    line: str, single_error: ValidationError, stores: Set[str] | None
+) -> Iterator[Entry | Rejected]:
+    try:
+        document = json.loads(line)
+    except json.JSONDecodeError as error:
+        yield Rejected(f"not JSON: {error.msg} at column {error.colno}", line)
+        return
+    if isinstance(document, list):
+        items = document
+    elif isinstance(document, dict) and "entries" in document:
+        items = document["entries"]
         if not isinstance(items, list):
-            yield ("batch field 'entries' is not a list", line)
-            continue
-        for item in items:
-            try:
-                yield Entry.model_validate(item)
-            except ValidationError as error:
-                yield (f"not a valid entry: {_reason(error)}", json.dumps(item) if len(items) > 1 else line)
+            yield Rejected("batch field 'entries' is not a list", line)
+            return
+    else:
+        store = document.get("store_id") if isinstance(document, dict) else None
+        yield Rejected(f"not a valid entry: {_reason(single_error)}", line, store)
+        return
+    for item in items:
+        text = json.dumps(item)
+        raw = text if len(items) > 1 else line
+        try:
+            yield _known(Entry.model_validate_json(text), raw, stores)
+        except ValidationError as error:
+            store = item.get("store_id") if isinstance(item, dict) else None
+            yield Rejected(f"not a valid entry: {_reason(error)}", raw, store)
+
+
+def _known(entry: Entry, raw: str, stores: Set[str] | None) -> Entry | Rejected:
+    if stores is None or entry.store_id in stores:
+        return entry
+    return Rejected(f"store {entry.store_id!r} is not in the stores file", raw, entry.store_id)
 
 
 def _reason(error: ValidationError) -> str:
@@ -52,26 +92,37 @@ def _reason(error: ValidationError) -> str:
 
 
 class _ParseDoFn(beam.DoFn):
-    def __init__(self) -> None:
+    def __init__(self, stores: frozenset[str] | None) -> None:
+        self._stores = stores
         self.valid = Metrics.counter("anonflow", "entries_valid")
         self.invalid = Metrics.counter("anonflow", "entries_dead_letter")
 
     def process(self, element: tuple[str, str]) -> Iterator[object]:
         source, payload = element
-        for item in parse_payload(payload):
+        for item in parse_payload(payload, self._stores):
             if isinstance(item, Entry):
                 self.valid.inc()
-                yield Observation.from_entry(item)
+                observation = Observation.from_entry(item)
+                yield TimestampedValue(observation, Timestamp(micros=observation.event_time_ms * 1000))
             else:
                 self.invalid.inc()
-                reason, raw = item
-                yield beam.pvalue.TaggedOutput(
-                    DEAD_LETTER_TAG, DeadLetter.of(source, reason, raw, int(time.time() * 1000))
-                )
+                dead = DeadLetter.of(source, item.reason, item.raw, int(time.time() * 1000), item.store_id)
+                yield beam.pvalue.TaggedOutput(DEAD_LETTER_TAG, dead)
 
 
 class ParseEntries(beam.PTransform):
-    """(source, payload) pairs -> Observations (main output) and DeadLetters (`dead_letter` output)."""
+    """(source, payload) pairs -> Observations stamped with their event time (main output `entries`)
+    and DeadLetters (output `dead_letter`).
+
+    stores: the configured store ids; entries of other stores are dead-lettered. None accepts every store
+    (each then gets the default configuration).
+    """
+
+    def __init__(self, stores: frozenset[str] | None = None) -> None:
+        super().__init__()
+        self._stores = stores
 
     def expand(self, payloads: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        return payloads | "Validate" >> beam.ParDo(_ParseDoFn()).with_outputs(DEAD_LETTER_TAG, main="entries")
+        return payloads | "Validate" >> beam.ParDo(_ParseDoFn(self._stores)).with_outputs(
+            DEAD_LETTER_TAG, main="entries"
+        )

@@ -1,16 +1,19 @@
-"""Entry files (local directory, glob or S3/GCS prefix) -> (source, line) pairs."""
+"""Entry files (local directory, glob or S3/GCS prefix; plain or gzip NDJSON) -> (source, line) pairs."""
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from anonflow.errors import InputError
 
 # Files still being written by the local transport or by `anonflow analyze`.
 _PARTIAL_SUFFIX = ".part"
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def entry_files(location: str) -> list[str]:
@@ -53,8 +56,15 @@ class ReadEntryFiles(beam.PTransform):
 
 
 def _numbered_lines(path: str) -> list[tuple[str, str]]:
-    with FileSystems.open(path) as handle:
-        text = handle.read().decode("utf-8", errors="replace")
+    # Firehose may gzip objects under any name: decide by the content, not the extension.
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        data = handle.read()
+    if data[:2] == _GZIP_MAGIC:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as error:  # a cut-off upload: its lines are unusable, say so
+            return [(path, f"unreadable gzip data: {error}")]
+    text = data.decode("utf-8", errors="replace")
     return [
         (f"{path}:{number}", line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()
     ]

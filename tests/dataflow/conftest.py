@@ -1,29 +1,48 @@
-"""Fixtures for the dataflow tests: the synthetic store-day generator from bench/ (not a package)."""
+"""Fixtures for the dataflow tests: the synthetic store-day generator (bench/storeday.py), a moto server."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
+import socket
+from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _load(name: str) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
+import bench.storeday
 
 
 @pytest.fixture(scope="session")
 def storeday() -> ModuleType:
-    """bench/storeday.py, imported by path."""
-    return _load("storeday")
+    """The synthetic store-day generator."""
+    return bench.storeday
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A real moto server (S3, Kinesis, ...) on a free local port, for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Dummy credentials for the local moto server (boto3 clients made without explicit keys use them)."""
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return env

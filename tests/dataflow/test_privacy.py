@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from anonflow.tables import ALL_TABLES, DEAD_LETTER, DWELL, FOOTFALL, HEATMAP, Table
+from dataflow.aggregate.base import TableRows
 from dataflow.privacy import (
     PrivacyConfig,
     ProtectCells,
@@ -178,28 +179,16 @@ def test_sidecar_records_parameters(tmp_path: Path) -> None:
 
 
 def test_protect_cells_transform() -> None:
-    rows = [
+    rows = (
         {"zone_id": "a", "visitors": 2, "entries": 2, "exits": 0, "peak_occupancy": 2},
         {"zone_id": "b", "visitors": 7, "entries": 5, "exits": 4, "peak_occupancy": 3},
-    ]
+    )
+    batch = TableRows("footfall", "store-1", "2024-05-01", 0, rows)
     with BeamPipeline() as p:
-        out = p | beam.Create(rows) | ProtectCells(FOOTFALL, PrivacyConfig(k=3))
-        assert_that(
-            out,
-            equal_to(
-                [
-                    {
-                        "zone_id": "a",
-                        "visitors": None,
-                        "entries": None,
-                        "exits": None,
-                        "peak_occupancy": None,
-                        "suppressed": True,
-                    },
-                    {**rows[1], "suppressed": False},
-                ]
-            ),
-        )
+        out = p | beam.Create([batch]) | ProtectCells(FOOTFALL, PrivacyConfig(k=3))
+        hidden = {"visitors": None, "entries": None, "exits": None, "peak_occupancy": None}
+        expected = ({"zone_id": "a", **hidden, "suppressed": True}, {**rows[1], "suppressed": False})
+        assert_that(out, equal_to([TableRows("footfall", "store-1", "2024-05-01", 0, expected)]))
 
 
 def test_protect_cells_needs_support_column() -> None:

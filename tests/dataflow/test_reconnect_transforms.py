@@ -1,57 +1,28 @@
-"""Re-connection on Beam, fragment summaries against the generator's, and join quality on labelled data."""
+"""Re-connection on Beam (store-day windows -> journeys), track summaries against the generator's fragments,
+and join quality on labelled data."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from types import ModuleType
-from typing import Any
 
 import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms.window import TimestampedValue
 
 from anonflow.contract.entry import Entry
+from dataflow.journeys import StoreDay
 from dataflow.observation import Observation
 from dataflow.reconnect.evaluate import evaluate
-from dataflow.reconnect.fragments import FragmentAccumulator, summarise
 from dataflow.reconnect.link import reconnect
-from dataflow.reconnect.transforms import Reconnect
+from dataflow.reconnect.transforms import Reconnect, latest_tracks
 from dataflow.stores import CameraLink, StoreConfig, StoresConfig
-
-T0 = 1_715_670_000_000
-
-
-def obs(
-    camera: str, track: str, t_s: float, x: float, y: float, group: int = 5, zone: str = ""
-) -> Observation:
-    return Observation(
-        entry_id=f"{track}{int(t_s * 1000):016x}"[:32].ljust(32, "0"),
-        store_id="s1",
-        camera_id=camera,
-        track_id=track,
-        event_time_ms=T0 + int(t_s * 1000),
-        foot_x=x,
-        foot_y=y,
-        zones=(zone,) if zone else (),
-        crossings=(),
-        gender="female",
-        age_band="18-34",
-        appearance_group=group,
-        appearance_groups=64,
-    )
-
-
-def walk(
-    camera: str, track: str, start_s: float, end_s: float, x0: float, x1: float, **kw: Any
-) -> list[Observation]:
-    """Observations every 0.5 s moving from x0 to x1 along y = 0.5."""
-    steps = int((end_s - start_s) / 0.5) + 1
-    return [
-        obs(camera, track, start_s + i * 0.5, x0 + (x1 - x0) * i / max(steps - 1, 1), 0.5, **kw)
-        for i in range(steps)
-    ]
-
+from dataflow.tracks import summarise
+from dataflow.transforms.storedays import WindowStoreDays
+from dataflow.transforms.tracks import SummariseTracks
+from tests.dataflow.builders import obs, walk
 
 STORES = StoresConfig(
     stores=(
@@ -64,55 +35,121 @@ STORES = StoresConfig(
 )
 
 
-def test_reconnect_transform_assigns_one_journey_per_person() -> None:
-    # Person 1 (group 5): occluded once in camera a, then walks to b. Person 2 (group 9): only in b.
-    # A flickering group on one observation does not change the fragment's group (the mode).
-    person1 = (
+def _journeys(day: StoreDay) -> list[tuple[str, int, tuple[str, ...]]]:
+    return [
+        (
+            day.date,
+            sum(t.fragment.observations for t in j.tracks),
+            tuple(t.fragment.track_id for t in j.tracks),
+        )
+        for j in day.journeys
+    ]
+
+
+def _run(observations: list[Observation], stores: StoresConfig | None) -> beam.PTransform:
+    class _Chain(beam.PTransform):
+        def expand(self, p: beam.pvalue.PBegin) -> beam.PCollection:
+            return (
+                p
+                | beam.Create(observations)
+                | beam.Map(lambda o: TimestampedValue(o, o.event_time_ms / 1000))
+                | WindowStoreDays(
+                    stores.time_zones() if stores else {}, None if stores else "UTC", allowed_lateness_s=0
+                )
+                | SummariseTracks(grid_size=4)
+                | Reconnect(stores)
+                | beam.FlatMap(_journeys)
+            )
+
+    return _Chain()
+
+
+# (case, observations of the day, expected journeys as (track ids in order))
+CASES = [
+    (
+        "occlusion then walk to the linked camera: one journey; a stranger in b stays apart",
         walk("a", "1a", 0, 5, 0.2, 0.4)
         + walk("a", "1b", 6.5, 10, 0.45, 0.6)
         + walk("b", "1c", 14, 20, 0.1, 0.3)
-    )
-    person1[3] = obs("a", "1a", 1.5, 0.26, 0.5, group=33)
-    person2 = walk("b", "2a", 0, 30, 0.9, 0.8, group=9)
+        + walk("b", "2a", 0, 30, 0.9, 0.8, group=9),
+        [("1a", "1b", "1c"), ("2a",)],
+    ),
+    (
+        "a flickering group on one observation does not change the track's group (the mode)",
+        [
+            *walk("a", "1a", 0, 5, 0.2, 0.4)[:3],
+            obs("a", "1a", 1.5, 0.26, group=33),
+            *walk("a", "1a", 2, 5, 0.3, 0.4),
+            *walk("b", "1c", 8, 12, 0.1, 0.3),
+        ],
+        [("1a", "1c")],
+    ),
+    (
+        "must not join: different group across the link",
+        walk("a", "1a", 0, 5, 0.2, 0.4) + walk("b", "2b", 8, 12, 0.1, 0.3, group=6),
+        [("1a",), ("2b",)],
+    ),
+    (
+        "must not join: transit slower than the link allows",
+        walk("a", "1a", 0, 5, 0.2, 0.4) + walk("b", "1b", 30, 35, 0.1, 0.3),
+        [("1a",), ("1b",)],
+    ),
+    (
+        "must not join: the same person across local midnight is cut into one journey per day",
+        walk("a", "1a", 53_990, 53_999, 0.2, 0.4) + walk("a", "1b", 54_001, 54_005, 0.42, 0.5),
+        [("1a",), ("1b",)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "observations", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_reconnect_transform(
+    case: str, observations: list[Observation], expected: list[tuple[str, ...]]
+) -> None:
+    counts: dict[str, int] = defaultdict(int)
+    for o in {o.entry_id: o for o in observations}.values():
+        counts[o.track_id] += 1
     with BeamPipeline() as p:
-        pairs = p | beam.Create(person1 + person2) | Reconnect(STORES)
-        partition = (
-            pairs
-            | beam.MapTuple(lambda journey, o: (journey, o.track_id))
-            | beam.GroupByKey()
-            | beam.MapTuple(lambda _, tracks: (len(tracks), tuple(sorted(set(tracks)))))
+        out = p | _run(observations, STORES) | beam.MapTuple(lambda _, n, tracks: (n, tracks))
+        assert_that(out, equal_to([(sum(counts[t] for t in tracks), tracks) for tracks in expected]))
+
+
+def test_days_are_cut_in_local_time() -> None:
+    # T0 + 54 000 s is 2024-05-14T22:00Z: midnight in Berlin (CEST), still the 14th in UTC.
+    late_evening = walk("a", "1a", 53_990, 53_995, 0.2, 0.3)  # T0 + 53 990 s = 21:59:50Z
+    after_midnight = walk("b", "2a", 54_010, 54_015, 0.2, 0.3, group=7)
+    with BeamPipeline() as p:
+        out = (
+            p
+            | _run(late_evening + after_midnight, STORES)
+            | beam.MapTuple(lambda date, _, tracks: (date, tracks))
         )
-        assert_that(partition, equal_to([(len(person1), ("1a", "1b", "1c")), (len(person2), ("2a",))]))
+        assert_that(out, equal_to([("2024-05-14", ("1a",)), ("2024-05-15", ("2a",))]))
+    with BeamPipeline() as p:  # without a stores file, days are cut in UTC: both on the 14th
+        out = (
+            p
+            | _run(late_evening + after_midnight, None)
+            | beam.MapTuple(lambda date, _, tracks: (date, tracks))
+        )
+        assert_that(out, equal_to([("2024-05-14", ("1a",)), ("2024-05-14", ("2a",))]))
 
 
-def test_accumulator_merge_equals_single_pass() -> None:
-    observations = walk("a", "t", 0, 10, 0.1, 0.9)
-    observations[4] = obs("a", "t", 2.0, 0.26, 0.5, group=11)
-    left, right = FragmentAccumulator(), FragmentAccumulator()
-    for i, o in enumerate(reversed(observations)):
-        (left if i % 2 else right).add(o)
-    assert left.merge(right).fragment() == summarise(observations)
-    assert summarise(observations).group == 5
-    assert summarise(observations).observations == len(observations)
+def test_latest_tracks_keeps_the_fullest_summary() -> None:
+    early = summarise(walk("a", "1a", 0, 2, 0.2, 0.4))
+    full = summarise(walk("a", "1a", 0, 5, 0.2, 0.4))
+    other = summarise(walk("b", "2a", 0, 1, 0.2, 0.4))
+    assert latest_tracks([early, other, full, early]) == [full, other]
 
 
-def test_summarise_rejects_mixed_tracks() -> None:
-    with pytest.raises(ValueError, match="mixed into track"):
-        summarise(walk("a", "t1", 0, 1, 0.1, 0.2) + walk("a", "t2", 0, 1, 0.1, 0.2))
-
-
-def test_fragments_from_entries_match_the_generator(storeday: ModuleType) -> None:
+def test_track_summaries_match_the_generator(storeday: ModuleType) -> None:
     """Entries rendered by the generator, parsed by the contract, summarised: the generator's fragments."""
     day = storeday.generate(storeday.StoreDayConfig(visitors=12, seed=5))
     expected, _ = storeday.fragments_of(day)
     by_track: dict[tuple[str, str, str], list[Observation]] = defaultdict(list)
-    seen: set[str] = set()
     for line in day.render(0, day.rows).splitlines():
         o = Observation.from_entry(Entry.model_validate_json(line))
-        if o.entry_id not in seen:  # the job drops repeats before summarising
-            seen.add(o.entry_id)
-            by_track[o.fragment_key].append(o)
-    got = sorted((summarise(v) for v in by_track.values()), key=lambda f: f.key)
+        by_track[o.fragment_key].append(o)  # repeats included: the summary drops them
+    got = sorted((summarise(v).fragment for v in by_track.values()), key=lambda f: f.key)
     assert got == sorted(expected, key=lambda f: f.key)
 
 

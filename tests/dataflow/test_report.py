@@ -11,6 +11,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import duckdb
@@ -103,6 +104,7 @@ def build_db(path: Path, *, empty: bool = False) -> Path:
                     "suppressed": False,
                 }
             )
+        for zone in (*ZONES, "*"):  # zone rows and the whole-store rows, as the job writes them
             for gender in ("female", "male", "unknown"):
                 for age in ("0-17", "18-34", "35-54", "55+", "unknown"):
                     n = int(rng.integers(0, 80))
@@ -244,6 +246,24 @@ def test_report_is_one_self_contained_page(tmp_path: Path, capsys: pytest.Captur
     assert "keypoints.nose: unknown field" in text
     assert "footfall: k = 5, exact counts" in text
     assert "store store-001" in text
+
+
+def test_report_on_the_jobs_own_tables(
+    tmp_path: Path, storeday: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The report reads what `anonflow pipeline` wrote: four plots and one heatmap per camera."""
+    storeday.write(
+        storeday.generate(storeday.StoreDayConfig(visitors=40, seed=6, bad_lines=6)), tmp_path / "day"
+    )
+    tables = tmp_path / "tables"
+    argv = ["pipeline", "--input", str(tmp_path / "day" / "entries"), "--output", str(tables)]
+    assert main([*argv, "--stores", str(tmp_path / "day" / "stores.yaml"), "--dp-epsilon", "1.0"]) == 0
+    out = tmp_path / "report.html"
+    assert main(["report", "--db", str(tables / "analytics.duckdb"), "--out", str(out)]) == 0
+    assert "8 figures" in capsys.readouterr().out  # four plots and the four cameras' heatmaps
+    page, text = _parse(out)
+    assert len(page.images) == 8 and page.links == []
+    assert "geometric noise, ε = 1.0 per count" in text  # the parameters recorded next to the tables
 
 
 def test_empty_tables_say_so(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from apache_beam.transforms.window import TimestampedValue
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dataflow.windows import Granularity, LocalWindow, StoreLocalWindows, window_of
+from dataflow.windows import Granularity, LocalWindow, StoreLocalWindows, ZoneWindows, overlapping, window_of
 
 
 def ms(iso: str) -> int:
@@ -115,6 +115,39 @@ def test_windows_tile_time(zone: str, granularity: Granularity, t_ms: int) -> No
     else:
         assert 23.0 <= window.hours <= 25.0
         assert datetime.fromtimestamp(window.start_ms / 1000, z).strftime("%H:%M") in ("00:00", "01:00")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    zone=st.sampled_from([*ZONES, "Asia/Kathmandu"]),
+    t_ms=st.integers(ms("2023-01-01T00:00Z"), ms("2026-01-01T00:00Z")),
+)
+def test_windows_start_on_whole_minutes_and_nest(zone: str, t_ms: int) -> None:
+    """Track summaries count foot points per UTC minute and roll them up: that needs both properties."""
+    z = ZoneInfo(zone)
+    five, hour, day = (
+        window_of(t_ms, z, g) for g in (Granularity.FIVE_MINUTES, Granularity.HOUR, Granularity.DAY)
+    )
+    for window in (five, hour, day):
+        assert window.start_ms % 60_000 == 0 and window.end_ms % 60_000 == 0
+    assert hour.start_ms <= five.start_ms and five.end_ms <= hour.end_ms
+    assert day.start_ms <= hour.start_ms and hour.end_ms <= day.end_ms
+
+
+def test_overlapping_lists_every_window_of_a_span() -> None:
+    hours = ZoneWindows("Europe/Berlin", Granularity.HOUR)
+    spring = list(overlapping(hours, ms("2024-03-31T00:30Z"), ms("2024-03-31T01:00Z")))
+    assert [(iso(w.start_ms), iso(w.end_ms)) for w in spring] == [
+        ("2024-03-31T00:00Z", "2024-03-31T01:00Z"),  # 01:00-02:00 CET
+        ("2024-03-31T01:00Z", "2024-03-31T02:00Z"),  # 03:00-04:00 CEST: the end instant is inside
+    ]
+    assert len(list(overlapping(hours, ms("2024-03-31T00:30Z"), ms("2024-03-31T00:30Z")))) == 1
+
+
+def test_default_zone_serves_unlisted_stores() -> None:
+    fn = StoreLocalWindows("1d", {"nyc-1": "America/New_York"}, default_zone="UTC")
+    assert iso(fn.window_for("any", ms("2024-05-14T03:00Z")).start_ms) == "2024-05-14T00:00Z"
+    assert iso(fn.window_for("nyc-1", ms("2024-05-14T03:00Z")).start_ms) == "2024-05-13T04:00Z"
 
 
 class _Describe(beam.DoFn):

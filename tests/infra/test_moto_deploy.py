@@ -182,7 +182,7 @@ def test_gateway_things_and_policy_come_up(stacks: dict[str, dict[str, str]]) ->
     assert alias["roleAliasDescription"]["roleArn"].startswith("arn:aws:iam::")
 
 
-def _entry(track: str, second: int) -> dict[str, Any]:
+def _entry(track: str, second: int, group: int) -> dict[str, Any]:
     return Entry.model_validate(
         {
             "schema_version": 1,
@@ -195,7 +195,7 @@ def _entry(track: str, second: int) -> dict[str, Any]:
             "foot": {"x": 0.3, "y": 0.9},
             "keypoints": {"left_hip": {"x": 0.28, "y": 0.55, "score": 0.9}},
             "demographics": {"gender": "unknown", "age_band": "unknown"},
-            "appearance_group": 7,
+            "appearance_group": group,
             "appearance_groups": 256,
             "producer": {"version": "0.1.0", "pose_model": "test", "attribute_model": "test"},
         }
@@ -208,12 +208,14 @@ def test_raw_entries_reach_the_tables_through_s3(
     """Firehose's layout in the raw bucket -> `anonflow pipeline` over S3 -> Parquet where Glue looks."""
     raw, tables = stacks["Data"]["RawBucketName"], stacks["Data"]["TablesBucketName"]
     tracks = [uuid.uuid4().hex[:16] for _ in range(4)]
-    # One line per MQTT payload, as the rule's Firehose action appends "\n": a batch and single entries.
+    # Four people who look different (appearance groups), so re-connection keeps them apart.
+    # One MQTT payload per line group, as the rule's Firehose action appends "\n" to each: the gateway's
+    # NDJSON batch of two entries, then single entries.
     lines = [
-        json.dumps({"entries": [_entry(tracks[0], 0), _entry(tracks[1], 1)]}),
-        json.dumps(_entry(tracks[2], 2)),
-        json.dumps(_entry(tracks[3], 3)),
-        json.dumps(_entry(tracks[3], 4)),
+        json.dumps(_entry(tracks[0], 0, 7)) + "\n" + json.dumps(_entry(tracks[1], 1, 70)),
+        json.dumps(_entry(tracks[2], 2, 140)),
+        json.dumps(_entry(tracks[3], 3, 210)),
+        json.dumps(_entry(tracks[3], 4, 210)),
     ]
     # Firehose's object name: <prefix><delivery stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid><extension>
     name = f"anonflow-test-raw-entries-1-2026-11-18-10-00-00-{uuid.uuid4()}{layout.RAW_FILE_EXTENSION}"
@@ -236,7 +238,8 @@ def test_raw_entries_reach_the_tables_through_s3(
     assert "entries valid 5" in capsys.readouterr().out
 
     listing = s3.list_objects_v2(Bucket=tables, Prefix=layout.table_prefix("footfall"))
-    keys = [o["Key"] for o in listing.get("Contents", [])]
+    # Athena skips objects whose names start with "_" (the table's _privacy.json sidecar).
+    keys = [o["Key"] for o in listing.get("Contents", []) if o["Key"].endswith(".parquet")]
     # The Glue tables' storage.location.template: tables/<table>/store_id=<s>/date=<d>/
     assert keys and all(k.startswith("tables/footfall/store_id=store-a/date=2026-11-18/") for k in keys), keys
     rows = [
@@ -244,7 +247,6 @@ def test_raw_entries_reach_the_tables_through_s3(
         for k in keys
         for row in pq.read_table(io.BytesIO(s3.get_object(Bucket=tables, Key=k)["Body"].read())).to_pylist()
     ]
-    assert {(r["granularity"], r["visitors"], r["suppressed"]) for r in rows} == {
-        ("5m", 4, False),
-        ("1h", 4, False),
-    }
+    assert {(r["zone_id"], r["granularity"], r["visitors"], r["suppressed"]) for r in rows} == {
+        ("*", granularity, 4, False) for granularity in ("5m", "1h", "1d")
+    }  # the entries name no zone, so only the whole-store rows

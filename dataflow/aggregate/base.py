@@ -1,0 +1,80 @@
+"""What every table step shares: the rows batch they emit, the windows of a store-day, zone presence."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from anonflow.tables import Table
+from dataflow.journeys import StoreDay
+from dataflow.windows import Granularity, LocalWindow, ZoneWindows, overlapping
+
+ALL_GRANULARITIES: Final = (Granularity.FIVE_MINUTES, Granularity.HOUR, Granularity.DAY)
+
+Row = dict[str, Any]
+Cell = tuple[str, LocalWindow]
+"""A zone (or camera) and a window."""
+
+
+@dataclass(frozen=True, slots=True)
+class TableRows:
+    """Every row of one table for one store-day, as of one pane of the day's window.
+
+    Rows are dicts keyed by the table's column names, timestamps as UTC milliseconds, with true counts
+    (privacy is applied by `ProtectCells`). The partition is (store_id, date); a later pane's rows replace
+    an earlier pane's.
+    """
+
+    table: str
+    store_id: str
+    date: str
+    pane: int
+    rows: tuple[Row, ...]
+
+
+def window_columns(granularity: Granularity, window: LocalWindow) -> Row:
+    return {"granularity": granularity.value, "window_start": window.start_ms, "window_end": window.end_ms}
+
+
+def day_windows(day: StoreDay, granularity: Granularity) -> ZoneWindows:
+    """The store's windows of one granularity (the day window is the store-day itself)."""
+    return ZoneWindows(day.time_zone, granularity)
+
+
+def presence(day: StoreDay, windows: ZoneWindows) -> dict[Cell, set[int]]:
+    """(zone, window) -> indices of the journeys with a visit to the zone overlapping the window."""
+    present: dict[Cell, set[int]] = defaultdict(set)
+    for index, journey in enumerate(day.journeys):
+        for visit in journey.visits:
+            for window in overlapping(windows, visit.start_ms, visit.end_ms):
+                present[(visit.zone_id, window)].add(index)
+    return present
+
+
+class _Rows(beam.DoFn):
+    def __init__(self, table: Table, rows: Callable[[StoreDay], list[Row]]) -> None:
+        self._table = table
+        self._rows = rows
+        self.counted = Metrics.counter("anonflow", f"cells_{table.name}")
+
+    def process(self, day: StoreDay) -> Iterator[TableRows]:
+        rows = self._rows(day)
+        self.counted.inc(len(rows))
+        yield TableRows(self._table.name, day.store_id, day.date, day.pane, tuple(rows))
+
+
+class AggregateTable(beam.PTransform):
+    """StoreDays -> one `TableRows` per store-day and pane, by a pure rows function."""
+
+    def __init__(self, table: Table, rows: Callable[[StoreDay], list[Row]]) -> None:
+        super().__init__()
+        self._table = table
+        self._rows = rows
+
+    def expand(self, days: beam.PCollection) -> beam.PCollection:
+        return days | "Rows" >> beam.ParDo(_Rows(self._table, self._rows))

@@ -1,0 +1,43 @@
+"""Demographics: distinct journeys per zone, window, gender and age band. Each journey has one label (the
+majority over its observations, see `Journey`), so per zone and window the rows add up to footfall's
+visitors."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from anonflow.tables import DEMOGRAPHICS
+from dataflow.aggregate.base import (
+    ALL_GRANULARITIES,
+    AggregateTable,
+    Row,
+    day_windows,
+    presence,
+    window_columns,
+)
+from dataflow.journeys import StoreDay
+
+
+def demographics_rows(day: StoreDay) -> list[Row]:
+    rows: list[Row] = []
+    for granularity in ALL_GRANULARITIES:
+        for (zone, window), journeys in sorted(presence(day, day_windows(day, granularity)).items()):
+            labels = Counter((day.journeys[i].gender, day.journeys[i].age_band) for i in journeys)
+            for (gender, age_band), visitors in sorted(labels.items()):
+                rows.append(
+                    {
+                        "zone_id": zone,
+                        **window_columns(granularity, window),
+                        "gender": gender,
+                        "age_band": age_band,
+                        "visitors": visitors,
+                    }
+                )
+    return rows
+
+
+class Demographics(AggregateTable):
+    """StoreDays -> demographics rows (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__(DEMOGRAPHICS, demographics_rows)
