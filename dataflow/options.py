@@ -76,6 +76,16 @@ class JobConfig(BaseModel):
     kinesis_stop_at_latest: bool = Field(
         False, description="stop once every Kinesis shard is caught up (backfills, tests)"
     )
+    metrics_namespace: str | None = Field(
+        None,
+        max_length=255,
+        pattern=r"^[A-Za-z0-9_./#:-]+$",
+        description="publish EntriesRead and DeadLetterEntries to this CloudWatch namespace (e.g. "
+        "Anonflow/prod, as the alarms expect); off when not given",
+    )
+    cloudwatch_endpoint_url: str | None = Field(
+        None, max_length=1024, description="CloudWatch endpoint (a local test server); default: AWS"
+    )
     pubsub_id_label: str | None = Field(
         None, max_length=256, description="message attribute with a unique id, for exactly-once delivery"
     )

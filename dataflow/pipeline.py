@@ -15,6 +15,7 @@ import logging
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Final
 
@@ -23,6 +24,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, S3Options, SetupOptions, StandardOptions
 
 from anonflow.errors import InputError
+from anonflow.metrics import DEAD_LETTERS, ENTRIES_READ
 from anonflow.tables import ALL_TABLES, DEMOGRAPHICS, DWELL, FLOWS, FOOTFALL, HEATMAP, Table
 from dataflow.aggregate.base import AggregateTable
 from dataflow.aggregate.demographics import Demographics
@@ -34,6 +36,7 @@ from dataflow.deadletter import DEAD_LETTER_TAG
 from dataflow.options import JobConfig
 from dataflow.privacy import PrivacyConfig, ProtectCells, write_sidecar
 from dataflow.reconnect.transforms import Reconnect
+from dataflow.sinks.cloudwatch import PublishCount
 from dataflow.sinks.parquet import WriteDeadLetters, WriteTable
 from dataflow.stores import DEFAULT_TIME_ZONE, StoresConfig, load_stores
 from dataflow.transforms.counts import CountStoreDays
@@ -148,7 +151,18 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
                 | f"Protect{name}" >> ProtectCells(table, privacy)
                 | f"Write{name}" >> WriteTable(config.output, table, replace_all=not streaming)
             )
-        _ = rejected | "AllRejects" >> beam.Flatten() | "DeadLetters" >> WriteDeadLetters(config.output)
+        dead = rejected | "AllRejects" >> beam.Flatten()
+        _ = dead | "DeadLetters" >> WriteDeadLetters(config.output)
+        if config.metrics_namespace:
+            publish = partial(
+                PublishCount,
+                namespace=config.metrics_namespace,
+                region=region,
+                endpoint_url=config.cloudwatch_endpoint_url,
+            )
+            # Every line read ends either as a counted entry or as a dead letter (unparsable, too late).
+            _ = (entries, dead) | "AllRead" >> beam.Flatten() | "ReadMetric" >> publish(ENTRIES_READ)
+            _ = dead | "DeadLetterMetric" >> publish(DEAD_LETTERS)
 
     if _is_local(config.output):
         from dataflow.sinks.duckdb_views import write_views

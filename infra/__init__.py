@@ -1,5 +1,5 @@
 """AWS CDK (Python) definition of anonflow's cloud: IoT ingest, Greengrass fleet, data lake, Beam runtime.
 
-Importing this package (or `infra.config`, `infra.metrics`) does not import the CDK, so the gateway and
-the dataflow can share the metric names without the `infra` extra. The stacks live in `infra.app`.
+Importing this package (or `infra.config`) does not import the CDK. The metric names the gateway, the
+dataflow and the alarms share live in `anonflow.metrics`. The stacks live in `infra.app`.
 """

@@ -7,8 +7,8 @@ from aws_cdk import aws_iot as iot
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from anonflow import metrics
 from anonflow.names import TOPIC_PREFIX
-from infra import metrics
 from infra.data import layout
 from infra.iot.entries_rule import rule_error_action
 

@@ -14,7 +14,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from infra import metrics
+from anonflow import metrics
 from infra.config import AlarmsConfig
 
 _FIVE_MINUTES = Duration.minutes(5)

@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from infra import metrics
+from anonflow import metrics
 from infra.config import EnvironmentConfig
 from infra.data.stack import DataStack
 from infra.processing.beam_on_flink import BeamOnFlink

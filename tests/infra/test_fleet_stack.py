@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
+from anonflow import metrics
 from anonflow.names import entries_topic, health_topic
 from edge.runtime.health import health_message
 from edge.runtime.sender import SenderStats
 from edge.runtime.spool import SpoolStats
 from edge.runtime.transports.base import TransportStatus
-from infra import metrics
 from infra.iot.entries_rule import ENTRIES_SQL
 from infra.testing import Assembly, arn_of, grants, logical_id, render, resources, statements_of
 

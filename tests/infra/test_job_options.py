@@ -22,7 +22,12 @@ from infra.jobs.options import job_arguments
 from infra.jobs.options import main as options_main
 
 JOBS = REPO_ROOT / "infra" / "jobs"
-FLINK_VALUES = {"entry_stream": "anonflow-dev-entries", "tables_bucket": "tables-bkt", "region": "eu-west-1"}
+FLINK_VALUES = {
+    "entry_stream": "anonflow-dev-entries",
+    "tables_bucket": "tables-bkt",
+    "region": "eu-west-1",
+    "metrics_namespace": "Anonflow/dev",
+}
 DATAFLOW_VALUES = {
     "project": "my-project",
     "region": "europe-west1",

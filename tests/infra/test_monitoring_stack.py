@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra import metrics
+from anonflow import metrics
 from infra.testing import Assembly, ref, render, resources
 
 

@@ -52,7 +52,7 @@ TRANSPORT_METRICS = set(
     ]
 )
 SPOOL_METRICS = {"depth", "bytes", "oldest_age_s", "evicted_total", "dropped_total"}
-# The numbers the cloud's health topic rule copies to CloudWatch (infra/metrics.py names them).
+# The numbers the cloud's health topic rule copies to CloudWatch (anonflow/metrics.py names them).
 ALARM_FIELDS = {"spool_depth", "spool_age_s", "evicted_entries", "cameras_down"}
 
 

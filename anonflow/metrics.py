@@ -1,6 +1,6 @@
 """CloudWatch metric names the gateway and the dataflow publish and the alarms watch, defined once.
 
-No CDK import here: the dataflow and the gateway can import this module without the `infra` extra.
+Shared by the gateway (health fields), the Beam job (PutMetricData) and the alarms in `infra/`.
 
 How each metric reaches CloudWatch:
 - Gateway metrics come from the periodic health message on `anonflow.names.health_topic(...)`. An IoT
