@@ -15,7 +15,7 @@ def register(subparsers: Any) -> None:
         "write the footfall, dwell, demographics, flows and heatmap tables as Parquet under OUTPUT (plus "
         "OUTPUT/analytics.duckdb with a view per table for a local OUTPUT). Any other option is passed to "
         "Beam: the job's own (--allowed_lateness_s, --heatmap_grid, --kinesis_stop_at_latest, "
-        "...; see dataflow/README.md) and Beam's (--runner, --streaming, --direct_num_workers, "
+        "...; see the README) and Beam's (--runner, --streaming, --direct_num_workers, "
         "--s3_endpoint_url, ...).",
     )
     parser.add_argument(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 DB_ENV = "ANONFLOW_DB"
-DEFAULT_DB = Path("demo-out") / "analytics.duckdb"
+DEFAULT_DB = Path("demo-out") / "tables" / "analytics.duckdb"
 
 
 def register(subparsers: Any) -> None:
