@@ -43,6 +43,8 @@ class AnalyzeSummary:
     pose_frames: int = 0
     corrupted_frames: int = 0
     skipped_frames: int = 0
+    stopped_at: int | None = None
+    frame_count: int = 0
     people_detected: int = 0
     people_gated_out: int = 0
     unusable_crops: int = 0
@@ -70,7 +72,12 @@ class AnalyzeSummary:
         return [
             f"video            {self.video}",
             f"frames           {self.frames} processed, {self.skipped_frames} skipped for rate, "
-            f"{self.corrupted_frames} corrupted",
+            f"{self.corrupted_frames} corrupted"
+            + (
+                f" (unreadable from frame {self.stopped_at} of {self.frame_count}: truncated?)"
+                if self.stopped_at is not None
+                else ""
+            ),
             f"people           {self.people_detected} detections, {self.people_gated_out} below the gate, "
             f"{self.unusable_crops} uncroppable",
             f"tracks           {self.tracks}",
@@ -132,6 +139,8 @@ def analyze_video(
         raise
     summary.corrupted_frames = video.corrupted
     summary.skipped_frames = video.skipped
+    summary.stopped_at = video.stopped_at
+    summary.frame_count = video.frame_count
     partial.replace(entries_path)
     summary.outputs = [sink.finish() for sink in sinks]
     return summary

@@ -53,6 +53,8 @@ class VideoFile:
         self.stride = max(1, round(self.recorded_fps / fps)) if fps else 1
         self.corrupted = 0
         self.skipped = 0
+        # Where reading stopped before the container's stated end (a truncated file), else None.
+        self.stopped_at: int | None = None
 
     @property
     def frames_to_process(self) -> int:
@@ -87,6 +89,7 @@ class VideoFile:
                 index += 1
                 if failures >= _MAX_CONSECUTIVE_FAILURES:
                     log.warning("%s: giving up after %d unreadable frames in a row", self.path, failures)
+                    self.stopped_at = index
                     return
         finally:
             self._capture.release()

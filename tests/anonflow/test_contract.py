@@ -93,3 +93,13 @@ def test_only_body_points_have_fields() -> None:
 def test_invalid_entries_name_what_is_wrong(path: str, value: Any, error: str) -> None:
     with pytest.raises(ValidationError, match=error):
         Entry.model_validate(_with(path, value))
+
+
+def test_importing_the_contract_pulls_in_no_heavy_part() -> None:
+    """Edge and dataflow share the contract; a gateway has no Beam and the job has no OpenCV or ONNX."""
+    import subprocess
+    import sys
+
+    probe = "import sys, anonflow.contract; print(sorted({'cv2', 'onnxruntime', 'apache_beam'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
