@@ -10,6 +10,7 @@ neck outwards, are scored. The neck joins a person's parts but is not emitted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -53,6 +54,9 @@ BODY_LIMBS: tuple[tuple[int, int, int], ...] = (
 N_PARTS = 18
 # Wider frames are scaled down further rather than fed as a very wide (and slow) input.
 MAX_ASPECT = 4
+# Above this many candidate limbs in a frame (crowds), limbs are probed at a few samples before the full
+# line integral; below, one pass over every sample is quicker.
+PROBE_ABOVE_PAIRS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,31 +86,32 @@ def find_peaks(
     neighbours along each axis, which keeps the stride-8 grid from quantising positions.
     """
     maps = heatmaps[list(parts)]
-    h, w = maps.shape[1:]
-    padded = np.pad(maps, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
-    peak = maps > threshold
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if dy == 0 and dx == 0:
-                continue
-            neighbour = padded[:, 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
-            earlier = (dy, dx) < (0, 0)
-            peak &= (maps > neighbour) if earlier else (maps >= neighbour)
-    channel, y, x = np.nonzero(peak)
-    score = maps[channel, y, x]
-    part = np.asarray(parts, np.int64)[channel]
-    order = np.lexsort((-score, part))
-    channel, part, y, x, score = channel[order], part[order], y[order], x[order], score[order]
+    k, h, w = maps.shape
+    padded = np.full((k, h + 2, w + 2), -np.inf, maps.dtype)
+    padded[:, 1:-1, 1:-1] = maps
+    # Only cells above the threshold are compared with their 3x3 neighbours, gathered in raster order:
+    # the four earlier ones must be strictly lower so a plateau keeps its first cell only. (Flat indices:
+    # a multi-dimensional nonzero costs ten times more.)
+    channel, cell = np.divmod(np.flatnonzero(maps > threshold), h * w)
+    y, x = np.divmod(cell, w)
+    stride = w + 2
+    around = np.array([-stride - 1, -stride, -stride + 1, -1, 1, stride - 1, stride, stride + 1])
+    neighbour = padded.reshape(-1)[((channel * (h + 2) + y + 1) * stride + x + 1)[:, None] + around]
+    score = maps.reshape(-1)[(channel * h + y) * w + x]
+    centre = score[:, None]
+    rows = np.flatnonzero((centre > neighbour[:, :4]).all(axis=1) & (centre >= neighbour[:, 4:]).all(axis=1))
+    part = np.asarray(parts, np.int64)[channel[rows]]
+    order = np.lexsort((-score[rows], part))
+    rows, part = rows[order], part[order]
     if part.size:
         first = np.searchsorted(part, part, side="left")
         keep = (np.arange(part.size) - first) < max_per_part
-        channel, part, y, x, score = channel[keep], part[keep], y[keep], x[keep], score[keep]
+        rows, part = rows[keep], part[keep]
 
-    left = padded[channel, y + 1, x]
-    right = padded[channel, y + 1, x + 2]
-    up = padded[channel, y, x + 1]
-    down = padded[channel, y + 2, x + 1]
-    xy = np.stack([x + _parabola_offset(left, score, right), y + _parabola_offset(up, score, down)], axis=1)
+    x, y, score, neighbour = x[rows], y[rows], score[rows], neighbour[rows]
+    before = np.stack([neighbour[:, 3], neighbour[:, 1]], axis=1)  # left, up
+    after = np.stack([neighbour[:, 4], neighbour[:, 6]], axis=1)  # right, down
+    xy = np.stack([x, y], axis=1) + _parabola_offset(before, score[:, None], after)
     return Peaks(part, xy.astype(np.float32), score.astype(np.float32))
 
 
@@ -136,62 +141,106 @@ def limb_scores(
     """Line-integral score of every candidate limb from a point in `a` to a point in `b`.
 
     a: float32 [n, 2], b: float32 [m, 2], grid (x, y); paf_x, paf_y: float32 [H, W], the limb's field.
-    The field is sampled bilinearly at `samples` points along each segment and projected on its unit
-    direction. A limb is valid when more than `min_ratio` of the samples align better than
-    `min_alignment` and the mean of those aligned samples is positive. Returns (score [n, m],
-    valid [n, m]).
+    Returns (score [n, m], valid [n, m]); see `segment_scores`.
     """
     n, m = len(a), len(b)
     start = np.broadcast_to(a[:, None, :], (n, m, 2)).reshape(-1, 2)
     d = (b[None, :, :] - a[:, None, :]).reshape(-1, 2)
-    length = np.linalg.norm(d, axis=-1)
-    t = np.linspace(0.0, 1.0, samples, dtype=np.float32)
-    need = int(np.floor(min_ratio * samples)) + 1
-    # A pair that fails `samples - need + 1` of its samples can never be valid: probe that many spread
-    # samples first, so the full integral is taken only for pairs the field plausibly joins.
-    probes = np.unique(np.linspace(0, samples - 1, samples - need + 3)[1:-1].round().astype(np.intp))
-    hopeful = np.flatnonzero(
-        (length > 0) & (_alignment(start, d, t[probes], paf_x, paf_y) > min_alignment).any(axis=1)
+    score, valid = segment_scores(
+        start,
+        d,
+        np.zeros(n * m, np.intp),
+        np.stack([paf_x, paf_y]),
+        samples=samples,
+        min_alignment=min_alignment,
+        min_ratio=min_ratio,
     )
-    score = np.zeros(n * m, np.float32)
-    valid = np.zeros(n * m, bool)
-    if hopeful.size:
-        alignment = _alignment(start[hopeful], d[hopeful], t, paf_x, paf_y)
+    return score.reshape(n, m), valid.reshape(n, m)
+
+
+def segment_scores(
+    start: npt.NDArray[np.float32],
+    d: npt.NDArray[np.float32],
+    channel: npt.NDArray[np.intp],
+    pafs: npt.NDArray[np.float32],
+    *,
+    samples: int = 10,
+    min_alignment: float = 0.05,
+    min_ratio: float = 0.8,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """Line-integral score of candidate limbs of any types at once, each on its own field.
+
+    start, d: float32 [C, 2], each segment's start and its vector to the end, grid (x, y); channel:
+    int [C], the x channel of each segment's field in `pafs` (y is the next channel); pafs: float32
+    [K, H, W]. The field is sampled bilinearly at `samples` points along each segment and projected on
+    its unit direction. A limb is valid when more than `min_ratio` of the samples align better than
+    `min_alignment` and the mean of those aligned samples is positive. Returns (score [C], valid [C]).
+    """
+    t, probes, need = _sampling(samples, min_ratio)
+    field = np.ascontiguousarray(pafs, np.float32)
+    hopeful = np.linalg.norm(d, axis=-1) > 0
+    # A pair that fails `samples - need + 1` of its samples can never be valid. With many pairs, that
+    # many spread samples are probed first, so the full integral is taken only for pairs the field
+    # plausibly joins; with few, one pass over every sample costs less than two.
+    if len(d) > PROBE_ABOVE_PAIRS:
+        hopeful &= (_alignment(start, d, t[probes], channel, field) > min_alignment).any(axis=1)
+    score = np.zeros(len(d), np.float32)
+    valid = np.zeros(len(d), bool)
+    rows = np.flatnonzero(hopeful)
+    if rows.size:
+        alignment = _alignment(start[rows], d[rows], t, channel[rows], field)
         aligned = alignment > min_alignment
         count = aligned.sum(axis=1)
         mean = np.where(aligned, alignment, 0).sum(axis=1) / np.maximum(count, 1)
-        score[hopeful] = mean
-        valid[hopeful] = (count >= need) & (mean > 0)
-    return score.reshape(n, m), valid.reshape(n, m)
+        # Pairs failing every probe score 0 and are invalid either way.
+        probed = aligned[:, probes].any(axis=1)
+        score[rows] = np.where(probed, mean, 0)
+        valid[rows] = probed & (count >= need) & (mean > 0)
+    return score, valid
+
+
+@lru_cache(maxsize=8)
+def _sampling(samples: int, min_ratio: float) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.intp], int]:
+    """Sample fractions along a segment, the samples probed first, and the aligned count needed."""
+    t = np.linspace(0.0, 1.0, samples, dtype=np.float32)
+    need = int(np.floor(min_ratio * samples)) + 1
+    probes = np.unique(np.linspace(0, samples - 1, samples - need + 3)[1:-1].round().astype(np.intp))
+    t.flags.writeable = probes.flags.writeable = False
+    return t, probes, need
 
 
 def _alignment(
     start: npt.NDArray[np.float32],
     d: npt.NDArray[np.float32],
     t: npt.NDArray[np.float32],
-    paf_x: npt.NDArray[np.float32],
-    paf_y: npt.NDArray[np.float32],
+    channel: npt.NDArray[np.intp],
+    pafs: npt.NDArray[np.float32],
 ) -> npt.NDArray[np.float32]:
-    """Field projected on each segment's unit direction at fractions `t` along it: [P, len(t)]."""
+    """Field projected on each segment's unit direction at fractions `t` along it: [C, len(t)].
+
+    The field is sampled bilinearly, clamped to the grid: the four corners of every sample in both
+    channels are gathered from the flattened `pafs` (C-contiguous [K, H, W]) at once.
+    """
+    _, h, w = pafs.shape
     unit = d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-6)
     pts = start[:, None, :] + t[None, :, None] * d[:, None, :]
-    return _bilinear(paf_x, pts) * unit[:, 0:1] + _bilinear(paf_y, pts) * unit[:, 1:2]
-
-
-def _bilinear(field: npt.NDArray[np.float32], pts: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """`field` [H, W] sampled at float (x, y) `pts` [..., 2], clamped to the grid."""
-    h, w = field.shape
     x = np.clip(pts[..., 0], 0, w - 1)
     y = np.clip(pts[..., 1], 0, h - 1)
     x0 = np.minimum(np.floor(x).astype(np.intp), w - 2) if w > 1 else np.zeros(x.shape, np.intp)
     y0 = np.minimum(np.floor(y).astype(np.intp), h - 2) if h > 1 else np.zeros(y.shape, np.intp)
     x1 = np.minimum(x0 + 1, w - 1)
     y1 = np.minimum(y0 + 1, h - 1)
-    fx = x - x0
-    fy = y - y0
-    top = field[y0, x0] * (1 - fx) + field[y0, x1] * fx
-    bottom = field[y1, x0] * (1 - fx) + field[y1, x1] * fx
-    return (top * (1 - fy) + bottom * fy).astype(np.float32)
+    # float32 coordinates minus integer corners: the weights, and so the blend, are float64.
+    fx = (x - x0)[..., None]
+    fy = (y - y0)[..., None]
+    row0 = channel[:, None] * (h * w) + y0 * w
+    row1 = row0 + (y1 - y0) * w
+    # [4 corners, C, T, 2 channels]: top-left, top-right, bottom-left, bottom-right.
+    corner = pafs.reshape(-1)[np.stack([row0 + x0, row0 + x1, row1 + x0, row1 + x1])[..., None] + (0, h * w)]
+    top = corner[0] * (1 - fx) + corner[1] * fx
+    bottom = corner[2] * (1 - fx) + corner[3] * fx
+    field = (top * (1 - fy) + bottom * fy).astype(np.float32)
+    return field[..., 0] * unit[:, 0:1] + field[..., 1] * unit[:, 1:2]
 
 
 def match_greedy(
@@ -202,21 +251,61 @@ def match_greedy(
     Returns (row index [C], column index [C], score [C]) in the order taken.
     """
     rows, cols = np.nonzero(valid)
-    order = np.argsort(-score[rows, cols], kind="stable")
-    rows, cols = rows[order], cols[order]
-    used_r = np.zeros(score.shape[0], bool)
-    used_c = np.zeros(score.shape[1], bool)
-    limit = min(score.shape)
+    pair_score = score[rows, cols].astype(np.float32)
+    pick = _match_greedy(np.zeros(rows.size, np.intp), rows, cols, pair_score, np.ones(rows.size, bool))
+    return rows[pick], cols[pick], pair_score[pick]
+
+
+def _match_greedy(
+    group: npt.NDArray[np.intp],
+    a: npt.NDArray[np.intp],
+    b: npt.NDArray[np.intp],
+    score: npt.NDArray[np.float32],
+    valid: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.intp]:
+    """Greedy matching within each group of candidate pairs: best score first, each `a` and each `b`
+    used at most once per group, ties to the earlier candidate. Returns the indices of the pairs taken,
+    by group, then in the order taken.
+    """
+    idx = np.flatnonzero(valid)
+    if idx.size == 0:
+        return idx
+    idx = idx[np.lexsort((-score[idx], group[idx]))]
+    span = int(max(a[idx].max(), b[idx].max())) + 1
+    used_a: set[int] = set()
+    used_b: set[int] = set()
     taken: list[int] = []
-    for i, (r, c) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
-        if used_r[r] or used_c[c]:
+    key_a = (group[idx] * span + a[idx]).tolist()
+    key_b = (group[idx] * span + b[idx]).tolist()
+    for i, ka, kb in zip(idx.tolist(), key_a, key_b, strict=True):
+        if ka in used_a or kb in used_b:
             continue
-        used_r[r] = used_c[c] = True
+        used_a.add(ka)
+        used_b.add(kb)
         taken.append(i)
-        if len(taken) == limit:
-            break
-    pick = np.asarray(taken, np.intp)
-    return rows[pick], cols[pick], score[rows[pick], cols[pick]].astype(np.float32)
+    return np.asarray(taken, np.intp)
+
+
+def candidate_limbs(
+    part: npt.NDArray[np.int64], limbs: tuple[tuple[int, int, int], ...]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Every candidate limb: each peak of a limb's first part with each peak of its second part.
+
+    part: int [P], the part of each peak. Returns (limb index [C], first peak row [C], second peak row
+    [C]), ordered by limb, then first row, then second row.
+    """
+    spec = np.asarray(limbs, np.intp).reshape(-1, 3)
+    order = np.argsort(part, kind="stable")
+    counts = np.bincount(part, minlength=int(spec[:, :2].max(initial=-1)) + 1)
+    first = np.cumsum(counts) - counts
+    n_a, n_b = counts[spec[:, 0]], counts[spec[:, 1]]
+    per_limb = n_a * n_b
+    limb = np.repeat(np.arange(len(spec)), per_limb)
+    local = np.arange(limb.size) - np.repeat(np.cumsum(per_limb) - per_limb, per_limb)
+    n_b_pair = n_b[limb]
+    rows_a = order[first[spec[limb, 0]] + local // n_b_pair]
+    rows_b = order[first[spec[limb, 1]] + local % n_b_pair]
+    return limb, rows_a, rows_b
 
 
 def group_peaks(
@@ -230,50 +319,64 @@ def group_peaks(
     pafs: float32 [38, H, W]. Returns int [N, 18]: for each person and OpenPose part, the row in
     `peaks` or -1. People with fewer than `min_parts` parts are dropped; the rest are ordered by
     their summed peak and limb scores, best first.
+
+    Every candidate limb of every type is scored in one pass and matched greedily per type; the limbs
+    taken are then joined into people in `limbs` order.
     """
-    owner = np.full(len(peaks.part), -1, np.intp)
-    members: list[npt.NDArray[np.intp]] = []
+    limb, rows_a, rows_b = candidate_limbs(peaks.part, limbs)
+    spec = np.asarray(limbs, np.intp).reshape(-1, 3)
+    start = peaks.xy[rows_a]
+    score, valid = segment_scores(start, peaks.xy[rows_b] - start, spec[limb, 2], pafs)
+    pick = _match_greedy(limb, rows_a, rows_b, score, valid)
+    limb, rows_a, rows_b = limb[pick], rows_a[pick], rows_b[pick]
+    # Peak scores are summed in float32 before joining the float64 totals, as the ordering expects.
+    first_score, second_score = peaks.score[rows_a], peaks.score[rows_b]
+    connections = zip(
+        spec[limb, 0].tolist(),
+        spec[limb, 1].tolist(),
+        rows_a.tolist(),
+        rows_b.tolist(),
+        score[pick].tolist(),
+        first_score.tolist(),
+        second_score.tolist(),
+        (first_score + second_score).tolist(),
+        strict=True,
+    )
+    owner = [-1] * len(peaks.part)
+    members: list[list[int]] = []
     totals: list[float] = []
     alive: list[bool] = []
-    for part_a, part_b, channel in limbs:
-        ia = np.flatnonzero(peaks.part == part_a)
-        ib = np.flatnonzero(peaks.part == part_b)
-        if ia.size == 0 or ib.size == 0:
-            continue
-        score, valid = limb_scores(peaks.xy[ia], peaks.xy[ib], pafs[channel], pafs[channel + 1])
-        rows, cols, limb = match_greedy(score, valid)
-        for pa, pb, s in zip(ia[rows].tolist(), ib[cols].tolist(), limb.tolist(), strict=True):
-            oa, ob = int(owner[pa]), int(owner[pb])
-            if oa < 0 and ob < 0:
-                person = np.full(N_PARTS, -1, np.intp)
-                person[[part_a, part_b]] = pa, pb
-                owner[[pa, pb]] = len(members)
-                members.append(person)
-                totals.append(float(peaks.score[pa] + peaks.score[pb]) + s)
-                alive.append(True)
-            elif ob < 0:
-                if members[oa][part_b] < 0:
-                    members[oa][part_b] = pb
-                    owner[pb] = oa
-                    totals[oa] += float(peaks.score[pb]) + s
-            elif oa < 0:
-                if members[ob][part_a] < 0:
-                    members[ob][part_a] = pa
-                    owner[pa] = ob
-                    totals[ob] += float(peaks.score[pa]) + s
-            elif oa != ob and not np.any((members[oa] >= 0) & (members[ob] >= 0)):
-                taken = members[ob] >= 0
-                members[oa][taken] = members[ob][taken]
-                owner[members[ob][taken]] = oa
-                totals[oa] += totals[ob] + s
-                alive[ob] = False
-            elif oa == ob:
-                totals[oa] += s
-    kept = [i for i in range(len(members)) if alive[i] and int((members[i] >= 0).sum()) >= min_parts]
+    for part_a, part_b, pa, pb, s, score_a, score_b, both in connections:
+        oa, ob = owner[pa], owner[pb]
+        if oa < 0 and ob < 0:
+            person = [-1] * N_PARTS
+            person[part_a], person[part_b] = pa, pb
+            owner[pa] = owner[pb] = len(members)
+            members.append(person)
+            totals.append(both + s)
+            alive.append(True)
+        elif ob < 0:
+            if members[oa][part_b] < 0:
+                members[oa][part_b] = pb
+                owner[pb] = oa
+                totals[oa] += score_b + s
+        elif oa < 0:
+            if members[ob][part_a] < 0:
+                members[ob][part_a] = pa
+                owner[pa] = ob
+                totals[ob] += score_a + s
+        elif oa != ob and not any(i >= 0 and j >= 0 for i, j in zip(members[oa], members[ob], strict=True)):
+            for part, row in enumerate(members[ob]):
+                if row >= 0:
+                    members[oa][part] = row
+                    owner[row] = oa
+            totals[oa] += totals[ob] + s
+            alive[ob] = False
+        elif oa == ob:
+            totals[oa] += s
+    kept = [i for i, person in enumerate(members) if alive[i] and sum(r >= 0 for r in person) >= min_parts]
     kept.sort(key=lambda i: -totals[i])
-    if not kept:
-        return np.zeros((0, N_PARTS), np.intp)
-    return np.stack([members[i] for i in kept])
+    return np.array([members[i] for i in kept], np.intp).reshape(-1, N_PARTS)
 
 
 @dataclass(frozen=True, slots=True)
