@@ -136,6 +136,13 @@ class GreengrassConfig(_Config):
     lambda_component_name: str = Field(
         "dev.anonflow.EdgeLambda", pattern=r"^[A-Za-z0-9.]{1,128}$", description="Lambda component name."
     )
+    deployment_target: Literal["group", "gateway"] = Field(
+        "group",
+        description="`group`: one deployment to the thing group, its configuration holding every gateway's "
+        "store and cameras under `gateways` (each gateway picks its own by thing name), so every gateway "
+        "receives every gateway's camera sources. `gateway`: one deployment per gateway's thing with only "
+        "its own settings (least data per device, one deployment per gateway to create and watch).",
+    )
     log_manager_version: SemVer | None = Field(
         None,
         description="Version of aws.greengrass.LogManager to deploy to the whole thing group (ships gateway "
@@ -144,8 +151,16 @@ class GreengrassConfig(_Config):
     configuration: dict[str, Any] = Field(
         default_factory=dict,
         description="Configuration merged into the component on every gateway (keys of the recipe's "
-        "DefaultConfiguration); each gateway's store id, thing name and cameras are added under `gateway`.",
+        "DefaultConfiguration); each gateway's store id, thing name and cameras are added, under "
+        "`gateways.<thing name>` (deployment target `group`) or `gateway` (target `gateway`).",
     )
+
+    @field_validator("configuration")
+    @classmethod
+    def _gateways_come_from_stores(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "gateways" in value:
+            raise ValueError("`gateways` is filled in from `stores`: set each gateway's cameras there")
+        return value
 
     @model_validator(mode="after")
     def _lambda_needs_code(self) -> GreengrassConfig:

@@ -1,35 +1,125 @@
-"""Greengrass deployments: the gateway software, configured for each gateway, on that gateway."""
+"""Greengrass deployments of the gateway software: one to the fleet's thing group (default), or one per
+gateway (`greengrass.deployment_target`).
+
+A core device keeps one configuration per component, so gateways that share a deployment share its
+configuration. The thing group deployment therefore carries every gateway's own settings in a map,
+`gateways` (thing name -> store, gateway id, cameras), beside the settings they all share under
+`gateway`; each gateway picks its own entry by its thing name (edge.greengrass.settings). A deployment
+per gateway carries only that gateway's settings, under `gateway`.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import Aws
 from aws_cdk import aws_greengrassv2 as greengrass
 from constructs import Construct
 
-from infra.config import GatewaySpec
+from infra.config import GatewaySpec, StoreConfig
 
-# The component configuration key the gateway reads its settings from (edge.greengrass.settings).
+# The component configuration keys the gateway reads its settings from (edge.greengrass.settings).
 GATEWAY_KEY = "gateway"
+GATEWAYS_KEY = "gateways"
+# Reset before every merge (Greengrass resets, then merges): the device ends up with exactly what was
+# deployed, with no gateway left in the map after it was removed and no map left over after switching to
+# deployments per gateway, where it would override the deployed `gateway`.
+RESET_PATHS = [f"/{GATEWAY_KEY}", f"/{GATEWAYS_KEY}"]
+LOG_MANAGER = "aws.greengrass.LogManager"
+
+
+def _own_settings(store_id: str, gateway: GatewaySpec) -> dict[str, Any]:
+    # The gateway id is the thing name, which the IoT policy binds its health topic to.
+    return {"store_id": store_id, "gateway_id": gateway.thing_name, "cameras": gateway.cameras}
 
 
 def gateway_configuration(common: dict[str, Any], *, store_id: str, gateway: GatewaySpec) -> dict[str, Any]:
     """The configuration merged into one gateway's component: the environment's common settings, with
-    this gateway's store, id (its thing name, which the IoT policy also binds it to) and cameras."""
-    settings = dict(common.get(GATEWAY_KEY, {}))
-    settings.update(store_id=store_id, gateway_id=gateway.thing_name, cameras=gateway.cameras)
+    this gateway's store, id and cameras under `gateway`."""
+    settings = {**common.get(GATEWAY_KEY, {}), **_own_settings(store_id, gateway)}
     return {**common, GATEWAY_KEY: settings}
 
 
-class GatewayDeployment(Construct):
-    """Deploys one component version to one gateway (its thing), rolling back if it fails to start.
+def group_configuration(common: dict[str, Any], *, stores: Sequence[StoreConfig]) -> dict[str, Any]:
+    """The configuration merged into the component on every gateway of the thing group: the common
+    settings (shared `gateway` object included) and, under `gateways`, each gateway's own settings."""
+    gateways = {g.thing_name: _own_settings(s.store_id, g) for s in stores for g in s.gateways}
+    return {**common, GATEWAY_KEY: dict(common.get(GATEWAY_KEY, {})), GATEWAYS_KEY: gateways}
 
-    The target is the gateway's thing rather than the fleet's thing group because the configuration is
-    per gateway: its store and its cameras. Greengrass keeps one configuration per component on a
-    device, so a group-wide deployment would give every gateway the same cameras.
+
+def _gateway_component(version: str, configuration: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "componentVersion": version,
+        "configurationUpdate": {"merge": json.dumps(configuration, sort_keys=True), "reset": RESET_PATHS},
+    }
+
+
+def _log_manager_component(version: str, component_names: list[str]) -> dict[str, Any]:
+    configuration = {
+        "logsUploaderConfiguration": {
+            "systemLogsConfiguration": {"uploadToCloudWatch": "true", "minimumLogLevel": "INFO"},
+            "componentLogsConfigurationMap": {n: {"minimumLogLevel": "INFO"} for n in component_names},
+        },
+        "periodicUploadIntervalSec": 300,
+    }
+    return {
+        "componentVersion": version,
+        "configurationUpdate": {"merge": json.dumps(configuration, sort_keys=True)},
+    }
+
+
+def _gateway_policies() -> greengrass.CfnDeployment.DeploymentPoliciesProperty:
+    """Roll back a gateway whose component fails to start; give the running one time to finish a batch."""
+    return greengrass.CfnDeployment.DeploymentPoliciesProperty(
+        failure_handling_policy="ROLLBACK",
+        component_update_policy=greengrass.CfnDeployment.DeploymentComponentUpdatePolicyProperty(
+            action="NOTIFY_COMPONENTS", timeout_in_seconds=120
+        ),
+        configuration_validation_policy=greengrass.CfnDeployment.DeploymentConfigurationValidationPolicyProperty(
+            timeout_in_seconds=60
+        ),
+    )
+
+
+class GroupDeployment(Construct):
+    """Deploys the component version to the whole thing group with every gateway's settings (and, if
+    given, AWS's log manager: a thing group has one active deployment, so it must ride along).
+
+    Every gateway of the group receives every gateway's store ids and camera sources.
     """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        thing_group_arn: str,
+        component_name: str,
+        component_version: str,
+        configuration: dict[str, Any],
+        log_manager_version: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.target_arn = thing_group_arn
+        components = {component_name: _gateway_component(component_version, configuration)}
+        if log_manager_version is not None:
+            components[LOG_MANAGER] = _log_manager_component(log_manager_version, [component_name])
+        self.deployment = greengrass.CfnDeployment(
+            self,
+            "Deployment",
+            deployment_name=name,
+            target_arn=thing_group_arn,
+            components=components,
+            deployment_policies=_gateway_policies(),
+        )
+
+
+class GatewayDeployment(Construct):
+    """Deploys the component version to one gateway (its thing) with that gateway's settings only, so
+    no device holds another's camera sources; one deployment per gateway to create and watch."""
 
     def __init__(
         self,
@@ -49,30 +139,16 @@ class GatewayDeployment(Construct):
             "Deployment",
             deployment_name=name,
             target_arn=self.target_arn,
-            components={
-                component_name: {
-                    "componentVersion": component_version,
-                    "configurationUpdate": {"merge": json.dumps(configuration, sort_keys=True)},
-                }
-            },
-            deployment_policies=greengrass.CfnDeployment.DeploymentPoliciesProperty(
-                failure_handling_policy="ROLLBACK",
-                component_update_policy=greengrass.CfnDeployment.DeploymentComponentUpdatePolicyProperty(
-                    action="NOTIFY_COMPONENTS", timeout_in_seconds=120
-                ),
-                configuration_validation_policy=greengrass.CfnDeployment.DeploymentConfigurationValidationPolicyProperty(
-                    timeout_in_seconds=60
-                ),
-            ),
+            components={component_name: _gateway_component(component_version, configuration)},
+            deployment_policies=_gateway_policies(),
         )
 
 
 class FleetLogsDeployment(Construct):
-    """Deploys AWS's log manager to the whole thing group, shipping the gateway component's logs (and the
-    nucleus's) to CloudWatch Logs under /aws/greengrass/, which the token exchange role allows.
-
-    It holds only fleet-wide components, so it never competes with the per-gateway deployments.
-    """
+    """With deployments per gateway: AWS's log manager on the whole thing group, shipping the gateway
+    component's logs (and the nucleus's) to CloudWatch Logs under /aws/greengrass/, which the token
+    exchange role allows. It holds only fleet-wide components, so it never competes with the per-gateway
+    deployments."""
 
     def __init__(
         self,
@@ -85,24 +161,12 @@ class FleetLogsDeployment(Construct):
         component_names: list[str],
     ) -> None:
         super().__init__(scope, construct_id)
-        configuration = {
-            "logsUploaderConfiguration": {
-                "systemLogsConfiguration": {"uploadToCloudWatch": "true", "minimumLogLevel": "INFO"},
-                "componentLogsConfigurationMap": {n: {"minimumLogLevel": "INFO"} for n in component_names},
-            },
-            "periodicUploadIntervalSec": 300,
-        }
         self.deployment = greengrass.CfnDeployment(
             self,
             "Deployment",
             deployment_name=name,
             target_arn=thing_group_arn,
-            components={
-                "aws.greengrass.LogManager": {
-                    "componentVersion": log_manager_version,
-                    "configurationUpdate": {"merge": json.dumps(configuration, sort_keys=True)},
-                }
-            },
+            components={LOG_MANAGER: _log_manager_component(log_manager_version, component_names)},
             deployment_policies=greengrass.CfnDeployment.DeploymentPoliciesProperty(
                 failure_handling_policy="ROLLBACK"
             ),

@@ -11,7 +11,13 @@ from constructs import Construct
 from infra.config import EnvironmentConfig
 from infra.data import layout
 from infra.data.stack import DataStack
-from infra.greengrass.deployment import FleetLogsDeployment, GatewayDeployment, gateway_configuration
+from infra.greengrass.deployment import (
+    FleetLogsDeployment,
+    GatewayDeployment,
+    GroupDeployment,
+    gateway_configuration,
+    group_configuration,
+)
 from infra.greengrass.edge_lambda import EdgeLambdaComponent
 from infra.greengrass.gateway_component import GatewayComponent
 from infra.greengrass.recipe import check_configuration
@@ -22,8 +28,9 @@ _HELPER_REASON = "CDK's deploy-time helper that copies component artifacts to S3
 
 
 class EdgeStack(Stack):
-    """Native component version (artifacts in S3), optional edge Lambda component, one deployment per
-    gateway (its store and cameras), and optionally the log manager on the whole fleet."""
+    """Native component version (artifacts in S3), optional edge Lambda component, and the deployment:
+    one to the thing group carrying every gateway's store and cameras (and the optional log manager), or
+    one per gateway (its own store and cameras) plus the optional log manager on the thing group."""
 
     def __init__(
         self,
@@ -63,7 +70,35 @@ class EdgeStack(Stack):
             if settings.packaging == "lambda":
                 deployed_name, deployed_version = edge_lambda.component_name, edge_lambda.component_version
 
-        self.deployments: list[GatewayDeployment] = []
+        self.deployments: list[GroupDeployment | GatewayDeployment] = []
+        if settings.deployment_target == "group":
+            self.deployments.append(
+                GroupDeployment(
+                    self,
+                    "DeployFleet",
+                    name=f"{config.prefix}-gateways",
+                    thing_group_arn=fleet.fleet.group_arn,
+                    component_name=deployed_name,
+                    component_version=deployed_version,
+                    configuration=group_configuration(settings.configuration, stores=config.stores),
+                    log_manager_version=settings.log_manager_version,
+                )
+            )
+        else:
+            self._deploy_per_gateway(config, deployed_name, deployed_version)
+            if settings.log_manager_version is not None:
+                FleetLogsDeployment(
+                    self,
+                    "FleetLogs",
+                    name=f"{config.prefix}-fleet-logs",
+                    thing_group_arn=fleet.fleet.group_arn,
+                    log_manager_version=settings.log_manager_version,
+                    component_names=[deployed_name],
+                )
+        self.add_stack_dependency(fleet)
+        self._accept_helper_findings()
+
+    def _deploy_per_gateway(self, config: EnvironmentConfig, component_name: str, version: str) -> None:
         for store in config.stores:
             for gateway in store.gateways:
                 self.deployments.append(
@@ -72,24 +107,13 @@ class EdgeStack(Stack):
                         f"Deploy-{gateway.thing_name}",
                         name=f"{config.prefix}-{gateway.thing_name}",
                         thing_name=gateway.thing_name,
-                        component_name=deployed_name,
-                        component_version=deployed_version,
+                        component_name=component_name,
+                        component_version=version,
                         configuration=gateway_configuration(
-                            settings.configuration, store_id=store.store_id, gateway=gateway
+                            config.greengrass.configuration, store_id=store.store_id, gateway=gateway
                         ),
                     )
                 )
-        if settings.log_manager_version is not None:
-            FleetLogsDeployment(
-                self,
-                "FleetLogs",
-                name=f"{config.prefix}-fleet-logs",
-                thing_group_arn=fleet.fleet.group_arn,
-                log_manager_version=settings.log_manager_version,
-                component_names=[deployed_name],
-            )
-        self.add_stack_dependency(fleet)
-        self._accept_helper_findings()
 
     def _accept_helper_findings(self) -> None:
         for node in self.node.find_all():

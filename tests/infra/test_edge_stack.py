@@ -1,14 +1,23 @@
-"""EdgeStack: the recipe registered with its S3 artifacts, the pinned edge Lambda, the fleet deployment."""
+"""EdgeStack: the recipe registered with its S3 artifacts, the pinned edge Lambda, and the deployment: to
+the thing group by default, or per gateway."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import pytest
 import yaml
 
-from edge.greengrass.settings import with_greengrass_defaults
+from edge.greengrass.settings import (
+    THING_NAME_ENV,
+    merge_configuration,
+    select_gateway,
+    with_greengrass_defaults,
+)
 from edge.runtime.config import parse_config
+from infra.app import build_app
+from infra.config import EnvironmentConfig
 from infra.greengrass.edge_lambda import HANDLER, EdgeLambdaComponent
 from infra.testing import Assembly, logical_id, ref, render, resources, symbolic
 
@@ -93,46 +102,88 @@ def test_lambda_cloud_role_grants_nothing(assembly: Assembly) -> None:
     assert "ManagedPolicyArns" not in role["Properties"]
 
 
-def _deployments(assembly: Assembly) -> list[dict[str, Any]]:
-    found = resources(assembly.template_json("Edge"), "AWS::GreengrassV2::Deployment")
-    return [render(d["Properties"]) for d in found]
+def _deployments(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return [render(d["Properties"]) for d in resources(template, "AWS::GreengrassV2::Deployment")]
 
 
-def test_each_gateway_gets_its_store_and_cameras(assembly: Assembly) -> None:
-    gateway_deployments = {
-        d["TargetArn"].rsplit(":thing/", 1)[-1]: d
-        for d in _deployments(assembly)
-        if ":thing/" in d["TargetArn"]
+@pytest.fixture(scope="module")
+def per_gateway(environment: EnvironmentConfig, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The Edge template of the test environment with `deployment_target: gateway`."""
+    greengrass = environment.greengrass.model_copy(update={"deployment_target": "gateway"})
+    config = environment.model_copy(update={"greengrass": greengrass})
+    directory = tmp_path_factory.mktemp("cdk.out-per-gateway")
+    app, stacks = build_app(config, outdir=str(directory))
+    app.synth()
+    return Assembly(config=config, directory=directory, stacks=stacks).template_json("Edge")
+
+
+def _expected_gateways(assembly: Assembly) -> dict[str, dict[str, Any]]:
+    return {
+        g.thing_name: {"store_id": s.store_id, "gateway_id": g.thing_name, "cameras": g.cameras}
+        for s in assembly.config.stores
+        for g in s.gateways
     }
-    expected = {g.thing_name: (s.store_id, g.cameras) for s in assembly.config.stores for g in s.gateways}
+
+
+def _merge(component: dict[str, Any]) -> dict[str, Any]:
+    merge: dict[str, Any] = json.loads(component["ConfigurationUpdate"]["Merge"])
+    return merge
+
+
+def test_the_default_is_one_deployment_to_the_thing_group_with_every_gateway(assembly: Assembly) -> None:
+    assert assembly.config.greengrass.deployment_target == "group"
+    (deployment,) = _deployments(assembly.template_json("Edge"))
+    assert deployment["TargetArn"] == render(
+        assembly.stacks.edge.resolve(assembly.stacks.fleet.fleet.group_arn)
+    )
+    assert deployment["TargetArn"].endswith(":thinggroup/anonflow-test-gateways")
+    assert set(deployment["Components"]) == {"dev.anonflow.Gateway", "aws.greengrass.LogManager"}
+    gateway = deployment["Components"]["dev.anonflow.Gateway"]
+    assert gateway["ComponentVersion"] == "1.2.3"
+    assert _merge(gateway) == {"gateway": {"log_level": "debug"}, "gateways": _expected_gateways(assembly)}
+    assert gateway["ConfigurationUpdate"]["Reset"] == ["/gateway", "/gateways"]
+    assert deployment["DeploymentPolicies"]["FailureHandlingPolicy"] == "ROLLBACK"
+    logs = _merge(deployment["Components"]["aws.greengrass.LogManager"])
+    assert "dev.anonflow.Gateway" in logs["logsUploaderConfiguration"]["componentLogsConfigurationMap"]
+
+
+def test_every_gateway_of_the_group_finds_its_own_valid_settings(
+    assembly: Assembly, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What each gateway reads over IPC (recipe defaults, then the deployment's reset and merge) passes
+    the edge's own selection and settings model, and is that gateway's store and cameras."""
+    defaults = _recipe(assembly)["ComponentConfiguration"]["DefaultConfiguration"]
+    (deployment,) = _deployments(assembly.template_json("Edge"))
+    on_device = merge_configuration(defaults, _merge(deployment["Components"]["dev.anonflow.Gateway"]))
+    for store in assembly.config.stores:
+        for gateway in store.gateways:
+            monkeypatch.setenv(THING_NAME_ENV, gateway.thing_name)
+            settings = parse_config(with_greengrass_defaults(select_gateway(on_device)[0]), "deployment")
+            assert (settings.store_id, settings.gateway_id) == (store.store_id, gateway.thing_name)
+            assert [c.id for c in settings.cameras] == [c["id"] for c in gateway.cameras]
+            assert settings.transport.kind == "greengrass" and settings.log_level == "debug"
+
+
+def test_per_gateway_target_deploys_each_gateway_its_own_store_and_cameras(
+    assembly: Assembly, per_gateway: dict[str, Any]
+) -> None:
+    deployments = _deployments(per_gateway)
+    gateway_deployments = {
+        d["TargetArn"].rsplit(":thing/", 1)[-1]: d for d in deployments if ":thing/" in d["TargetArn"]
+    }
+    expected = _expected_gateways(assembly)
     assert set(gateway_deployments) == set(expected)
-    for thing, (store_id, cameras) in expected.items():
+    for thing, own in expected.items():
         deployment = gateway_deployments[thing]
         (component,) = deployment["Components"].items()
         assert component[0] == "dev.anonflow.Gateway"
         assert component[1]["ComponentVersion"] == "1.2.3"
-        merge = json.loads(component[1]["ConfigurationUpdate"]["Merge"])
-        assert merge == {
-            "gateway": {"log_level": "debug", "store_id": store_id, "gateway_id": thing, "cameras": cameras}
-        }
+        assert _merge(component[1]) == {"gateway": {"log_level": "debug", **own}}
+        assert component[1]["ConfigurationUpdate"]["Reset"] == ["/gateway", "/gateways"]
         assert deployment["DeploymentPolicies"]["FailureHandlingPolicy"] == "ROLLBACK"
-
-
-def test_merged_gateway_settings_are_valid_for_the_edge(assembly: Assembly) -> None:
-    """What a gateway reads over IPC passes the edge's own settings model."""
-    for deployment in _deployments(assembly):
-        for component in deployment["Components"].values():
-            merge = json.loads(component["ConfigurationUpdate"]["Merge"])
-            if "gateway" in merge:
-                settings = parse_config(with_greengrass_defaults(merge["gateway"]), "deployment")
-                assert settings.transport.kind == "greengrass"
-
-
-def test_log_manager_goes_to_the_whole_fleet(assembly: Assembly) -> None:
-    (fleet,) = [
-        d for d in _deployments(assembly) if d["TargetArn"].endswith(":thinggroup/anonflow-test-gateways")
-    ]
-    (name,) = fleet["Components"]
-    assert name == "aws.greengrass.LogManager"
-    merge = json.loads(fleet["Components"][name]["ConfigurationUpdate"]["Merge"])
-    assert "dev.anonflow.Gateway" in merge["logsUploaderConfiguration"]["componentLogsConfigurationMap"]
+        settings = parse_config(with_greengrass_defaults(_merge(component[1])["gateway"]), "deployment")
+        assert settings.transport.kind == "greengrass"
+    # The log manager goes to the whole thing group, in a deployment of its own.
+    (fleet,) = [d for d in deployments if d["TargetArn"].endswith(":thinggroup/anonflow-test-gateways")]
+    assert list(fleet["Components"]) == ["aws.greengrass.LogManager"]
+    assert len(deployments) == len(expected) + 1

@@ -75,6 +75,16 @@ def _set(document: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
         ),
         ("greengrass", {"component_version": "1.0.0", "packaging": "lambda"}, "needs `lambda_code_path`"),
         ("greengrass", {"component_version": "1.0.0", "recipe": "x.yaml"}, "greengrass.recipe: Extra inputs"),
+        (
+            "greengrass",
+            {"component_version": "1.0.0", "deployment_target": "things"},
+            "greengrass.deployment_target: Input should be 'group' or 'gateway'",
+        ),
+        (
+            "greengrass",
+            {"component_version": "1.0.0", "configuration": {"gateways": {"s1-gw1": {}}}},
+            "greengrass.configuration: Value error, `gateways` is filled in from `stores`",
+        ),
         ("alarms", {"email": ["not-an-address"]}, "alarms.email.0: String should match pattern"),
         ("account", "12345", "account: String should match pattern"),
         ("name", "Prod_1", "name: String should match pattern"),
@@ -144,3 +154,4 @@ def test_defaults_expire_audit_crops() -> None:
     config = EnvironmentConfig.model_validate(VALID)
     assert config.retention.audit_crop_days == 7
     assert config.greengrass.packaging == "component"
+    assert config.greengrass.deployment_target == "group", "one deployment to the thing group by default"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -12,6 +13,7 @@ import yaml
 from anonflow.contract import Entry
 from edge.greengrass import lambda_handler
 from edge.runtime.batch import unpack
+from edge.runtime.transports import greengrass as ipc_transport
 
 
 @pytest.fixture
@@ -68,4 +70,22 @@ def test_a_bad_configuration_answers_with_one_line(
     assert answer == {
         "status": "error",
         "error": f"{path}: health.interval_s: Input should be greater than or equal to 0.2 (got -1)",
+    }
+
+
+def test_without_a_file_it_reads_its_own_entry_of_the_component_configuration(
+    fake_nucleus: Any, monkeypatch: pytest.MonkeyPatch, container: None
+) -> None:
+    """No nucleus exists here: `fake_nucleus` stands in for the IPC client the handler connects."""
+    monkeypatch.delenv(lambda_handler.CONFIG_ENV, raising=False)
+    monkeypatch.setenv("AWS_IOT_THING_NAME", "store1-gw2")
+    configured = {"gateways": {"store1-gw1": {"store_id": "store1", "cameras": [{"id": "a", "source": 0}]}}}
+    monkeypatch.setattr(ipc_transport, "connect_ipc", lambda: fake_nucleus(configured))
+
+    answer = lambda_handler.handler({}, None)
+
+    assert answer == {
+        "status": "error",
+        "error": "component configuration /gateways: no entry for this gateway's thing name 'store1-gw2' "
+        "(has: store1-gw1)",
     }
