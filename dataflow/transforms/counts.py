@@ -77,4 +77,10 @@ class CountStoreDays(beam.PTransform):
     journeys (in a batch run every store-day has one pane and entries_late is 0)."""
 
     def expand(self, days: beam.PCollection) -> beam.PCollection:
-        return days | "Totals" >> beam.Map(_totals) | "Count" >> beam.ParDo(_CountPane())
+        # Typed so the stateful step's key (the store id) gets a deterministic coder.
+        totals = beam.typehints.KV[str, beam.typehints.Tuple[str, int, str, int, int, int]]
+        return (
+            days
+            | "Totals" >> beam.Map(_totals).with_output_types(totals)
+            | "Count" >> beam.ParDo(_CountPane())
+        )
