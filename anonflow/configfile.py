@@ -14,29 +14,50 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 def describe(error: ValidationError, source: str) -> str:
-    """`source: field.path: message` for the first problem, plus how many more there are."""
-    # An unknown key is usually a typo that also explains a "field required" next to it: name it first.
-    problems = sorted(error.errors(), key=lambda p: p["type"] != "extra_forbidden")
-    first = problems[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    message = first["msg"]
+    """The first problem of a validation error as one line: `source: field.path: message (got value)`."""
+    problems = error.errors(include_url=False)
+    # An unknown key beside a missing one is usually the typo of it: name the typo first.
+    missing_in = {tuple(p["loc"][:-1]) for p in problems if p["type"] == "missing"}
+    typos = [p for p in problems if p["type"] == "extra_forbidden" and tuple(p["loc"][:-1]) in missing_in]
+    first = typos[0] if typos else problems[0]
+    path = ".".join(str(part) for part in first["loc"]) or "(top level)"
     if first["type"] == "extra_forbidden":
-        message = "unknown key (typo?)"
-    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-    return f"{source}: {where}: {message}{more}"
+        message = "unknown key"
+    elif first["type"] == "missing":
+        message = "required key missing"
+    else:
+        message = first["msg"].removeprefix("Value error, ")
+        value = first.get("input")
+        repeated = isinstance(value, str) and value in message
+        if not isinstance(value, dict | list) and value is not None and not repeated:
+            message = f"{message} (got {value!r})"
+    more = (
+        f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+        if len(problems) > 1
+        else ""
+    )
+    return f"{source}: {path}: {message}{more}"
+
+
+def read_yaml(path: str | Path, what: str = "config") -> object:
+    """The parsed content of a YAML (or JSON) file; InputError naming the file, line and column otherwise."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot read {what} {path}: {error.strerror or error}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        at = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise InputError(f"{path}:{at}: {problem}") from None
 
 
 def load_config(path: str | Path, model: type[Model]) -> Model:
     """Parse a YAML (or JSON) file into `model`, raising InputError with the bad field's path."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"config {path} does not exist or is not a file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{path}: not valid YAML{where}") from None
+    data = read_yaml(path)
     return validate_config(data if data is not None else {}, model, str(path))
 
 

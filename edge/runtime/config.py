@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, FilePath, ValidationError, field_validator, model_validator
 
+from anonflow.configfile import describe, read_yaml
 from anonflow.contract.entry import Identifier
 from anonflow.errors import InputError
 from edge.config import CameraChainConfig
@@ -171,29 +171,6 @@ class GatewayConfig(_Strict):
         return self
 
 
-def describe(error: ValidationError, where: str) -> str:
-    """The first problem of a validation error as one line: `where: field.path: message (got value)`."""
-    problems = error.errors(include_url=False)
-    first = problems[0]
-    path = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif first["type"] == "missing":
-        message = "required key missing"
-    else:
-        message = first["msg"].removeprefix("Value error, ")
-        value = first.get("input")
-        repeated = isinstance(value, str) and value in message
-        if not isinstance(value, dict | list) and value is not None and not repeated:
-            message = f"{message} (got {value!r})"
-    more = (
-        f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
-        if len(problems) > 1
-        else ""
-    )
-    return f"{where}: {path}: {message}{more}"
-
-
 def parse_config(data: Any, where: str) -> GatewayConfig:
     """Validate already-parsed settings (a YAML file's content, or a Greengrass component configuration)."""
     if not isinstance(data, dict):
@@ -206,15 +183,4 @@ def parse_config(data: Any, where: str) -> GatewayConfig:
 
 def load_config(path: Path) -> GatewayConfig:
     """Read and validate a gateway YAML file; InputError (one line) on any problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"cannot read gateway config {path}: {error.strerror or error}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        at = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or "not valid YAML"
-        raise InputError(f"{path}:{at}: {problem}") from None
-    return parse_config(data, str(path))
+    return parse_config(read_yaml(path, "gateway config"), str(path))
