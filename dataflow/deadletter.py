@@ -6,11 +6,13 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from anonflow.contract.entry import IDENTIFIER_PATTERN
+
 RAW_LIMIT: Final = 64 * 1024
 DEAD_LETTER_TAG: Final = "dead_letter"
 UNKNOWN_STORE: Final = "unknown"
 # The contract's Identifier: only such a store id may become a partition directory name.
-_IDENTIFIER: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_IDENTIFIER: Final = re.compile(IDENTIFIER_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)

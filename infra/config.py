@@ -22,7 +22,7 @@ ENVIRONMENTS_DIR = Path(__file__).resolve().parent / "environments"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 SemVer = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
-ThingName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+ThingName = Identifier  # a gateway id is its thing name
 
 
 class _Config(BaseModel):

@@ -132,9 +132,10 @@ def _safe_id(text: str) -> str:
 def _check_identifier(option: str, value: str) -> None:
     import re
 
+    from anonflow.contract.entry import IDENTIFIER_PATTERN
     from anonflow.errors import InputError
 
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", value):
+    if not re.fullmatch(IDENTIFIER_PATTERN, value):
         raise InputError(
             f"{option} {value!r} must be 1-64 letters, digits, '_', '.' or '-', starting alphanumeric"
         )

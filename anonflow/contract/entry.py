@@ -19,7 +19,8 @@ SCHEMA_VERSION: Final = 1
 SCHEMA_ID: Final = "https://anonflow.dev/schemas/entry.v1.json"
 
 # Identifiers double as MQTT topic levels and Parquet partition values: keep them topic-safe.
-Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+IDENTIFIER_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
 UnitFloat = Annotated[float, Field(ge=0.0, le=1.0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
