@@ -23,7 +23,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 
 typecheck: $(BIN)/.installed
-	$(BIN)/mypy anonflow edge dataflow infra models bench
+	$(BIN)/mypy anonflow bench
 
 test: $(BIN)/.installed system-deps infra-tools
 	$(BIN)/pytest

@@ -37,15 +37,15 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from anonflow.errors import AnonflowError
-from edge.attributes import AttributeModel, AttributeScores, load_attribute_model
-from edge.chain import EdgeChain
-from edge.config import CameraChainConfig
-from edge.pose.model import load_pose_model
-from edge.tracking.base import TrackAssignment
-from edge.tracking.bytetrack import ByteTrack
-from edge.tracking.iou import iou_matrix
-from models.registry import model_dir, resolve, spec
+from anonflow.contract.errors import AnonflowError
+from anonflow.edge.attributes import AttributeModel, AttributeScores, load_attribute_model
+from anonflow.edge.chain import EdgeChain
+from anonflow.edge.config import CameraChainConfig
+from anonflow.edge.modelfiles.registry import model_dir, resolve, spec
+from anonflow.edge.pose.model import load_pose_model
+from anonflow.edge.tracking.base import TrackAssignment
+from anonflow.edge.tracking.bytetrack import ByteTrack
+from anonflow.edge.tracking.iou import iou_matrix
 
 START_MS = 1_795_255_200_000
 
@@ -300,7 +300,7 @@ class Agreement:
 
 def agreement(candidate: Run, reference: Run) -> Agreement:
     """Boxes of every frame of `candidate` against the every-frame `reference`, matched at IoU >= 0.5."""
-    from edge.tracking.assignment import match
+    from anonflow.edge.tracking.assignment import match
 
     matched = ref_total = cand_total = switches = 0
     ious: list[float] = []

@@ -29,13 +29,13 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from anonflow.tables import ALL_TABLES
+from anonflow.contract.tables import ALL_TABLES
+from anonflow.dataflow.journeys import STORE_ZONE
+from anonflow.dataflow.pipeline import run
+from anonflow.dataflow.reconnect.evaluate import evaluate
+from anonflow.dataflow.reconnect.link import reconnect
+from anonflow.dataflow.windows import Granularity, ZoneWindows, overlapping
 from bench.storeday import StoreDay, StoreDayConfig, fragments_of, generate, write
-from dataflow.journeys import STORE_ZONE
-from dataflow.pipeline import run
-from dataflow.reconnect.evaluate import evaluate
-from dataflow.reconnect.link import reconnect
-from dataflow.windows import Granularity, ZoneWindows, overlapping
 
 
 def true_hourly_visitors(day: StoreDay) -> dict[int, int]:

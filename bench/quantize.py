@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from edge.pose.model import PoseModel, load_pose_model
-from edge.pose.openpose import OpenPoseDecoder
-from models.evaluate.keypoints import KeypointAgreement, compare
-from models.frames import SampledFrame, sample_frames
-from models.quantize import INT8_MODEL, Calibration, Format, quantize_pose
-from models.registry import manifest, model_dir, spec
+from anonflow.edge.modelfiles.registry import manifest, model_dir, spec
+from anonflow.edge.pose.model import PoseModel, load_pose_model
+from anonflow.edge.pose.openpose import OpenPoseDecoder
+from anonflow.models.evaluate.keypoints import KeypointAgreement, compare
+from anonflow.models.frames import SampledFrame, sample_frames
+from anonflow.models.quantize import INT8_MODEL, Calibration, Format, quantize_pose
 
 # (label, format, calibration)
 VARIANTS: tuple[tuple[str, Format, Calibration], ...] = (

@@ -16,9 +16,9 @@ import sys
 import time
 from collections.abc import Sequence
 
+from anonflow.dataflow.reconnect.evaluate import evaluate
+from anonflow.dataflow.reconnect.link import reconnect
 from bench.storeday import StoreDayConfig, fragments_of, generate
-from dataflow.reconnect.evaluate import evaluate
-from dataflow.reconnect.link import reconnect
 
 
 def main(argv: Sequence[str] | None = None) -> int:

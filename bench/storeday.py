@@ -46,8 +46,8 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from dataflow.reconnect.fragments import Fragment, FragmentKey
-from dataflow.stores import CameraLink, OcclusionRule, StoreConfig
+from anonflow.dataflow.reconnect.fragments import Fragment, FragmentKey
+from anonflow.dataflow.stores import CameraLink, OcclusionRule, StoreConfig
 
 CAMERAS: Final = ("entrance", "aisle-a", "aisle-b", "checkout")
 ENTRANCE, AISLE_A, AISLE_B, CHECKOUT = range(4)

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from dataflow.reconnect.fragments import FragmentKey
-from dataflow.tracks import Crossing, Track
+from anonflow.dataflow.reconnect.fragments import FragmentKey
+from anonflow.dataflow.tracks import Crossing, Track
 
 STORE_ZONE: Final = "*"
 """Zone id of the whole-store rows: every camera, in a zone or not (real zone ids cannot start with '*')."""

@@ -13,7 +13,7 @@ from typing import Any, Literal, Self
 from apache_beam.options.pipeline_options import PipelineOptions
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from anonflow.errors import InputError
+from anonflow.contract.errors import InputError
 
 
 class JobConfig(BaseModel):

@@ -23,28 +23,28 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, S3Options, SetupOptions, StandardOptions
 
-from anonflow.errors import InputError
-from anonflow.metrics import DEAD_LETTERS, ENTRIES_READ
-from anonflow.tables import ALL_TABLES, DEMOGRAPHICS, DWELL, FLOWS, FOOTFALL, HEATMAP, Table
-from dataflow.aggregate.base import AggregateTable
-from dataflow.aggregate.demographics import Demographics
-from dataflow.aggregate.dwell import Dwell
-from dataflow.aggregate.flows import Flows
-from dataflow.aggregate.footfall import Footfall
-from dataflow.aggregate.heatmap import Heatmap
-from dataflow.deadletter import DEAD_LETTER_TAG
-from dataflow.options import JobConfig
-from dataflow.privacy import PrivacyConfig, ProtectCells, write_sidecar
-from dataflow.reconnect.transforms import Reconnect
-from dataflow.sinks.cloudwatch import PublishCount
-from dataflow.sinks.parquet import WriteDeadLetters, WriteTable
-from dataflow.stores import DEFAULT_TIME_ZONE, StoresConfig, load_stores
-from dataflow.transforms.counts import CountStoreDays
-from dataflow.transforms.late import DeadLetterTooLate
-from dataflow.transforms.parse import ParseEntries
-from dataflow.transforms.read import ReadEntryFiles, entry_files
-from dataflow.transforms.storedays import WindowStoreDays
-from dataflow.transforms.tracks import SummariseTracks
+from anonflow.contract.errors import InputError
+from anonflow.contract.metrics import DEAD_LETTERS, ENTRIES_READ
+from anonflow.contract.tables import ALL_TABLES, DEMOGRAPHICS, DWELL, FLOWS, FOOTFALL, HEATMAP, Table
+from anonflow.dataflow.aggregate.base import AggregateTable
+from anonflow.dataflow.aggregate.demographics import Demographics
+from anonflow.dataflow.aggregate.dwell import Dwell
+from anonflow.dataflow.aggregate.flows import Flows
+from anonflow.dataflow.aggregate.footfall import Footfall
+from anonflow.dataflow.aggregate.heatmap import Heatmap
+from anonflow.dataflow.deadletter import DEAD_LETTER_TAG
+from anonflow.dataflow.options import JobConfig
+from anonflow.dataflow.privacy import PrivacyConfig, ProtectCells, write_sidecar
+from anonflow.dataflow.reconnect.transforms import Reconnect
+from anonflow.dataflow.sinks.cloudwatch import PublishCount
+from anonflow.dataflow.sinks.parquet import WriteDeadLetters, WriteTable
+from anonflow.dataflow.stores import DEFAULT_TIME_ZONE, StoresConfig, load_stores
+from anonflow.dataflow.transforms.counts import CountStoreDays
+from anonflow.dataflow.transforms.late import DeadLetterTooLate
+from anonflow.dataflow.transforms.parse import ParseEntries
+from anonflow.dataflow.transforms.read import ReadEntryFiles, entry_files
+from anonflow.dataflow.transforms.storedays import WindowStoreDays
+from anonflow.dataflow.transforms.tracks import SummariseTracks
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +82,12 @@ def _prepare_output(output: str, privacy: PrivacyConfig) -> None:
 
 def _source(config: JobConfig, files: list[str], region: str | None) -> beam.PTransform:
     if config.source == "kinesis":
-        from dataflow.sources.kinesis import KinesisStream, ReadPayloadsFromKinesis
+        from anonflow.dataflow.sources.kinesis import KinesisStream, ReadPayloadsFromKinesis
 
         stream = KinesisStream(config.stream, region, config.kinesis_endpoint_url, config.kinesis_start)
         return ReadPayloadsFromKinesis(stream, stop_at_latest=config.kinesis_stop_at_latest)
     if config.source == "pubsub":
-        from dataflow.sources.pubsub import ReadPayloadsFromPubSub
+        from anonflow.dataflow.sources.pubsub import ReadPayloadsFromPubSub
 
         subscription = config.stream if "/subscriptions/" in config.stream else None
         topic = None if subscription else config.stream
@@ -165,7 +165,7 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
             _ = dead | "DeadLetterMetric" >> publish(DEAD_LETTERS)
 
     if _is_local(config.output):
-        from dataflow.sinks.duckdb_views import write_views
+        from anonflow.dataflow.sinks.duckdb_views import write_views
 
         write_views(Path(config.output))
     return JobResult(files=len(files), counters=_counters(pipeline.result), output=config.output)

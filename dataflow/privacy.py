@@ -1,6 +1,6 @@
 """Output privacy: k-suppression of small cells, and optional differential-privacy noise on counts.
 
-Rows are dicts keyed by a table's column names (as `anonflow.tables` defines them), carrying the true
+Rows are dicts keyed by a table's column names (as `anonflow.contract.tables` defines them), carrying the true
 counts from the aggregation. Every analyst table has a `visitors` column: the number of distinct
 anonymous journeys backing the row. That is the row's *support*.
 
@@ -35,8 +35,8 @@ from apache_beam.metrics import Metrics
 from pydantic import BaseModel, ConfigDict, Field
 
 from anonflow import __version__
-from anonflow.tables import Table
-from dataflow.aggregate.base import TableRows
+from anonflow.contract.tables import Table
+from anonflow.dataflow.aggregate.base import TableRows
 
 SUPPORT_COLUMN: Final = "visitors"
 SIDECAR_NAME: Final = "_privacy.json"

@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from anonflow.contract.entry import Identifier
-from anonflow.errors import InputError
+from anonflow.contract.errors import InputError
 
 
 @cache

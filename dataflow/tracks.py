@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from dataflow.observation import Observation
-from dataflow.reconnect.fragments import Fragment
+from anonflow.dataflow.observation import Observation
+from anonflow.dataflow.reconnect.fragments import Fragment
 
 Record = tuple[int, float, float, tuple[str, ...], tuple[tuple[str, str], ...], str, str, int]
 """One observation inside the accumulator: (event_time_ms, foot_x, foot_y, zones, crossings, gender,

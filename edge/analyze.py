@@ -14,8 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
-from edge.chain import EdgeChain, FrameResult
-from edge.video import VideoFile, VideoFrame
+from anonflow.edge.chain import EdgeChain, FrameResult
+from anonflow.edge.video import VideoFile, VideoFrame
 
 
 class FrameSink(Protocol):

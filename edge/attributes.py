@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from anonflow.errors import InputError
-from models.registry import ModelSpec, resolve
+from anonflow.contract.errors import InputError
+from anonflow.edge.modelfiles.registry import ModelSpec, resolve
 
 # Which output of each attribute family holds the probabilities, and its shape per crop.
 _FAMILY_OUTPUT: dict[str, str] = {"omz-person-attributes": "453"}

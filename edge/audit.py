@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from anonflow.errors import InputError
-from edge.chain import FrameResult
-from edge.video import VideoFrame
+from anonflow.contract.errors import InputError
+from anonflow.edge.chain import FrameResult
+from anonflow.edge.video import VideoFrame
 
 JPEG_QUALITY = 90
 

@@ -31,18 +31,18 @@ from anonflow.contract.entry import (
     Point,
     Producer,
 )
-from edge.appearance import TEMPLATE_SIZE, group_ids, templates
-from edge.attributes import AttributeModel, AttributeScores
-from edge.config import CameraChainConfig
-from edge.crop import CropGeometry, fit_crops, render_crops
-from edge.demographics import demographics
-from edge.gate import passes_gate
-from edge.orientation import orientations
-from edge.pose.model import PoseTiming
-from edge.pose.types import Poses
-from edge.tracking.base import Tracker
-from edge.zones import ZoneMap
-from models.registry import ModelSpec
+from anonflow.edge.appearance import TEMPLATE_SIZE, group_ids, templates
+from anonflow.edge.attributes import AttributeModel, AttributeScores
+from anonflow.edge.config import CameraChainConfig
+from anonflow.edge.crop import CropGeometry, fit_crops, render_crops
+from anonflow.edge.demographics import demographics
+from anonflow.edge.gate import passes_gate
+from anonflow.edge.modelfiles.registry import ModelSpec
+from anonflow.edge.orientation import orientations
+from anonflow.edge.pose.model import PoseTiming
+from anonflow.edge.pose.types import Poses
+from anonflow.edge.tracking.base import Tracker
+from anonflow.edge.zones import ZoneMap
 
 _REQUIRED_SCORE_POINTS = [
     POINT_INDEX[p] for p in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
@@ -387,10 +387,10 @@ def build_chain(
     keep_crops: bool = False,
 ) -> EdgeChain:
     """Load the configured models (verified against the manifest) and a fresh tracker."""
-    from edge.attributes import load_attribute_model
-    from edge.pose.model import load_pose_model
-    from edge.tracking.bytetrack import ByteTrack
-    from models.registry import spec
+    from anonflow.edge.attributes import load_attribute_model
+    from anonflow.edge.modelfiles.registry import spec
+    from anonflow.edge.pose.model import load_pose_model
+    from anonflow.edge.tracking.bytetrack import ByteTrack
 
     pose = load_pose_model(
         spec(config.pose_model, "pose"), model_dir, threads=threads, input_height=config.pose_input_height

@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from anonflow.contract.body import POINT_INDEX
-from edge.config import CropConfig
-from edge.pose.types import Poses
+from anonflow.edge.config import CropConfig
+from anonflow.edge.pose.types import Poses
 
 CLASSIFIER_SIZE = (160, 80)  # height, width the attribute networks read
 _LS, _RS = POINT_INDEX["left_shoulder"], POINT_INDEX["right_shoulder"]

@@ -6,8 +6,8 @@ import numpy as np
 import numpy.typing as npt
 
 from anonflow.contract.body import POINT_INDEX
-from edge.config import GateConfig
-from edge.pose.types import Poses
+from anonflow.edge.config import GateConfig
+from anonflow.edge.pose.types import Poses
 
 L_SHOULDER, R_SHOULDER = POINT_INDEX["left_shoulder"], POINT_INDEX["right_shoulder"]
 

@@ -7,7 +7,7 @@ import numpy.typing as npt
 
 from anonflow.contract.body import POINT_INDEX
 from anonflow.contract.entry import Orientation
-from edge.pose.types import Poses
+from anonflow.edge.pose.types import Poses
 
 _PAIRS = [
     (POINT_INDEX["left_shoulder"], POINT_INDEX["right_shoulder"]),

@@ -12,8 +12,8 @@ import csv
 from pathlib import Path
 
 from anonflow.contract.entry import AgeBand, Demographics, Gender
-from edge.chain import FrameResult, TrackedPerson
-from edge.video import VideoFrame
+from anonflow.edge.chain import FrameResult, TrackedPerson
+from anonflow.edge.video import VideoFrame
 
 COLUMNS = ("frame", "person_id", "x", "y", "w", "h", "age_min", "age_max", "gender")
 

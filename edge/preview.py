@@ -22,11 +22,11 @@ import numpy.typing as npt
 
 from anonflow.contract.body import POINT_INDEX
 from anonflow.contract.entry import AgeBand, Gender, Orientation
-from anonflow.errors import InputError
-from edge.chain import FrameResult, TrackedPerson
-from edge.crop import CropGeometry, head_zones
-from edge.pose.types import Poses
-from edge.video import VideoFrame
+from anonflow.contract.errors import InputError
+from anonflow.edge.chain import FrameResult, TrackedPerson
+from anonflow.edge.crop import CropGeometry, head_zones
+from anonflow.edge.pose.types import Poses
+from anonflow.edge.video import VideoFrame
 
 FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
 # The blurred safety region reaches this many torso heights above the cap, and this far to each side.

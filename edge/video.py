@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from anonflow.errors import InputError
+from anonflow.contract.errors import InputError
 
 log = logging.getLogger(__name__)
 # A file that fails this many reads in a row (before its announced end) is treated as ended.

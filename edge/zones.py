@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from anonflow.contract.entry import LineCrossing
-from edge.config import LineConfig, ZoneConfig
+from anonflow.edge.config import LineConfig, ZoneConfig
 
 WHOLE_VIEW = "all"
 

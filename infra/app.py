@@ -1,6 +1,6 @@
 """The CDK app: five stacks per environment, from `infra/environments/<env>.yaml`.
 
-    cd infra && npx cdk synth -c env=dev        # or: python -m infra.app --env dev --outdir cdk.out
+    cd infra && npx cdk synth -c env=dev        # or: python -m anonflow.infra.app --env dev --outdir cdk.out
 
 Stacks (`<Part>-<env>`): AnonflowData, AnonflowFleet, AnonflowEdge, AnonflowProcessing,
 AnonflowMonitoring; see infra/README.md for what each creates and the deploy order.
@@ -17,13 +17,13 @@ from typing import Final
 
 import aws_cdk as cdk
 
-from anonflow.errors import AnonflowError
-from infra.config import EnvironmentConfig, load_environment
-from infra.data.stack import DataStack
-from infra.greengrass.stack import EdgeStack
-from infra.iot.stack import FleetStack
-from infra.observability.stack import MonitoringStack
-from infra.processing.stack import ProcessingStack
+from anonflow.contract.errors import AnonflowError
+from anonflow.infra.config import EnvironmentConfig, load_environment
+from anonflow.infra.data.stack import DataStack
+from anonflow.infra.greengrass.stack import EdgeStack
+from anonflow.infra.iot.stack import FleetStack
+from anonflow.infra.observability.stack import MonitoringStack
+from anonflow.infra.processing.stack import ProcessingStack
 
 # Behaviour switches of aws-cdk-lib the stacks rely on (cdk.json carries none, so tests and CLI agree).
 FEATURE_FLAGS: Final[dict[str, object]] = {
@@ -84,7 +84,9 @@ def build_app(config: EnvironmentConfig, *, outdir: str | None = None) -> tuple[
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.app", description="Synthesise anonflow's stacks.")
+    parser = argparse.ArgumentParser(
+        prog="python -m anonflow.infra.app", description="Synthesise anonflow's stacks."
+    )
     parser.add_argument("--env", help="environment name or YAML path (default: CDK context `env`, else dev)")
     parser.add_argument("--outdir", help="cloud assembly directory (default: the CDK CLI's, else cdk.out)")
     args = parser.parse_args(argv)

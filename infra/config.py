@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from anonflow.contract.entry import Identifier
-from anonflow.errors import InputError
+from anonflow.contract.errors import InputError
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parent / "environments"
 # Relative paths in an environment file (recipe, artifacts, Lambda code) are taken from the repository root.

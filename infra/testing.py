@@ -15,8 +15,8 @@ from typing import Any
 
 from aws_cdk import CfnResource, Stack, assertions
 
-from infra.app import AnonflowStacks
-from infra.config import EnvironmentConfig
+from anonflow.infra.app import AnonflowStacks
+from anonflow.infra.config import EnvironmentConfig
 
 PARTS = ("Data", "Fleet", "Edge", "Processing", "Monitoring")
 

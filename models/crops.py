@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from anonflow.contract.entry import AgeBand, Gender, Orientation
-from anonflow.errors import InputError
+from anonflow.contract.errors import InputError
 
 CROP_HEIGHT, CROP_WIDTH = 160, 80
 COLUMNS: Final = ("file", "gender", "age_band", "orientation")

@@ -17,8 +17,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from anonflow.errors import InputError, ModelFileError
-from models.registry import ModelSpec, resolve
+from anonflow.contract.errors import InputError, ModelFileError
+from anonflow.edge.modelfiles.registry import ModelSpec, resolve
 
 MIRROR_ENV = "ANONFLOW_MODEL_MIRROR"
 _BLOCK = 1 << 20

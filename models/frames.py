@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from anonflow.errors import InputError
+from anonflow.contract.errors import InputError
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ def sample_frames(path: Path, count: int, stride: int | None = None) -> list[Sam
 
     Fewer frames come back when the video is shorter; a video that yields none is an InputError.
     """
-    from edge.video import VideoFile
+    from anonflow.edge.video import VideoFile
 
     if count < 1:
         raise InputError(f"frame count must be at least 1, got {count}")

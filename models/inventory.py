@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from anonflow.errors import ModelFileError
-from models.registry import ModelSpec, manifest, resolve
+from anonflow.contract.errors import ModelFileError
+from anonflow.edge.modelfiles.registry import ModelSpec, manifest, resolve
 
 
 class State(StrEnum):

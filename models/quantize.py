@@ -35,11 +35,11 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from anonflow.errors import AnonflowError, InputError
-from models.derived import Sidecar, write_sidecar
-from models.frames import sample_videos
-from models.registry import model_dir as resolve_model_dir
-from models.registry import resolve, sha256_of, spec
+from anonflow.contract.errors import AnonflowError, InputError
+from anonflow.edge.modelfiles.derived import Sidecar, write_sidecar
+from anonflow.edge.modelfiles.registry import model_dir as resolve_model_dir
+from anonflow.edge.modelfiles.registry import resolve, sha256_of, spec
+from anonflow.models.frames import sample_videos
 
 INT8_MODEL = "openpose-lightweight-int8"
 Format = Literal["qdq", "qoperator"]
@@ -118,7 +118,7 @@ def quantize_pose(
     calibration: Calibration = "percentile",
 ) -> dict[str, Any]:
     """Make the int8 OpenPose model and its sidecar; returns what was done, for printing."""
-    from edge.pose.openpose import OpenPoseDecoder
+    from anonflow.edge.pose.openpose import OpenPoseDecoder
 
     target_spec = spec(INT8_MODEL, "pose")
     parent = spec(target_spec.derived_from, "pose")

@@ -39,7 +39,7 @@ def video_dir() -> Path:
 
 def link_release_files(source: Path, directory: Path) -> Path:
     """`directory` as a model directory whose release (not derived) model files link to `source`."""
-    from models.registry import manifest
+    from anonflow.edge.modelfiles.registry import manifest
 
     for spec in manifest():
         if not spec.derived_from and (source / spec.file).is_file():
@@ -60,7 +60,7 @@ def int8_model_dir(tmp_path_factory: pytest.TempPathFactory, model_dir: Path, vi
 
     Made once per session, so every test of a derived model runs it for real instead of skipping.
     """
-    from models.quantize import quantize_pose
+    from anonflow.models.quantize import quantize_pose
 
     directory = link_release_files(model_dir, tmp_path_factory.mktemp("int8") / "models")
     videos = (video_dir / "store-aisle-detection.gif", video_dir / "vtest-480x360.avi")

@@ -76,15 +76,15 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from anonflow.configfile import load_config, validate_config
-    from edge.analyze import FrameSink, analyze_video
-    from edge.audit import AuditCropWriter
-    from edge.chain import build_chain
-    from edge.config import CameraChainConfig
-    from edge.person_csv import PersonCsvWriter
-    from edge.preview import PreviewWriter
-    from edge.video import VideoFile
-    from models.registry import model_dir
+    from anonflow.contract.settings import load_config, validate_config
+    from anonflow.edge.analyze import FrameSink, analyze_video
+    from anonflow.edge.audit import AuditCropWriter
+    from anonflow.edge.chain import build_chain
+    from anonflow.edge.config import CameraChainConfig
+    from anonflow.edge.modelfiles.registry import model_dir
+    from anonflow.edge.person_csv import PersonCsvWriter
+    from anonflow.edge.preview import PreviewWriter
+    from anonflow.edge.video import VideoFile
 
     config = load_config(args.config, CameraChainConfig) if args.config else CameraChainConfig()
     overrides = {
@@ -133,7 +133,7 @@ def _check_identifier(option: str, value: str) -> None:
     import re
 
     from anonflow.contract.entry import IDENTIFIER_PATTERN
-    from anonflow.errors import InputError
+    from anonflow.contract.errors import InputError
 
     if not re.fullmatch(IDENTIFIER_PATTERN, value):
         raise InputError(

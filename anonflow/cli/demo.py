@@ -38,14 +38,14 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from anonflow.cli.options import parse_time_ms, video_dir
-    from anonflow.errors import InputError
-    from anonflow.samples import DEMO_STORE, SAMPLE_CAMERAS
-    from anonflow.tabulate import render
-    from edge.analyze import analyze_video
-    from edge.chain import build_chain
-    from edge.config import CameraChainConfig, ZoneConfig
-    from edge.video import VideoFile
-    from models.registry import model_dir
+    from anonflow.cli.samples import DEMO_STORE, SAMPLE_CAMERAS
+    from anonflow.cli.tabulate import render
+    from anonflow.contract.errors import InputError
+    from anonflow.edge.analyze import analyze_video
+    from anonflow.edge.chain import build_chain
+    from anonflow.edge.config import CameraChainConfig, ZoneConfig
+    from anonflow.edge.modelfiles.registry import model_dir
+    from anonflow.edge.video import VideoFile
 
     videos = video_dir(args.video_dir)
     models = model_dir(args.model_dir)
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
     import duckdb
 
-    from dataflow.pipeline import run as run_job
+    from anonflow.dataflow.pipeline import run as run_job
 
     tables = args.output / "tables"
     result = run_job([f"--input={entries_dir}", f"--output={tables}"])

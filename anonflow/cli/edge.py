@@ -26,9 +26,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edge.runtime import logs
-    from edge.runtime.config import load_config
-    from edge.runtime.gateway import Gateway
+    from anonflow.edge.runtime import logs
+    from anonflow.edge.runtime.config import load_config
+    from anonflow.edge.runtime.gateway import Gateway
 
     config = load_config(args.config)
     if args.check:

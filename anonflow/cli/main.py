@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from anonflow import __version__
-from anonflow.errors import AnonflowError
+from anonflow.contract.errors import AnonflowError
 
 # Order is the order shown in --help.
 COMMAND_MODULES = (

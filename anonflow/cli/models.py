@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from anonflow.errors import InputError
+from anonflow.contract.errors import InputError
 
 
 def register(subparsers: Any) -> None:
@@ -121,8 +121,8 @@ def _model_dir_option(parser: argparse.ArgumentParser, required: bool = True) ->
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from models.inventory import check
-    from models.registry import MODEL_DIR_ENV, manifest, model_dir
+    from anonflow.edge.modelfiles.registry import MODEL_DIR_ENV, manifest, model_dir
+    from anonflow.models.inventory import check
 
     directory = None
     if args.model_dir is not None or MODEL_DIR_ENV in os.environ:
@@ -140,8 +140,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from models.inventory import State, inventory, unknown_files
-    from models.registry import model_dir, spec
+    from anonflow.edge.modelfiles.registry import model_dir, spec
+    from anonflow.models.inventory import State, inventory, unknown_files
 
     directory = model_dir(args.model_dir)
     names = tuple(spec(name).name for name in args.names)
@@ -163,8 +163,8 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from models.fetch import fetch
-    from models.registry import model_dir, spec
+    from anonflow.edge.modelfiles.registry import model_dir, spec
+    from anonflow.models.fetch import fetch
 
     row = spec(args.name)
     path = fetch(row, model_dir(args.model_dir), args.mirror, args.timeout)
@@ -178,7 +178,7 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_quantize(args: argparse.Namespace) -> int:
-    from models.quantize import quantize_pose
+    from anonflow.models.quantize import quantize_pose
 
     report = quantize_pose(
         model_dir=args.model_dir,
@@ -194,7 +194,7 @@ def run_quantize(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from models.evaluate.run import EvaluationRequest, evaluate, summary_rows
+    from anonflow.models.evaluate.run import EvaluationRequest, evaluate, summary_rows
 
     if not (args.candidate or args.counts or args.crops):
         raise InputError("nothing to evaluate: give --candidate, --counts and/or --crops")
@@ -223,8 +223,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from models.report import table
-    from models.train.run import summary_rows, train_demographics
+    from anonflow.models.report import table
+    from anonflow.models.train.run import summary_rows, train_demographics
 
     report = train_demographics(
         crops=args.crops,
@@ -244,6 +244,6 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
-    from models.report import table
+    from anonflow.models.report import table
 
     print(table(rows))

@@ -7,7 +7,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from anonflow.errors import InputError
+from anonflow.contract.errors import InputError
 
 VIDEO_DIR_ENV = "ANONFLOW_VIDEO_DIR"
 

@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, beam_args: list[str] | None = None) -> int:
-    from dataflow.pipeline import run as run_job
+    from anonflow.dataflow.pipeline import run as run_job
 
     argv = [f"--input={args.input}", f"--output={args.output}", f"--k_anonymity={args.k_anonymity}"]
     argv += [f"--stores={args.stores}"] if args.stores else []

@@ -30,8 +30,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import duckdb
 
-    from anonflow.errors import InputError
-    from anonflow.tabulate import render
+    from anonflow.cli.tabulate import render
+    from anonflow.contract.errors import InputError
 
     db = args.db or Path(os.environ.get(DB_ENV, DEFAULT_DB))
     if not db.is_file():

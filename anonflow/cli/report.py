@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from anonflow.errors import InputError
+from anonflow.contract.errors import InputError
 
 
 def _background(text: str) -> tuple[str, Path]:
@@ -43,7 +43,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from dataflow.report.html import write_report
+    from anonflow.dataflow.report.html import write_report
 
     try:
         ZoneInfo(args.time_zone)

@@ -10,9 +10,9 @@ from typing import Any, Final
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from anonflow.tables import Table
-from dataflow.journeys import StoreDay
-from dataflow.windows import Granularity, LocalWindow, ZoneWindows, overlapping
+from anonflow.contract.tables import Table
+from anonflow.dataflow.journeys import StoreDay
+from anonflow.dataflow.windows import Granularity, LocalWindow, ZoneWindows, overlapping
 
 ALL_GRANULARITIES: Final = (Granularity.FIVE_MINUTES, Granularity.HOUR, Granularity.DAY)
 

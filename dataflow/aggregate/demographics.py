@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from anonflow.tables import DEMOGRAPHICS
-from dataflow.aggregate.base import (
+from anonflow.contract.tables import DEMOGRAPHICS
+from anonflow.dataflow.aggregate.base import (
     ALL_GRANULARITIES,
     AggregateTable,
     Row,
@@ -15,7 +15,7 @@ from dataflow.aggregate.base import (
     presence,
     window_columns,
 )
-from dataflow.journeys import StoreDay
+from anonflow.dataflow.journeys import StoreDay
 
 
 def demographics_rows(day: StoreDay) -> list[Row]:

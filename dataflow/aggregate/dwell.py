@@ -7,9 +7,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from anonflow.tables import DWELL
-from dataflow.aggregate.base import ALL_GRANULARITIES, AggregateTable, Cell, Row, day_windows, window_columns
-from dataflow.journeys import StoreDay
+from anonflow.contract.tables import DWELL
+from anonflow.dataflow.aggregate.base import (
+    ALL_GRANULARITIES,
+    AggregateTable,
+    Cell,
+    Row,
+    day_windows,
+    window_columns,
+)
+from anonflow.dataflow.journeys import StoreDay
 
 
 def quantile(ordered: Sequence[float], q: float) -> float:

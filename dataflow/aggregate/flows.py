@@ -10,10 +10,16 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 
-from anonflow.tables import FLOWS
-from dataflow.aggregate.base import ALL_GRANULARITIES, AggregateTable, Row, day_windows, window_columns
-from dataflow.journeys import STORE_ZONE, Journey, StoreDay
-from dataflow.windows import LocalWindow
+from anonflow.contract.tables import FLOWS
+from anonflow.dataflow.aggregate.base import (
+    ALL_GRANULARITIES,
+    AggregateTable,
+    Row,
+    day_windows,
+    window_columns,
+)
+from anonflow.dataflow.journeys import STORE_ZONE, Journey, StoreDay
+from anonflow.dataflow.windows import LocalWindow
 
 
 def moves(journey: Journey) -> list[tuple[str, str, int]]:

@@ -14,8 +14,8 @@ import bisect
 from collections import defaultdict
 from collections.abc import Iterable
 
-from anonflow.tables import FOOTFALL
-from dataflow.aggregate.base import (
+from anonflow.contract.tables import FOOTFALL
+from anonflow.dataflow.aggregate.base import (
     ALL_GRANULARITIES,
     AggregateTable,
     Cell,
@@ -24,8 +24,8 @@ from dataflow.aggregate.base import (
     presence,
     window_columns,
 )
-from dataflow.journeys import STORE_ZONE, StoreDay
-from dataflow.windows import LocalWindow
+from anonflow.dataflow.journeys import STORE_ZONE, StoreDay
+from anonflow.dataflow.windows import LocalWindow
 
 
 class Occupancy:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Final
 
-from anonflow.tables import HEATMAP
-from dataflow.aggregate.base import AggregateTable, Row, day_windows, window_columns
-from dataflow.journeys import StoreDay
-from dataflow.tracks import MINUTE_MS
-from dataflow.windows import Granularity, LocalWindow
+from anonflow.contract.tables import HEATMAP
+from anonflow.dataflow.aggregate.base import AggregateTable, Row, day_windows, window_columns
+from anonflow.dataflow.journeys import StoreDay
+from anonflow.dataflow.tracks import MINUTE_MS
+from anonflow.dataflow.windows import Granularity, LocalWindow
 
 HEATMAP_GRANULARITIES: Final = (Granularity.HOUR, Granularity.DAY)
 

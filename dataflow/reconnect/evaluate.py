@@ -18,9 +18,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from dataflow.reconnect.fragments import Fragment, FragmentKey
-from dataflow.reconnect.link import Reconnection, occlusion_verdict, transit_verdict
-from dataflow.stores import StoreConfig
+from anonflow.dataflow.reconnect.fragments import Fragment, FragmentKey
+from anonflow.dataflow.reconnect.link import Reconnection, occlusion_verdict, transit_verdict
+from anonflow.dataflow.stores import StoreConfig
 
 
 @dataclass(frozen=True, slots=True)

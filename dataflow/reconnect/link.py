@@ -34,8 +34,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from dataflow.reconnect.fragments import Fragment, FragmentKey
-from dataflow.stores import CameraLink, OcclusionRule, StoreConfig
+from anonflow.dataflow.reconnect.fragments import Fragment, FragmentKey
+from anonflow.dataflow.stores import CameraLink, OcclusionRule, StoreConfig
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,11 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import IntervalWindow
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
-from dataflow.journeys import StoreDay, journeys_of
-from dataflow.reconnect.fragments import FragmentKey
-from dataflow.reconnect.link import reconnect
-from dataflow.stores import StoreConfig, StoresConfig, default_store
-from dataflow.tracks import Track
+from anonflow.dataflow.journeys import StoreDay, journeys_of
+from anonflow.dataflow.reconnect.fragments import FragmentKey
+from anonflow.dataflow.reconnect.link import reconnect
+from anonflow.dataflow.stores import StoreConfig, StoresConfig, default_store
+from anonflow.dataflow.tracks import Track
 
 _TIMING = {
     PaneInfoTiming.EARLY: "early",

@@ -8,9 +8,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from anonflow.errors import InputError
-from anonflow.tables import ALL_TABLES
-from dataflow.journeys import STORE_ZONE
+from anonflow.contract.errors import InputError
+from anonflow.contract.tables import ALL_TABLES
+from anonflow.dataflow.journeys import STORE_ZONE
 
 _CELL_TABLES = ("footfall", "dwell", "demographics", "flows", "heatmap")
 

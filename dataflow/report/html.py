@@ -10,8 +10,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from anonflow import __version__
-from dataflow.report import plots
-from dataflow.report.data import ReportData, load
+from anonflow.dataflow.report import plots
+from anonflow.dataflow.report.data import ReportData, load
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;

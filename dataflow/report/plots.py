@@ -22,8 +22,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from anonflow.errors import InputError
-from dataflow.report.data import Rows
+from anonflow.contract.errors import InputError
+from anonflow.dataflow.report.data import Rows
 
 _MAX_ZONES = 8
 _GENDERS = ("female", "male", "unknown")

@@ -16,7 +16,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from anonflow.metrics import MetricSpec
+from anonflow.contract.metrics import MetricSpec
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from anonflow.tables import ALL_TABLES, PARTITION_KEYS, Table
+from anonflow.contract.tables import ALL_TABLES, PARTITION_KEYS, Table
 
 DB_NAME = "analytics.duckdb"
 _SQL_TYPES = {

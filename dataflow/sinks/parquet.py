@@ -23,9 +23,9 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 from apache_beam.utils.timestamp import Timestamp
 
-from anonflow.tables import DEAD_LETTER, Column, Table
-from dataflow.aggregate.base import Row, TableRows
-from dataflow.deadletter import DeadLetter
+from anonflow.contract.tables import DEAD_LETTER, Column, Table
+from anonflow.dataflow.aggregate.base import Row, TableRows
+from anonflow.dataflow.deadletter import DeadLetter
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),

@@ -12,7 +12,7 @@ from apache_beam.coders import PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
-from dataflow.journeys import StoreDay
+from anonflow.dataflow.journeys import StoreDay
 
 
 @dataclass(frozen=True, slots=True)

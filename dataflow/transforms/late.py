@@ -26,9 +26,9 @@ from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.utils.timestamp import Timestamp
 
-from dataflow.deadletter import DEAD_LETTER_TAG, DeadLetter
-from dataflow.observation import Observation
-from dataflow.windows import Granularity, ZoneWindows
+from anonflow.dataflow.deadletter import DEAD_LETTER_TAG, DeadLetter
+from anonflow.dataflow.observation import Observation
+from anonflow.dataflow.windows import Granularity, ZoneWindows
 
 
 class _CloseDays(beam.DoFn):

@@ -14,8 +14,8 @@ from apache_beam.utils.timestamp import Timestamp
 from pydantic import ValidationError
 
 from anonflow.contract.entry import Entry
-from dataflow.deadletter import DEAD_LETTER_TAG, DeadLetter
-from dataflow.observation import Observation
+from anonflow.dataflow.deadletter import DEAD_LETTER_TAG, DeadLetter
+from anonflow.dataflow.observation import Observation
 
 
 @dataclass(frozen=True, slots=True)

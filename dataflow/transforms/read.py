@@ -9,7 +9,7 @@ import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from anonflow.errors import InputError
+from anonflow.contract.errors import InputError
 
 # Files still being written by the local transport or by `anonflow analyze`.
 _PARTIAL_SUFFIX = ".part"

@@ -8,7 +8,7 @@ import apache_beam as beam
 from apache_beam.transforms import trigger
 from apache_beam.utils.timestamp import Duration
 
-from dataflow.windows import Granularity, StoreLocalWindows
+from anonflow.dataflow.windows import Granularity, StoreLocalWindows
 
 
 class WindowStoreDays(beam.PTransform):

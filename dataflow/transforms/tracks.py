@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 import apache_beam as beam
 
-from dataflow.observation import Observation
-from dataflow.tracks import Track, TrackAccumulator
+from anonflow.dataflow.observation import Observation
+from anonflow.dataflow.tracks import Track, TrackAccumulator
 
 
 class _SummariseTrack(beam.CombineFn):

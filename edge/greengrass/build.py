@@ -53,7 +53,7 @@ def render_recipe(template: str, *, name: str, version: str, author: str) -> str
 def package_models(model_dir: Path, destination: Path) -> list[str]:
     """Zip the default model of each role at its manifest path; returns the stored names."""
     sys.path.insert(0, str(ROOT))
-    from models.registry import default_model, resolve
+    from anonflow.edge.modelfiles.registry import default_model, resolve
 
     stored = []
     with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_STORED) as archive:

@@ -15,10 +15,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from anonflow.errors import AnonflowError
-from edge.greengrass.settings import gateway_settings
-from edge.runtime import logs
-from edge.runtime.gateway import Gateway
+from anonflow.contract.errors import AnonflowError
+from anonflow.edge.greengrass.settings import gateway_settings
+from anonflow.edge.runtime import logs
+from anonflow.edge.runtime.gateway import Gateway
 
 CONFIG_ENV = "ANONFLOW_GATEWAY_CONFIG"
 START_ON_LOAD_ENV = "ANONFLOW_START_ON_LOAD"

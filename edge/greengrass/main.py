@@ -1,4 +1,4 @@
-"""The Greengrass component's process: `python -m edge.greengrass.main [--config FILE]`.
+"""The Greengrass component's process: `python -m anonflow.edge.greengrass.main [--config FILE]`.
 
 Settings come from FILE, else from the component configuration (see `settings`). Logs are JSON lines
 on stderr, which the nucleus writes to the component's log file. SIGTERM (the nucleus stopping the
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from anonflow.errors import AnonflowError
+from anonflow.contract.errors import AnonflowError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,9 +21,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help="gateway YAML (default: the component configuration)")
     args = parser.parse_args(argv)
 
-    from edge.greengrass.settings import gateway_settings
-    from edge.runtime import logs
-    from edge.runtime.gateway import Gateway
+    from anonflow.edge.greengrass.settings import gateway_settings
+    from anonflow.edge.runtime import logs
+    from anonflow.edge.runtime.gateway import Gateway
 
     try:
         config = gateway_settings(args.config)

@@ -20,8 +20,8 @@ import os
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from anonflow.errors import InputError
-from edge.runtime.config import GatewayConfig, load_config, parse_config
+from anonflow.contract.errors import InputError
+from anonflow.edge.runtime.config import GatewayConfig, load_config, parse_config
 
 CONFIG_KEY = "gateway"
 GATEWAYS_KEY = "gateways"
@@ -40,7 +40,7 @@ def gateway_settings(path: Path | None, ipc: ConfigurationClient | None = None) 
     if path is not None:
         return load_config(path)
     if ipc is None:
-        from edge.runtime.transports.greengrass import connect_ipc
+        from anonflow.edge.runtime.transports.greengrass import connect_ipc
 
         # The nucleus's V2 IPC client serves configuration reads as well as publishes.
         ipc = cast(ConfigurationClient, connect_ipc())

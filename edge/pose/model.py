@@ -10,11 +10,11 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from anonflow.errors import InputError, ModelFileError
-from edge.pose.openpose import OpenPoseDecoder
-from edge.pose.types import PoseDecoder, Poses
-from edge.pose.yolo import YoloPoseDecoder
-from models.registry import ModelSpec, resolve
+from anonflow.contract.errors import InputError, ModelFileError
+from anonflow.edge.modelfiles.registry import ModelSpec, resolve
+from anonflow.edge.pose.openpose import OpenPoseDecoder
+from anonflow.edge.pose.types import PoseDecoder, Poses
+from anonflow.edge.pose.yolo import YoloPoseDecoder
 
 FAMILIES = ("openpose", "yolo-pose")
 

@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from anonflow.errors import InputError
-from edge.pose.types import Poses
+from anonflow.contract.errors import InputError
+from anonflow.edge.pose.types import Poses
 
 PAF_OUTPUT = "Mconv7_stage2_L1"
 HEATMAP_OUTPUT = "Mconv7_stage2_L2"

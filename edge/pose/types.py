@@ -56,7 +56,8 @@ class PoseDecoder(Protocol):
 
     `prepare` turns a BGR uint8 frame [H, W, 3] into the network's input feed plus whatever `decode`
     needs to map outputs back to frame pixels; `decode` turns the raw outputs into `Poses` in frame
-    pixels, dropping face points. Raising `anonflow.errors.InputError` on outputs of an unexpected layout.
+    pixels, dropping face points. Raising `anonflow.contract.errors.InputError` on outputs of an
+    unexpected layout.
     """
 
     input_name: str

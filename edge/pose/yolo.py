@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from anonflow.errors import InputError
-from edge.pose.types import Poses
+from anonflow.contract.errors import InputError
+from anonflow.edge.pose.types import Poses
 
 OUTPUT = "output0"
 N_COCO = 17

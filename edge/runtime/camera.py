@@ -20,8 +20,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from edge.runtime.backoff import Backoff
-from edge.runtime.config import is_stream_url
+from anonflow.edge.runtime.backoff import Backoff
+from anonflow.edge.runtime.config import is_stream_url
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FilePath, ValidationError, field_validator, model_validator
 
-from anonflow.configfile import describe, read_yaml
 from anonflow.contract.entry import Identifier
-from anonflow.errors import InputError
-from edge.config import CameraChainConfig
-from edge.runtime.batch import DEFAULT_MAX_PAYLOAD_BYTES, IOT_CORE_MAX_PAYLOAD_BYTES
+from anonflow.contract.errors import InputError
+from anonflow.contract.settings import describe, read_yaml
+from anonflow.edge.config import CameraChainConfig
+from anonflow.edge.runtime.batch import DEFAULT_MAX_PAYLOAD_BYTES, IOT_CORE_MAX_PAYLOAD_BYTES
 
 KiB = 1024
 MiB = 1024 * KiB

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from anonflow.errors import InputError
+from anonflow.contract.errors import InputError
 
 MOSQUITTO_PATHS = ("mosquitto", "/usr/sbin/mosquitto")
 

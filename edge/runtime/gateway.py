@@ -21,15 +21,15 @@ import numpy as np
 import numpy.typing as npt
 
 from anonflow.contract import Entry
-from anonflow.names import entries_topic, health_topic
-from edge.runtime.backoff import Backoff
-from edge.runtime.batch import line_of
-from edge.runtime.camera import CameraSource, Opener, open_capture
-from edge.runtime.config import CameraConfig, GatewayConfig
-from edge.runtime.health import AnalysisStats, camera_health, health_message
-from edge.runtime.sender import Sender
-from edge.runtime.spool import Spool
-from edge.runtime.transports import Transport, TransportError, ack_timeout_s, open_transport
+from anonflow.contract.topics import entries_topic, health_topic
+from anonflow.edge.runtime.backoff import Backoff
+from anonflow.edge.runtime.batch import line_of
+from anonflow.edge.runtime.camera import CameraSource, Opener, open_capture
+from anonflow.edge.runtime.config import CameraConfig, GatewayConfig
+from anonflow.edge.runtime.health import AnalysisStats, camera_health, health_message
+from anonflow.edge.runtime.sender import Sender
+from anonflow.edge.runtime.spool import Spool
+from anonflow.edge.runtime.transports import Transport, TransportError, ack_timeout_s, open_transport
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ ChainFactory = Callable[[CameraConfig], FrameProcessor]
 
 def model_chains(config: GatewayConfig) -> ChainFactory:
     """Build each camera's chain from the manifest's verified model files."""
-    from edge.chain import build_chain
-    from models.registry import model_dir
+    from anonflow.edge.chain import build_chain
+    from anonflow.edge.modelfiles.registry import model_dir
 
     directory = model_dir(config.model_dir)
 

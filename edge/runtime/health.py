@@ -22,10 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from edge.runtime.camera import SourceStats
-from edge.runtime.sender import SenderStats
-from edge.runtime.spool import SpoolStats
-from edge.runtime.transports.base import TransportStatus
+from anonflow.edge.runtime.camera import SourceStats
+from anonflow.edge.runtime.sender import SenderStats
+from anonflow.edge.runtime.spool import SpoolStats
+from anonflow.edge.runtime.transports.base import TransportStatus
 
 HEALTH_SCHEMA: Final = "anonflow.health/1"
 

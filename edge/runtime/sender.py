@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from edge.runtime.backoff import Backoff
-from edge.runtime.spool import Spool
-from edge.runtime.transports.base import Transport, TransportError
+from anonflow.edge.runtime.backoff import Backoff
+from anonflow.edge.runtime.spool import Spool
+from anonflow.edge.runtime.transports.base import Transport, TransportError
 
 log = logging.getLogger(__name__)
 

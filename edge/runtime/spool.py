@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.runtime import batch as ndjson
+from anonflow.edge.runtime import batch as ndjson
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from anonflow.contract import Entry
-from edge.runtime.batch import line_of
+from anonflow.edge.runtime.batch import line_of
 
 
 def synthetic_id(camera_id: str, n: int) -> str:

@@ -40,10 +40,10 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from edge.tracking.assignment import match
-from edge.tracking.base import TrackAssignment
-from edge.tracking.iou import iou_matrix
-from edge.tracking.kalman import BoxKalman, cxcywh_to_xyxy, xyxy_to_cxcywh
+from anonflow.edge.tracking.assignment import match
+from anonflow.edge.tracking.base import TrackAssignment
+from anonflow.edge.tracking.iou import iou_matrix
+from anonflow.edge.tracking.kalman import BoxKalman, cxcywh_to_xyxy, xyxy_to_cxcywh
 
 
 class ByteTrackConfig(BaseModel):

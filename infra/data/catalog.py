@@ -1,6 +1,6 @@
-"""Glue database and one table per `anonflow.tables` table, with partition projection for Athena.
+"""Glue database and one table per `anonflow.contract.tables` table, with partition projection for Athena.
 
-Columns, types and partition keys come from `anonflow.tables`, the same definitions the Beam job
+Columns, types and partition keys come from `anonflow.contract.tables`, the same definitions the Beam job
 writes Parquet with, so a column added there reaches Athena on the next deploy. Partition projection
 computes partitions from the store list and the date range, so no crawler or MSCK REPAIR is needed.
 """
@@ -16,8 +16,8 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from anonflow.tables import ALL_TABLES, PARTITION_KEYS, Column, ColumnType, Table
-from infra.data import layout
+from anonflow.contract.tables import ALL_TABLES, PARTITION_KEYS, Column, ColumnType, Table
+from anonflow.infra.data import layout
 
 GLUE_TYPES: Final[dict[ColumnType, str]] = {
     "string": "string",

@@ -7,7 +7,7 @@ from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from infra.config import StreamConfig
+from anonflow.infra.config import StreamConfig
 
 
 class EntryStream(Construct):

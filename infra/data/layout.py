@@ -13,7 +13,7 @@ RAW_FILE_EXTENSION: Final = ".ndjson.gz"
 FIREHOSE_ERRORS_PREFIX: Final = "firehose-errors/"
 RULE_ERRORS_PREFIX: Final = "rule-errors/"
 
-# Tables bucket: one prefix per anonflow.tables table, Hive partitions store_id=/date= below it.
+# Tables bucket: one prefix per anonflow.contract.tables table, Hive partitions store_id=/date= below it.
 TABLES_PREFIX: Final = "tables/"
 
 # Artifacts bucket: Greengrass component artifacts, and the Beam job jar for Flink.

@@ -9,13 +9,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
-from infra.data import layout
-from infra.data.catalog import TablesCatalog
-from infra.data.entry_stream import EntryStream
-from infra.data.raw_archive import RawArchive
-from infra.data.secure_bucket import AccessLogBucket, SecureBucket
-from infra.data.workgroup import AnalystWorkgroup
+from anonflow.infra.config import EnvironmentConfig
+from anonflow.infra.data import layout
+from anonflow.infra.data.catalog import TablesCatalog
+from anonflow.infra.data.entry_stream import EntryStream
+from anonflow.infra.data.raw_archive import RawArchive
+from anonflow.infra.data.secure_bucket import AccessLogBucket, SecureBucket
+from anonflow.infra.data.workgroup import AnalystWorkgroup
 
 
 class DataStack(Stack):

@@ -18,7 +18,7 @@ from aws_cdk import Aws
 from aws_cdk import aws_greengrassv2 as greengrass
 from constructs import Construct
 
-from infra.config import GatewaySpec, StoreConfig
+from anonflow.infra.config import GatewaySpec, StoreConfig
 
 # The component configuration keys the gateway reads its settings from (edge.greengrass.settings).
 GATEWAY_KEY = "gateway"

@@ -11,11 +11,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from anonflow.errors import InputError
-from infra.suppressions import CDK_ROLE_DEPENDENCY as _CDK_ROLE_DEPENDENCY
-from infra.suppressions import accept_finding, accept_lint_warning
+from anonflow.contract.errors import InputError
+from anonflow.infra.suppressions import CDK_ROLE_DEPENDENCY as _CDK_ROLE_DEPENDENCY
+from anonflow.infra.suppressions import accept_finding, accept_lint_warning
 
-HANDLER: Final = "edge.greengrass.lambda_handler.handler"
+HANDLER: Final = "anonflow.edge.greengrass.lambda_handler.handler"
 
 _NOT_IN_CLOUD = (
     "The function never runs in the cloud: it is the code package of a Greengrass Lambda component."

@@ -10,7 +10,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
-from infra.greengrass.recipe import RenderedRecipe, render_recipe
+from anonflow.infra.greengrass.recipe import RenderedRecipe, render_recipe
 
 
 class GatewayComponent(Construct):

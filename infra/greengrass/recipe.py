@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from anonflow.errors import InputError
+from anonflow.contract.errors import InputError
 
 _NAME, _VERSION, _AUTHOR = "{COMPONENT_NAME}", "{COMPONENT_VERSION}", "{COMPONENT_AUTHOR}"
 

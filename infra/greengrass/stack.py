@@ -8,21 +8,21 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
-from infra.data import layout
-from infra.data.stack import DataStack
-from infra.greengrass.deployment import (
+from anonflow.infra.config import EnvironmentConfig
+from anonflow.infra.data import layout
+from anonflow.infra.data.stack import DataStack
+from anonflow.infra.greengrass.deployment import (
     FleetLogsDeployment,
     GatewayDeployment,
     GroupDeployment,
     gateway_configuration,
     group_configuration,
 )
-from infra.greengrass.edge_lambda import EdgeLambdaComponent
-from infra.greengrass.gateway_component import GatewayComponent
-from infra.greengrass.recipe import check_configuration
-from infra.iot.stack import FleetStack
-from infra.suppressions import CDK_ROLE_DEPENDENCY, accept_finding, accept_lint_warning
+from anonflow.infra.greengrass.edge_lambda import EdgeLambdaComponent
+from anonflow.infra.greengrass.gateway_component import GatewayComponent
+from anonflow.infra.greengrass.recipe import check_configuration
+from anonflow.infra.iot.stack import FleetStack
+from anonflow.infra.suppressions import CDK_ROLE_DEPENDENCY, accept_finding, accept_lint_warning
 
 _HELPER_REASON = "CDK's deploy-time helper that copies component artifacts to S3; never serves traffic."
 

@@ -9,8 +9,8 @@ from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from anonflow.names import TOPIC_PREFIX
-from infra.data import layout
+from anonflow.contract.topics import TOPIC_PREFIX
+from anonflow.infra.data import layout
 
 # IoT SQL over `anonflow/v1/<store>/<camera>/entries`; the payload is forwarded unchanged.
 ENTRIES_SQL = f"SELECT * FROM '{TOPIC_PREFIX}/+/+/entries'"

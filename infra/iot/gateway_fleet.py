@@ -8,8 +8,8 @@ from aws_cdk import Aws
 from aws_cdk import aws_iot as iot
 from constructs import Construct
 
-from infra.config import StoreConfig
-from infra.iot.gateway_policy import gateway_policy_document
+from anonflow.infra.config import StoreConfig
+from anonflow.infra.iot.gateway_policy import gateway_policy_document
 
 
 class GatewayFleet(Construct):

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from aws_cdk import Aws
 
-from anonflow.names import TOPIC_PREFIX
+from anonflow.contract.topics import TOPIC_PREFIX
 
 THING: Final = "${iot:Connection.Thing.ThingName}"
 STORE: Final = "${iot:Connection.Thing.Attributes[store_id]}"

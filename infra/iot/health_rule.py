@@ -7,10 +7,10 @@ from aws_cdk import aws_iot as iot
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from anonflow import metrics
-from anonflow.names import TOPIC_PREFIX
-from infra.data import layout
-from infra.iot.entries_rule import rule_error_action
+from anonflow.contract import metrics
+from anonflow.contract.topics import TOPIC_PREFIX
+from anonflow.infra.data import layout
+from anonflow.infra.iot.entries_rule import rule_error_action
 
 
 def health_sql() -> str:

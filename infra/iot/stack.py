@@ -7,13 +7,13 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
-from infra.data import layout
-from infra.data.stack import DataStack
-from infra.greengrass.token_exchange import TokenExchangeRole
-from infra.iot.entries_rule import EntriesRule
-from infra.iot.gateway_fleet import GatewayFleet
-from infra.iot.health_rule import HealthRule
+from anonflow.infra.config import EnvironmentConfig
+from anonflow.infra.data import layout
+from anonflow.infra.data.stack import DataStack
+from anonflow.infra.greengrass.token_exchange import TokenExchangeRole
+from anonflow.infra.iot.entries_rule import EntriesRule
+from anonflow.infra.iot.gateway_fleet import GatewayFleet
+from anonflow.infra.iot.health_rule import HealthRule
 
 
 class FleetStack(Stack):

@@ -1,6 +1,6 @@
 """Render a job options file (infra/jobs/*.yaml) into Beam command-line arguments.
 
-python -m infra.jobs.options infra/jobs/flink.yaml --value entry_stream=... --value tables_bucket=...
+python -m anonflow.infra.jobs.options infra/jobs/flink.yaml --value entry_stream=... --value tables_bucket=...
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from anonflow.errors import AnonflowError, InputError
+from anonflow.contract.errors import AnonflowError, InputError
 
 
 def placeholders(template: str) -> set[str]:
@@ -48,7 +48,7 @@ def job_arguments(path: Path, values: Mapping[str, str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.jobs.options", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m anonflow.infra.jobs.options", description=__doc__)
     parser.add_argument("options_file", type=Path)
     parser.add_argument(
         "--value", action="append", default=[], metavar="NAME=VALUE", help="fill a placeholder"
@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise InputError("--value takes NAME=VALUE")
         print(shlex.join(job_arguments(args.options_file, values)))
     except AnonflowError as error:
-        print(f"infra.jobs.options: error: {error}", file=sys.stderr)
+        print(f"anonflow.infra.jobs.options: error: {error}", file=sys.stderr)
         return 2
     return 0
 

@@ -14,8 +14,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from anonflow import metrics
-from infra.config import AlarmsConfig
+from anonflow.contract import metrics
+from anonflow.infra.config import AlarmsConfig
 
 _FIVE_MINUTES = Duration.minutes(5)
 

@@ -7,11 +7,11 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
-from infra.data.stack import DataStack
-from infra.iot.stack import FleetStack
-from infra.observability.alarms import PipelineAlarms
-from infra.processing.stack import ProcessingStack
+from anonflow.infra.config import EnvironmentConfig
+from anonflow.infra.data.stack import DataStack
+from anonflow.infra.iot.stack import FleetStack
+from anonflow.infra.observability.alarms import PipelineAlarms
+from anonflow.infra.processing.stack import ProcessingStack
 
 
 class MonitoringStack(Stack):

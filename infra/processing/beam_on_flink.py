@@ -17,9 +17,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.config import FlinkConfig
-from infra.data import layout
-from infra.suppressions import accept_finding
+from anonflow.infra.config import FlinkConfig
+from anonflow.infra.data import layout
+from anonflow.infra.suppressions import accept_finding
 
 
 class BeamOnFlink(Construct):

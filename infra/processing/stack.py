@@ -7,10 +7,10 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from anonflow import metrics
-from infra.config import EnvironmentConfig
-from infra.data.stack import DataStack
-from infra.processing.beam_on_flink import BeamOnFlink
+from anonflow.contract import metrics
+from anonflow.infra.config import EnvironmentConfig
+from anonflow.infra.data.stack import DataStack
+from anonflow.infra.processing.beam_on_flink import BeamOnFlink
 
 
 class ProcessingStack(Stack):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from models.crops import HEADS, UNKNOWN
+from anonflow.models.crops import HEADS, UNKNOWN
 
 ORIENTATION_LABELS = HEADS["orientation"]
 
@@ -48,7 +48,7 @@ def predicted_classes(
     labels: tuple[str, ...], probabilities: npt.NDArray[np.float32]
 ) -> npt.NDArray[np.int64]:
     """int64 [N, 3]: class index per head (order of `HEADS`) read from [N, L] probabilities, or -1."""
-    from edge.demographics import demographics
+    from anonflow.edge.demographics import demographics
 
     out = np.full((len(probabilities), len(HEADS)), UNKNOWN, np.int64)
     has_orientation = all(name in labels for name in ORIENTATION_LABELS)

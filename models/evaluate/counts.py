@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from anonflow.errors import InputError
+from anonflow.contract.errors import InputError
 
 
 def read_counts(path: Path) -> dict[int, int]:

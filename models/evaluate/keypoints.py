@@ -31,7 +31,7 @@ import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
 from anonflow.contract.body import POINT_INDEX
-from edge.pose.types import Poses
+from anonflow.edge.pose.types import Poses
 
 _SHOULDERS = [POINT_INDEX["left_shoulder"], POINT_INDEX["right_shoulder"]]
 _HIPS = [POINT_INDEX["left_hip"], POINT_INDEX["right_hip"]]

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from anonflow.errors import InputError
-from models.evaluate.attributes import attribute_agreement, predicted_classes
-from models.evaluate.counts import count_agreement, read_counts
-from models.evaluate.keypoints import KeypointAgreement, compare
-from models.registry import model_dir as resolve_model_dir
-from models.registry import spec
-from models.report import json_ready
+from anonflow.contract.errors import InputError
+from anonflow.edge.modelfiles.registry import model_dir as resolve_model_dir
+from anonflow.edge.modelfiles.registry import spec
+from anonflow.models.evaluate.attributes import attribute_agreement, predicted_classes
+from anonflow.models.evaluate.counts import count_agreement, read_counts
+from anonflow.models.evaluate.keypoints import KeypointAgreement, compare
+from anonflow.models.report import json_ready
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +47,10 @@ def evaluate(request: EvaluationRequest) -> dict[str, Any]:
 
 
 def _evaluate_pose(request: EvaluationRequest, directory: Path) -> dict[str, Any]:
-    from edge.config import GateConfig
-    from edge.gate import passes_gate
-    from edge.pose.model import load_pose_model
-    from edge.video import VideoFile
+    from anonflow.edge.config import GateConfig
+    from anonflow.edge.gate import passes_gate
+    from anonflow.edge.pose.model import load_pose_model
+    from anonflow.edge.video import VideoFile
 
     if request.video is None:
         raise InputError("--video is needed to compare pose models or count people")
@@ -112,8 +112,8 @@ def _evaluate_pose(request: EvaluationRequest, directory: Path) -> dict[str, Any
 
 
 def _evaluate_attributes(request: EvaluationRequest, directory: Path) -> dict[str, Any]:
-    from edge.attributes import load_attribute_model
-    from models.crops import load_crops
+    from anonflow.edge.attributes import load_attribute_model
+    from anonflow.models.crops import load_crops
 
     assert request.crops is not None
     crops = load_crops(request.crops)

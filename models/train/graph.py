@@ -17,8 +17,8 @@ import numpy.typing as npt
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from anonflow.errors import ModelFileError
-from models.train.heads import GROUPS, OUTPUT_LABELS, LinearHeads
+from anonflow.contract.errors import ModelFileError
+from anonflow.models.train.heads import GROUPS, OUTPUT_LABELS, LinearHeads
 
 INPUT: Final = "input"
 BACKBONE_TENSOR: Final = "t345_1"

@@ -20,8 +20,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from anonflow.errors import InputError
-from models.crops import HEADS, UNKNOWN
+from anonflow.contract.errors import InputError
+from anonflow.models.crops import HEADS, UNKNOWN
 
 AGE_COLUMNS: Final = tuple(
     "age_" + band.replace("-", "_").replace("+", "_plus") for band in HEADS["age_band"]

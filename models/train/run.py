@@ -9,15 +9,15 @@ from typing import Any
 import numpy as np
 import onnx
 
-from anonflow.errors import AnonflowError, InputError
-from models.crops import HEADS, UNKNOWN, load_crops
-from models.derived import Sidecar, write_sidecar
-from models.evaluate.attributes import attribute_agreement, predicted_classes
-from models.registry import model_dir as resolve_model_dir
-from models.registry import resolve, sha256_of, spec
-from models.report import json_ready
-from models.train.graph import backbone, extract_features, with_heads
-from models.train.heads import OUTPUT_LABELS, fit_heads
+from anonflow.contract.errors import AnonflowError, InputError
+from anonflow.edge.modelfiles.derived import Sidecar, write_sidecar
+from anonflow.edge.modelfiles.registry import model_dir as resolve_model_dir
+from anonflow.edge.modelfiles.registry import resolve, sha256_of, spec
+from anonflow.models.crops import HEADS, UNKNOWN, load_crops
+from anonflow.models.evaluate.attributes import attribute_agreement, predicted_classes
+from anonflow.models.report import json_ready
+from anonflow.models.train.graph import backbone, extract_features, with_heads
+from anonflow.models.train.heads import OUTPUT_LABELS, fit_heads
 
 TRAINED_MODEL = "headfree-demographics"
 MIN_CROPS = 8

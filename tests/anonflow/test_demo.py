@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from anonflow.cli.main import main
-from anonflow.samples import SAMPLE_CAMERAS
+from anonflow.cli.samples import SAMPLE_CAMERAS
 
 
 def test_demo_prints_a_footfall_table_from_real_detections(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from dataflow.stores import StoresConfig
-from edge.config import CameraChainConfig
+from anonflow.dataflow.stores import StoresConfig
+from anonflow.edge.config import CameraChainConfig
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from dataflow.observation import Observation
+from anonflow.dataflow.observation import Observation
 
 T0 = 1_715_670_000_000  # 2024-05-14T07:00:00Z
 
@@ -85,9 +85,9 @@ def store_day(
 ) -> Any:
     """A StoreDay of the given journeys (each a list of tracks, each a list of observations), for the day
     window (in `time_zone`) of the first observation."""
-    from dataflow.journeys import Journey, StoreDay
-    from dataflow.tracks import summarise
-    from dataflow.windows import Granularity, ZoneWindows
+    from anonflow.dataflow.journeys import Journey, StoreDay
+    from anonflow.dataflow.tracks import summarise
+    from anonflow.dataflow.windows import Granularity, ZoneWindows
 
     built = [
         Journey.of(f"j{i}", [summarise(track, grid_size=4) for track in tracks], visit_gap_ms)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dataflow.journeys import STORE_ZONE, Visit, _majority
+from anonflow.dataflow.journeys import STORE_ZONE, Visit, _majority
 from tests.dataflow.builders import T0, obs, store_day, walk
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from anonflow.cli.main import main
-from dataflow.options import AnonflowOptions, JobConfig
+from anonflow.dataflow.options import AnonflowOptions, JobConfig
 
 ENTRY = Path(__file__).parent / "builders.py"  # any existing non-empty file will do as an input
 

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from anonflow.contract.entry import Entry
-from dataflow.deadletter import DEAD_LETTER_TAG, DeadLetter
-from dataflow.transforms.parse import ParseEntries, Rejected, parse_payload
+from anonflow.dataflow.deadletter import DEAD_LETTER_TAG, DeadLetter
+from anonflow.dataflow.transforms.parse import ParseEntries, Rejected, parse_payload
 from tests.dataflow.builders import entry_json, obs
 
 GOOD = [entry_json(obs("cam", f"{i:016x}", i)) for i in range(3)]

@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from anonflow.cli.main import main
-from dataflow.pipeline import run as run_job
+from anonflow.dataflow.pipeline import run as run_job
 
 START = "2026-11-21T10:00:00Z"
 CAMERA = """

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from anonflow.cli.main import main
-from dataflow.pipeline import run as run_job
+from anonflow.dataflow.pipeline import run as run_job
 
 BUCKET = "anonflow-raw"
 REGION = "eu-central-1"

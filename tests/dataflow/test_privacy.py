@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from anonflow.tables import ALL_TABLES, DEAD_LETTER, DWELL, FOOTFALL, HEATMAP, Table
-from dataflow.aggregate.base import TableRows
-from dataflow.privacy import (
+from anonflow.contract.tables import ALL_TABLES, DEAD_LETTER, DWELL, FOOTFALL, HEATMAP, Table
+from anonflow.dataflow.aggregate.base import TableRows
+from anonflow.dataflow.privacy import (
     PrivacyConfig,
     ProtectCells,
     geometric_noise,

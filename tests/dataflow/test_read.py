@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from anonflow.errors import InputError
-from dataflow.transforms.read import _numbered_lines, entry_files
+from anonflow.contract.errors import InputError
+from anonflow.dataflow.transforms.read import _numbered_lines, entry_files
 
 
 def test_files_at_any_depth_without_partial_or_empty_ones(tmp_path: Path) -> None:

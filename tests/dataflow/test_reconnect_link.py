@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from dataflow.reconnect.fragments import Fragment
-from dataflow.reconnect.link import occlusion_verdict, reconnect, transit_verdict
-from dataflow.stores import CameraLink, OcclusionRule, StoreConfig
+from anonflow.dataflow.reconnect.fragments import Fragment
+from anonflow.dataflow.reconnect.link import occlusion_verdict, reconnect, transit_verdict
+from anonflow.dataflow.stores import CameraLink, OcclusionRule, StoreConfig
 
 T0 = 1_715_670_000_000  # 2024-05-14, ms
 

@@ -13,15 +13,15 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
 from anonflow.contract.entry import Entry
-from dataflow.journeys import StoreDay
-from dataflow.observation import Observation
-from dataflow.reconnect.evaluate import evaluate
-from dataflow.reconnect.link import reconnect
-from dataflow.reconnect.transforms import Reconnect, latest_tracks
-from dataflow.stores import CameraLink, StoreConfig, StoresConfig
-from dataflow.tracks import summarise
-from dataflow.transforms.storedays import WindowStoreDays
-from dataflow.transforms.tracks import SummariseTracks
+from anonflow.dataflow.journeys import StoreDay
+from anonflow.dataflow.observation import Observation
+from anonflow.dataflow.reconnect.evaluate import evaluate
+from anonflow.dataflow.reconnect.link import reconnect
+from anonflow.dataflow.reconnect.transforms import Reconnect, latest_tracks
+from anonflow.dataflow.stores import CameraLink, StoreConfig, StoresConfig
+from anonflow.dataflow.tracks import summarise
+from anonflow.dataflow.transforms.storedays import WindowStoreDays
+from anonflow.dataflow.transforms.tracks import SummariseTracks
 from tests.dataflow.builders import obs, walk
 
 STORES = StoresConfig(

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from anonflow.cli.main import main
-from anonflow.tables import ALL_TABLES, PARTITION_KEYS
+from anonflow.contract.tables import ALL_TABLES, PARTITION_KEYS
 
 _SQL = {
     "string": "VARCHAR",

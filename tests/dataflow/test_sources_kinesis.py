@@ -24,7 +24,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.utils.timestamp import Timestamp
 from moto import mock_aws
 
-from dataflow.sources.kinesis import (
+from anonflow.dataflow.sources.kinesis import (
     IdleClaim,
     KinesisRestriction,
     KinesisRestrictionTracker,

@@ -12,7 +12,7 @@ import pytest
 from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from dataflow.sources.pubsub import ReadPayloadsFromPubSub, pubsub_payload
+from anonflow.dataflow.sources.pubsub import ReadPayloadsFromPubSub, pubsub_payload
 
 SUBSCRIPTION = "projects/retail-analytics/subscriptions/anonflow-entries"
 

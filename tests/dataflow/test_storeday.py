@@ -9,7 +9,7 @@ from types import ModuleType
 from pydantic import ValidationError
 
 from anonflow.contract.entry import Entry
-from dataflow.stores import load_stores
+from anonflow.dataflow.stores import load_stores
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(storeday: ModuleType) -> None:

@@ -23,17 +23,17 @@ from apache_beam.testing.test_stream import TestStream as BeamStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
-from dataflow.aggregate.footfall import Footfall
-from dataflow.deadletter import DEAD_LETTER_TAG
-from dataflow.journeys import StoreDay
-from dataflow.observation import Observation
-from dataflow.reconnect.transforms import Reconnect
-from dataflow.stores import StoreConfig, StoresConfig
-from dataflow.transforms.counts import CountStoreDays
-from dataflow.transforms.late import DeadLetterTooLate
-from dataflow.transforms.parse import ParseEntries
-from dataflow.transforms.storedays import WindowStoreDays
-from dataflow.transforms.tracks import SummariseTracks
+from anonflow.dataflow.aggregate.footfall import Footfall
+from anonflow.dataflow.deadletter import DEAD_LETTER_TAG
+from anonflow.dataflow.journeys import StoreDay
+from anonflow.dataflow.observation import Observation
+from anonflow.dataflow.reconnect.transforms import Reconnect
+from anonflow.dataflow.stores import StoreConfig, StoresConfig
+from anonflow.dataflow.transforms.counts import CountStoreDays
+from anonflow.dataflow.transforms.late import DeadLetterTooLate
+from anonflow.dataflow.transforms.parse import ParseEntries
+from anonflow.dataflow.transforms.storedays import WindowStoreDays
+from anonflow.dataflow.transforms.tracks import SummariseTracks
 from tests.dataflow.builders import entry_json, obs
 
 BERLIN = StoresConfig(stores=(StoreConfig(store_id="s1", time_zone="Europe/Berlin"),))

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from anonflow.errors import InputError
-from dataflow.stores import CameraLink, StoreConfig, StoresConfig, load_stores
+from anonflow.contract.errors import InputError
+from anonflow.dataflow.stores import CameraLink, StoreConfig, StoresConfig, load_stores
 
 LINK = {"from_camera": "a", "to_camera": "b", "min_transit_s": 2, "max_transit_s": 20}
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dataflow.tracks import Stint, TrackAccumulator, summarise
+from anonflow.dataflow.tracks import Stint, TrackAccumulator, summarise
 from tests.dataflow.builders import T0, obs, walk
 
 

@@ -16,7 +16,14 @@ from apache_beam.transforms.window import TimestampedValue
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dataflow.windows import Granularity, LocalWindow, StoreLocalWindows, ZoneWindows, overlapping, window_of
+from anonflow.dataflow.windows import (
+    Granularity,
+    LocalWindow,
+    StoreLocalWindows,
+    ZoneWindows,
+    overlapping,
+    window_of,
+)
 
 
 def ms(iso: str) -> int:

@@ -10,8 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from edge.chain import EdgeChain, build_chain
-from edge.config import CameraChainConfig
+from anonflow.edge.chain import EdgeChain, build_chain
+from anonflow.edge.config import CameraChainConfig
 
 ChainFactory = Callable[..., EdgeChain]
 

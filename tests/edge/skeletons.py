@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from anonflow.contract.body import BODY_POINTS, POINT_INDEX
-from edge.pose.types import Poses
+from anonflow.edge.pose.types import Poses
 
 Person = dict[str, tuple[float, float]]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.appearance import (
+from anonflow.edge.appearance import (
     ACCESSORIES,
     COLOUR_BINS,
     HUE_BINS,
@@ -124,7 +124,7 @@ def test_every_process_draws_the_same_hyperplanes() -> None:
     many = rng.random((50, TEMPLATE_SIZE), dtype=np.float32)
     code = (
         "import json, sys, numpy as np\n"
-        "from edge.appearance import group_ids\n"
+        "from anonflow.edge.appearance import group_ids\n"
         "t = np.array(json.load(sys.stdin), np.float32)\n"
         "print(json.dumps(group_ids(t, 1000).tolist()))\n"
     )

@@ -13,7 +13,7 @@ import pytest
 
 from anonflow.cli.main import main
 from anonflow.contract import committed_entry_schema
-from edge.config import CameraChainConfig
+from anonflow.edge.config import CameraChainConfig
 
 
 @pytest.fixture(scope="module")

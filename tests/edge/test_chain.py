@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from anonflow.contract import FACE_POINTS, committed_entry_schema
-from edge.chain import FrameResult
-from edge.config import CameraChainConfig, LineConfig, ZoneConfig
+from anonflow.edge.chain import FrameResult
+from anonflow.edge.config import CameraChainConfig, LineConfig, ZoneConfig
 
 START_MS = 1_795_255_200_000
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from anonflow.contract.body import BODY_POINTS, POINT_INDEX
-from edge.config import CropConfig
-from edge.crop import CLASSIFIER_SIZE, fit_crops, head_zones, render_crops
-from edge.pose.types import Poses
+from anonflow.edge.config import CropConfig
+from anonflow.edge.crop import CLASSIFIER_SIZE, fit_crops, head_zones, render_crops
+from anonflow.edge.pose.types import Poses
 
 
 def skeleton(points: dict[str, tuple[float, float]], score: float = 0.9) -> tuple[np.ndarray, np.ndarray]:

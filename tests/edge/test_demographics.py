@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from anonflow.contract.entry import AgeBand, Gender
-from edge.demographics import AGE_LABELS, demographics
+from anonflow.edge.demographics import AGE_LABELS, demographics
 
 OMZ = ("male", "bag", "backpack", "hat", "long_sleeves", "long_pants", "long_hair", "coat_jacket")
 HEADFREE = ("male", "age_0_17", "age_18_34", "age_35_54", "age_55_plus", "front", "back", "side")

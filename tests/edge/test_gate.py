@@ -7,9 +7,9 @@ import pytest
 from pydantic import ValidationError
 
 from anonflow.contract.body import POINT_INDEX
-from edge.config import GateConfig
-from edge.gate import passes_gate
-from edge.pose.types import Poses
+from anonflow.edge.config import GateConfig
+from anonflow.edge.gate import passes_gate
+from anonflow.edge.pose.types import Poses
 from tests.edge.skeletons import FRONT, Person, poses_of, without
 
 DEFAULT = GateConfig()

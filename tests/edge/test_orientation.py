@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from anonflow.contract.entry import Orientation
-from edge.orientation import orientations
+from anonflow.edge.orientation import orientations
 from tests.edge.skeletons import BACK, FRONT, SIDE, Person, poses_of, without
 
 SHOULDERS = ("left_shoulder", "right_shoulder")

@@ -15,14 +15,14 @@ import pytest
 
 from anonflow.cli.main import main
 from anonflow.contract.entry import AgeBand, Demographics, Gender, Orientation
-from edge.analyze import AnalyzeSummary, FrameSink, analyze_video
-from edge.audit import AuditCropWriter
-from edge.chain import FrameResult, TrackedPerson
-from edge.config import CameraChainConfig, CropConfig
-from edge.crop import fit_crops
-from edge.person_csv import COLUMNS, PersonCsvWriter, person_row
-from edge.preview import NEUTRAL, PreviewWriter, draw_people, head_masks, label, mask_heads, render
-from edge.video import VideoFile, VideoFrame
+from anonflow.edge.analyze import AnalyzeSummary, FrameSink, analyze_video
+from anonflow.edge.audit import AuditCropWriter
+from anonflow.edge.chain import FrameResult, TrackedPerson
+from anonflow.edge.config import CameraChainConfig, CropConfig
+from anonflow.edge.crop import fit_crops
+from anonflow.edge.person_csv import COLUMNS, PersonCsvWriter, person_row
+from anonflow.edge.preview import NEUTRAL, PreviewWriter, draw_people, head_masks, label, mask_heads, render
+from anonflow.edge.video import VideoFile, VideoFrame
 from tests.edge.conftest import ChainFactory
 from tests.edge.skeletons import FRONT, poses_of, without
 

@@ -37,10 +37,10 @@ import numpy.typing as npt
 import pytest
 
 from anonflow.contract import BODY_POINTS, FACE_POINTS, committed_entry_schema
-from edge.chain import FrameResult
-from edge.config import CameraChainConfig
-from edge.crop import CLASSIFIER_SIZE, head_zones, native_crop
-from edge.preview import mask_heads
+from anonflow.edge.chain import FrameResult
+from anonflow.edge.config import CameraChainConfig
+from anonflow.edge.crop import CLASSIFIER_SIZE, head_zones, native_crop
+from anonflow.edge.preview import mask_heads
 from tests.edge.conftest import ChainFactory
 
 Image = npt.NDArray[np.uint8]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.config import LineConfig, ZoneConfig
-from edge.zones import WHOLE_VIEW, ZoneMap
+from anonflow.edge.config import LineConfig, ZoneConfig
+from anonflow.edge.zones import WHOLE_VIEW, ZoneMap
 
 SQUARE = ZoneConfig(id="left", polygon=[(0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0)])
 TRIANGLE = ZoneConfig(id="tri", polygon=[(0.4, 0.4), (0.9, 0.4), (0.65, 0.9)])

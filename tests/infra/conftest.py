@@ -16,9 +16,9 @@ import yaml
 # jsii prints a banner per call under node majors it considers end-of-life; the tests do not need it.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "16,18,20")
 
-from infra.app import build_app
-from infra.config import EnvironmentConfig, load_environment
-from infra.testing import Assembly
+from anonflow.infra.app import build_app
+from anonflow.infra.config import EnvironmentConfig, load_environment
+from anonflow.infra.testing import Assembly
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from infra.config import REPO_ROOT
-from infra.testing import PARTS, Assembly
+from anonflow.infra.config import REPO_ROOT
+from anonflow.infra.testing import PARTS, Assembly
 
 INFRA = REPO_ROOT / "infra"
 CDK = INFRA / "node_modules" / ".bin" / "cdk"

@@ -9,17 +9,17 @@ from typing import Any
 import pytest
 import yaml
 
-from edge.greengrass.settings import (
+from anonflow.edge.greengrass.settings import (
     THING_NAME_ENV,
     merge_configuration,
     select_gateway,
     with_greengrass_defaults,
 )
-from edge.runtime.config import parse_config
-from infra.app import build_app
-from infra.config import EnvironmentConfig
-from infra.greengrass.edge_lambda import HANDLER, EdgeLambdaComponent
-from infra.testing import Assembly, logical_id, ref, render, resources, symbolic
+from anonflow.edge.runtime.config import parse_config
+from anonflow.infra.app import build_app
+from anonflow.infra.config import EnvironmentConfig
+from anonflow.infra.greengrass.edge_lambda import HANDLER, EdgeLambdaComponent
+from anonflow.infra.testing import Assembly, logical_id, ref, render, resources, symbolic
 
 
 def _edge_lambda(assembly: Assembly) -> EdgeLambdaComponent:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from anonflow.errors import InputError
-from infra.app import main as synth_main
-from infra.config import ENVIRONMENTS_DIR, EnvironmentConfig, load_environment
+from anonflow.contract.errors import InputError
+from anonflow.infra.app import main as synth_main
+from anonflow.infra.config import ENVIRONMENTS_DIR, EnvironmentConfig, load_environment
 
 GATEWAY: dict[str, Any] = {"thing_name": "gw", "cameras": [{"id": "door", "source": 0}]}
 VALID: dict[str, Any] = {

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from anonflow.errors import InputError
-from infra.config import REPO_ROOT
-from infra.greengrass.recipe import check_configuration, render_recipe
+from anonflow.contract.errors import InputError
+from anonflow.infra.config import REPO_ROOT
+from anonflow.infra.greengrass.recipe import check_configuration, render_recipe
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "greengrass"
 EDGE_RECIPE = REPO_ROOT / "edge" / "greengrass" / "recipe.yaml"

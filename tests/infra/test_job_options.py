@@ -15,11 +15,11 @@ from apache_beam.options.pipeline_options import (
     StandardOptions,
 )
 
-from anonflow.errors import InputError
-from dataflow.options import AnonflowOptions
-from infra.config import REPO_ROOT
-from infra.jobs.options import job_arguments
-from infra.jobs.options import main as options_main
+from anonflow.contract.errors import InputError
+from anonflow.dataflow.options import AnonflowOptions
+from anonflow.infra.config import REPO_ROOT
+from anonflow.infra.jobs.options import job_arguments
+from anonflow.infra.jobs.options import main as options_main
 
 JOBS = REPO_ROOT / "infra" / "jobs"
 FLINK_VALUES = {
@@ -91,4 +91,4 @@ def test_options_cli_prints_arguments(capsys: pytest.CaptureFixture[str], tmp_pa
     assert options_main([str(JOBS / "dataflow.yaml"), *values]) == 0
     assert "--runner=DataflowRunner" in capsys.readouterr().out
     assert options_main([str(tmp_path / "missing.yaml")]) == 2
-    assert capsys.readouterr().err.startswith("infra.jobs.options: error: job options ")
+    assert capsys.readouterr().err.startswith("anonflow.infra.jobs.options: error: job options ")

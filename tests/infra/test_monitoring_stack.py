@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from anonflow import metrics
-from infra.testing import Assembly, ref, render, resources
+from anonflow.contract import metrics
+from anonflow.infra.testing import Assembly, ref, render, resources
 
 
 def _alarms(assembly: Assembly) -> list[dict[str, Any]]:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 
-from infra.config import REPO_ROOT
-from infra.testing import PARTS, Assembly
+from anonflow.infra.config import REPO_ROOT
+from anonflow.infra.testing import PARTS, Assembly
 
 CHECKOV = Path(os.environ.get("ANONFLOW_CHECKOV", REPO_ROOT / ".venv-tools" / "bin" / "checkov"))
 

@@ -52,14 +52,14 @@ def harvest_crops(directory: Path, video: Path, count: int, stride: int) -> list
     """Run the edge's pose model, gate and anonymous crop over `count` frames (every `stride`-th)."""
     import numpy as np
 
-    from edge.attributes import load_attribute_model
-    from edge.config import CropConfig, GateConfig
-    from edge.crop import fit_crops, render_crops
-    from edge.gate import passes_gate
-    from edge.orientation import orientations
-    from edge.pose.model import load_pose_model
-    from models.frames import sample_frames
-    from models.registry import default_model
+    from anonflow.edge.attributes import load_attribute_model
+    from anonflow.edge.config import CropConfig, GateConfig
+    from anonflow.edge.crop import fit_crops, render_crops
+    from anonflow.edge.gate import passes_gate
+    from anonflow.edge.modelfiles.registry import default_model
+    from anonflow.edge.orientation import orientations
+    from anonflow.edge.pose.model import load_pose_model
+    from anonflow.models.frames import sample_frames
 
     pose = load_pose_model(default_model("pose"), directory, threads=2)
     teacher = load_attribute_model(default_model("attributes"), directory)

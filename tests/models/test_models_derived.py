@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from anonflow.errors import ModelFileError
-from models.derived import Sidecar, read_sidecar, sidecar_path, write_sidecar
-from models.registry import resolve, sha256_of, spec
+from anonflow.contract.errors import ModelFileError
+from anonflow.edge.modelfiles.derived import Sidecar, read_sidecar, sidecar_path, write_sidecar
+from anonflow.edge.modelfiles.registry import resolve, sha256_of, spec
 
 INT8 = spec("openpose-lightweight-int8")
 PARENT = spec(INT8.derived_from)

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 
 from anonflow.contract.body import POINT_INDEX
-from edge.attributes import load_attribute_model
-from edge.demographics import GENDER_MARGIN
-from edge.pose.types import Poses
-from models.crops import load_crops, read_labels
-from models.evaluate.attributes import HeadAgreement, attribute_agreement, predicted_classes
-from models.evaluate.counts import count_agreement, read_counts
-from models.evaluate.keypoints import compare, torso_heights
-from models.registry import default_model
+from anonflow.edge.attributes import load_attribute_model
+from anonflow.edge.demographics import GENDER_MARGIN
+from anonflow.edge.modelfiles.registry import default_model
+from anonflow.edge.pose.types import Poses
+from anonflow.models.crops import load_crops, read_labels
+from anonflow.models.evaluate.attributes import HeadAgreement, attribute_agreement, predicted_classes
+from anonflow.models.evaluate.counts import count_agreement, read_counts
+from anonflow.models.evaluate.keypoints import compare, torso_heights
 
 Cli = Callable[..., Any]  # the `cli` fixture: run(*argv) -> Run(code, out, err)
 COUNTS = Path(__file__).parent / "data" / "store-aisle-detection.counts.csv"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from models.registry import spec
+from anonflow.edge.modelfiles.registry import spec
 
 Cli = Callable[..., Any]  # the `cli` fixture: run(*argv) -> Run(code, out, err)
 

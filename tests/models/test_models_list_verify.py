@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from models.registry import default_model, manifest, spec
+from anonflow.edge.modelfiles.registry import default_model, manifest, spec
 
 Cli = Callable[..., Any]  # the `cli` fixture: run(*argv) -> Run(code, out, err)
 

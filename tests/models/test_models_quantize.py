@@ -11,12 +11,12 @@ import numpy as np
 import onnx
 import pytest
 
-from edge.pose.model import load_pose_model
-from models.derived import read_sidecar
-from models.evaluate.keypoints import KeypointAgreement, compare
-from models.frames import sample_frames
-from models.quantize import INT8_MODEL, FrameFeed
-from models.registry import spec
+from anonflow.edge.modelfiles.derived import read_sidecar
+from anonflow.edge.modelfiles.registry import spec
+from anonflow.edge.pose.model import load_pose_model
+from anonflow.models.evaluate.keypoints import KeypointAgreement, compare
+from anonflow.models.frames import sample_frames
+from anonflow.models.quantize import INT8_MODEL, FrameFeed
 
 Cli = Callable[..., Any]  # the `cli` fixture: run(*argv) -> Run(code, out, err)
 INT8 = spec(INT8_MODEL)

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from anonflow.contract.entry import Gender
-from edge.attributes import load_attribute_model
-from edge.demographics import demographics
-from models.crops import HEADS, load_crops
-from models.derived import read_sidecar
-from models.registry import spec
-from models.train.heads import OUTPUT_LABELS, fit_heads
-from models.train.run import TRAINED_MODEL, split
+from anonflow.edge.attributes import load_attribute_model
+from anonflow.edge.demographics import demographics
+from anonflow.edge.modelfiles.derived import read_sidecar
+from anonflow.edge.modelfiles.registry import spec
+from anonflow.models.crops import HEADS, load_crops
+from anonflow.models.train.heads import OUTPUT_LABELS, fit_heads
+from anonflow.models.train.run import TRAINED_MODEL, split
 
 Cli = Callable[..., Any]  # the `cli` fixture: run(*argv) -> Run(code, out, err)
 TRAINED = spec(TRAINED_MODEL)

@@ -5,12 +5,12 @@ Each implementation imports its SDK only when chosen, so a local-files gateway n
 
 from __future__ import annotations
 
-from edge.runtime.config import (
+from anonflow.edge.runtime.config import (
     GreengrassTransportConfig,
     LocalTransportConfig,
     MqttTransportConfig,
 )
-from edge.runtime.transports.base import Transport, TransportError, TransportStatus
+from anonflow.edge.runtime.transports.base import Transport, TransportError, TransportStatus
 
 
 def open_transport(
@@ -20,7 +20,7 @@ def open_transport(
     gateway_id: str,
 ) -> Transport:
     if isinstance(config, LocalTransportConfig):
-        from edge.runtime.transports.local import LocalFilesTransport
+        from anonflow.edge.runtime.transports.local import LocalFilesTransport
 
         return LocalFilesTransport(
             config.directory,
@@ -30,7 +30,7 @@ def open_transport(
             roll_interval_s=config.roll_interval_s,
         )
     if isinstance(config, MqttTransportConfig):
-        from edge.runtime.transports.mqtt import MqttTransport
+        from anonflow.edge.runtime.transports.mqtt import MqttTransport
 
         return MqttTransport(
             endpoint=config.endpoint,
@@ -44,7 +44,7 @@ def open_transport(
             reconnect_min_s=config.reconnect_min_s,
             reconnect_max_s=config.reconnect_max_s,
         )
-    from edge.runtime.transports.greengrass import GreengrassTransport
+    from anonflow.edge.runtime.transports.greengrass import GreengrassTransport
 
     return GreengrassTransport()
 

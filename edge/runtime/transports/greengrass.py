@@ -18,9 +18,9 @@ from typing import Any, NoReturn, Protocol
 from awscrt.exceptions import AwsCrtError
 from awsiot.greengrasscoreipc import model
 
-from anonflow.errors import InputError
-from edge.runtime.batch import CONTENT_TYPE
-from edge.runtime.transports.base import TransportError, TransportStatus
+from anonflow.contract.errors import InputError
+from anonflow.edge.runtime.batch import CONTENT_TYPE
+from anonflow.edge.runtime.transports.base import TransportError, TransportStatus
 
 log = logging.getLogger(__name__)
 

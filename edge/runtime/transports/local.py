@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from io import FileIO
 from pathlib import Path
 
-from edge.runtime.transports.base import TransportError, TransportStatus
+from anonflow.edge.runtime.transports.base import TransportError, TransportStatus
 
 log = logging.getLogger(__name__)
 

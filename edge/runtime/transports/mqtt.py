@@ -21,9 +21,9 @@ from awscrt import mqtt5
 from awscrt.exceptions import AwsCrtError
 from awsiot import mqtt5_client_builder
 
-from anonflow.errors import InputError
-from edge.runtime.batch import CONTENT_TYPE
-from edge.runtime.transports.base import TransportError, TransportStatus
+from anonflow.contract.errors import InputError
+from anonflow.edge.runtime.batch import CONTENT_TYPE
+from anonflow.edge.runtime.transports.base import TransportError, TransportStatus
 
 log = logging.getLogger(__name__)
 

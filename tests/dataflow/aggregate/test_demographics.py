@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataflow.aggregate.demographics import demographics_rows
-from dataflow.journeys import STORE_ZONE
+from anonflow.dataflow.aggregate.demographics import demographics_rows
+from anonflow.dataflow.journeys import STORE_ZONE
 from tests.dataflow.builders import store_day, walk
 
 

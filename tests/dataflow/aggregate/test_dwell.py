@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dataflow.aggregate.dwell import dwell_rows, quantile
-from dataflow.journeys import STORE_ZONE
+from anonflow.dataflow.aggregate.dwell import dwell_rows, quantile
+from anonflow.dataflow.journeys import STORE_ZONE
 from tests.dataflow.builders import T0, store_day, walk
 
 

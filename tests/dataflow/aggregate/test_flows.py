@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dataflow.aggregate.flows import flows_rows, moves
+from anonflow.dataflow.aggregate.flows import flows_rows, moves
 from tests.dataflow.builders import store_day, walk
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from dataflow.aggregate.footfall import Occupancy, footfall_rows
-from dataflow.journeys import STORE_ZONE
-from dataflow.windows import LocalWindow
+from anonflow.dataflow.aggregate.footfall import Occupancy, footfall_rows
+from anonflow.dataflow.journeys import STORE_ZONE
+from anonflow.dataflow.windows import LocalWindow
 from tests.dataflow.builders import T0, obs, store_day, walk
 
 HOUR_MS = 3_600_000

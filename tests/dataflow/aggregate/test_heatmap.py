@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataflow.aggregate.heatmap import heatmap_rows
+from anonflow.dataflow.aggregate.heatmap import heatmap_rows
 from tests.dataflow.builders import obs, store_day
 
 

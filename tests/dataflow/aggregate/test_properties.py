@@ -9,13 +9,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anonflow.tables import DEMOGRAPHICS, DWELL, FLOWS, FOOTFALL, HEATMAP
-from dataflow.aggregate.demographics import demographics_rows
-from dataflow.aggregate.dwell import dwell_rows
-from dataflow.aggregate.flows import flows_rows
-from dataflow.aggregate.footfall import footfall_rows
-from dataflow.aggregate.heatmap import heatmap_rows
-from dataflow.privacy import PrivacyConfig, make_uniform, protect_row, value_columns
+from anonflow.contract.tables import DEMOGRAPHICS, DWELL, FLOWS, FOOTFALL, HEATMAP
+from anonflow.dataflow.aggregate.demographics import demographics_rows
+from anonflow.dataflow.aggregate.dwell import dwell_rows
+from anonflow.dataflow.aggregate.flows import flows_rows
+from anonflow.dataflow.aggregate.footfall import footfall_rows
+from anonflow.dataflow.aggregate.heatmap import heatmap_rows
+from anonflow.dataflow.privacy import PrivacyConfig, make_uniform, protect_row, value_columns
 from tests.dataflow.builders import obs, store_day
 
 TABLES = (

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import boto3
 
-from dataflow.pipeline import run as run_job
+from anonflow.dataflow.pipeline import run as run_job
 
 NAMESPACE = "Anonflow/test"
 

@@ -10,10 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
 
-from anonflow.tables import DEAD_LETTER, FLOWS
-from dataflow.aggregate.base import TableRows
-from dataflow.deadletter import DeadLetter
-from dataflow.sinks.parquet import WriteDeadLetters, replace_partition
+from anonflow.contract.tables import DEAD_LETTER, FLOWS
+from anonflow.dataflow.aggregate.base import TableRows
+from anonflow.dataflow.deadletter import DeadLetter
+from anonflow.dataflow.sinks.parquet import WriteDeadLetters, replace_partition
 
 ROW = {"granularity": "1d", "window_start": 0, "window_end": 86_400_000, "from_zone": "a", "to_zone": "b"}
 

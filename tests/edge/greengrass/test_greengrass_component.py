@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from anonflow.contract import Entry
-from edge.greengrass import main as component
-from edge.greengrass.settings import gateway_settings
-from edge.runtime.batch import CONTENT_TYPE, unpack
-from edge.runtime.config import GreengrassTransportConfig
-from edge.runtime.transports import greengrass as ipc_transport
+from anonflow.edge.greengrass import main as component
+from anonflow.edge.greengrass.settings import gateway_settings
+from anonflow.edge.runtime.batch import CONTENT_TYPE, unpack
+from anonflow.edge.runtime.config import GreengrassTransportConfig
+from anonflow.edge.runtime.transports import greengrass as ipc_transport
 
 
 def configuration(tmp_path: Path, video_dir: Path, **overrides: Any) -> dict[str, Any]:

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from anonflow.contract import Entry
-from edge.greengrass import lambda_handler
-from edge.runtime.batch import unpack
-from edge.runtime.transports import greengrass as ipc_transport
+from anonflow.edge.greengrass import lambda_handler
+from anonflow.edge.runtime.batch import unpack
+from anonflow.edge.runtime.transports import greengrass as ipc_transport
 
 
 @pytest.fixture

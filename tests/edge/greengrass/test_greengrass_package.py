@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
-from anonflow.errors import InputError
-from anonflow.names import entries_topic, health_topic
-from edge.greengrass import build
-from edge.greengrass.settings import with_greengrass_defaults
-from edge.runtime.config import GatewayConfig, GreengrassTransportConfig, parse_config
-from models.registry import default_model, sha256_of
+from anonflow.contract.errors import InputError
+from anonflow.contract.topics import entries_topic, health_topic
+from anonflow.edge.greengrass import build
+from anonflow.edge.greengrass.settings import with_greengrass_defaults
+from anonflow.edge.modelfiles.registry import default_model, sha256_of
+from anonflow.edge.runtime.config import GatewayConfig, GreengrassTransportConfig, parse_config
 
 HERE = Path(build.__file__).parent
 THING = "store1-gw7"
@@ -107,8 +107,8 @@ def test_default_configuration_plus_a_deployment_is_a_valid_gateway(
 def test_the_lifecycle_runs_the_component_main_with_the_packaged_models() -> None:
     lifecycle = rendered()["Manifests"][0]["Lifecycle"]
 
-    assert lifecycle["Run"]["Script"].endswith("-m edge.greengrass.main")
-    assert importlib.util.find_spec("edge.greengrass.main") is not None
+    assert lifecycle["Run"]["Script"].endswith("-m anonflow.edge.greengrass.main")
+    assert importlib.util.find_spec("anonflow.edge.greengrass.main") is not None
     assert lifecycle["setEnv"]["ANONFLOW_MODEL_DIR"] == "{artifacts:decompressedPath}/models"
     assert "anonflow/wheels/anonflow-*.whl)[edge]" in lifecycle["Install"]["Script"]
     assert (
@@ -136,9 +136,15 @@ def test_the_build_produces_what_the_recipe_names(tmp_path: Path, model_dir: Pat
         (wheel,) = [n for n in archive.namelist() if n.startswith("wheels/anonflow-")]
         archive.extract(wheel, tmp_path)
     with zipfile.ZipFile(tmp_path / wheel) as wheel_zip:
-        assert {"edge/greengrass/main.py", "edge/runtime/gateway.py", "anonflow/contract/entry.py"} <= set(
-            wheel_zip.namelist()
-        )
+        names = set(wheel_zip.namelist())
+    wanted = {
+        "anonflow/edge/greengrass/main.py",
+        "anonflow/edge/runtime/gateway.py",
+        "anonflow/contract/entry.py",
+    }
+    assert wanted <= names
+    # One import root: nothing but `anonflow` (and the wheel's metadata) at the top of the wheel.
+    assert {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")} == {"anonflow"}
     with zipfile.ZipFile(artifacts / "models.zip") as archive:
         archive.extractall(tmp_path / "models")
     for role in ("pose", "attributes"):

@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from edge.pose.model import PoseModel, load_pose_model
-from models.registry import ModelSpec, manifest
+from anonflow.edge.modelfiles.registry import ModelSpec, manifest
+from anonflow.edge.pose.model import PoseModel, load_pose_model
 
 _SHARED = Path(__file__).resolve().parents[4] / "shared"
 

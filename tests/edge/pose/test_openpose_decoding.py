@@ -8,9 +8,9 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from anonflow.errors import InputError
-from edge.pose.model import PoseModel
-from edge.pose.openpose import (
+from anonflow.contract.errors import InputError
+from anonflow.edge.pose.model import PoseModel
+from anonflow.edge.pose.openpose import (
     BODY_FROM_OPENPOSE,
     BODY_LIMBS,
     HEATMAP_OUTPUT,

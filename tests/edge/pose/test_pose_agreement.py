@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from anonflow.contract.body import POINT_INDEX
-from edge.pose.model import PoseModel
-from edge.pose.types import Poses
+from anonflow.edge.pose.model import PoseModel
+from anonflow.edge.pose.types import Poses
 
 FrameReader = Callable[[str, int], np.ndarray]
 TORSO = [POINT_INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from anonflow.contract.body import BODY_POINTS, POINT_INDEX
-from edge.pose.model import PoseModel, PoseTiming
-from edge.pose.types import Poses
+from anonflow.edge.pose.model import PoseModel, PoseTiming
+from anonflow.edge.pose.types import Poses
 
 OBO = "one-by-one-person-detection.mp4"
 AISLE = "store-aisle-detection.gif"

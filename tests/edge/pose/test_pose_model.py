@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anonflow.errors import InputError, ModelFileError
-from edge.pose.model import PoseModel, load_pose_model
-from edge.pose.openpose import OpenPoseDecoder
-from models.registry import ModelSpec, manifest, sha256_of
+from anonflow.contract.errors import InputError, ModelFileError
+from anonflow.edge.modelfiles.registry import ModelSpec, manifest, sha256_of
+from anonflow.edge.pose.model import PoseModel, load_pose_model
+from anonflow.edge.pose.openpose import OpenPoseDecoder
 
 RELEASE = {s.family: s for s in manifest() if s.role == "pose" and not s.derived_from}
 ATTRIBUTES = next(s for s in manifest() if s.role == "attributes" and not s.derived_from)

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from anonflow.errors import InputError
-from edge.pose.model import PoseModel
-from edge.pose.yolo import N_ROWS, OUTPUT, PAD_VALUE, Letterbox, YoloPoseDecoder, letterbox, nms_xyxy
+from anonflow.contract.errors import InputError
+from anonflow.edge.pose.model import PoseModel
+from anonflow.edge.pose.yolo import N_ROWS, OUTPUT, PAD_VALUE, Letterbox, YoloPoseDecoder, letterbox, nms_xyxy
 
 FrameReader = Callable[[str, int], np.ndarray]
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from edge.runtime.backoff import Backoff
+from anonflow.edge.runtime.backoff import Backoff
 
 
 def test_delays_double_up_to_the_cap_within_the_jitter_band() -> None:

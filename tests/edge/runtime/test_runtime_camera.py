@@ -11,9 +11,9 @@ from typing import Any
 import cv2
 import pytest
 
-from edge.runtime.backoff import Backoff
-from edge.runtime.camera import CameraSource, Capture, open_capture
-from edge.runtime.devbroker import free_port
+from anonflow.edge.runtime.backoff import Backoff
+from anonflow.edge.runtime.camera import CameraSource, Capture, open_capture
+from anonflow.edge.runtime.devbroker import free_port
 
 
 def collect(source: CameraSource, seconds: float, pause_s: float = 0.0) -> list[Any]:
@@ -77,7 +77,7 @@ def test_an_unreachable_stream_is_logged_retried_and_reported(caplog: pytest.Log
     url = f"rtsp://admin:secret@127.0.0.1:{free_port()}/live"
     source = CameraSource("door", url, fps=5.0, backoff=Backoff(0.05, 0.2))
 
-    with caplog.at_level(logging.WARNING, logger="edge.runtime.camera"):
+    with caplog.at_level(logging.WARNING, logger="anonflow.edge.runtime.camera"):
         source.start()
         assert source.latest(1.0) is None
         source.stop()
@@ -120,7 +120,7 @@ def test_a_dropped_stream_is_reopened_with_backoff(video_dir: Path, caplog: pyte
         return DroppingStream(video_dir / "vtest-480x360.avi", frames=5)
 
     source = CameraSource("aisle", "rtsp://10.0.0.7/live", fps=30.0, backoff=Backoff(0.1, 0.4), opener=opener)
-    with caplog.at_level(logging.INFO, logger="edge.runtime.camera"):
+    with caplog.at_level(logging.INFO, logger="anonflow.edge.runtime.camera"):
         source.start()
         frames = collect(source, 1.5)
         source.stop()
@@ -156,7 +156,7 @@ def test_a_decoder_error_costs_a_reconnect_not_the_camera(
     source = CameraSource(
         "aisle", "rtsp://10.0.0.7/live", fps=30.0, backoff=Backoff(0.05, 0.1), opener=opener
     )
-    with caplog.at_level(logging.ERROR, logger="edge.runtime.camera"):
+    with caplog.at_level(logging.ERROR, logger="anonflow.edge.runtime.camera"):
         source.start()
         frames = collect(source, 1.0)
         source.stop()
@@ -184,7 +184,7 @@ def test_a_file_ends_or_loops(short_clip: Path, loop: bool, finished: bool) -> N
 def test_open_capture_refuses_what_is_not_a_video(tmp_path: Path) -> None:
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"not a video")
-    from edge.runtime.camera import CameraError
+    from anonflow.edge.runtime.camera import CameraError
 
     with pytest.raises(CameraError, match="cannot open"):
         open_capture(str(junk))

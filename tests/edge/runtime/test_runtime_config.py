@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from anonflow.errors import InputError
-from edge.runtime.config import GatewayConfig, LocalTransportConfig, MqttTransportConfig, load_config
+from anonflow.contract.errors import InputError
+from anonflow.edge.runtime.config import GatewayConfig, LocalTransportConfig, MqttTransportConfig, load_config
 
 
 def base(video: Path) -> dict[str, Any]:

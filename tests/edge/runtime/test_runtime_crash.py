@@ -18,9 +18,9 @@ from pathlib import Path
 
 import yaml
 
-from edge.runtime.batch import unpack
-from edge.runtime.devbroker import DevBroker, Receiver
-from edge.runtime.spool import SPOOL_FILE
+from anonflow.edge.runtime.batch import unpack
+from anonflow.edge.runtime.devbroker import DevBroker, Receiver
+from anonflow.edge.runtime.spool import SPOOL_FILE
 
 KILLS = 3
 

@@ -15,11 +15,11 @@ import numpy.typing as npt
 import pytest
 
 from anonflow.contract import Entry
-from edge.runtime.batch import unpack
-from edge.runtime.config import CameraConfig, GatewayConfig
-from edge.runtime.devbroker import free_port
-from edge.runtime.gateway import ChainOutput, FrameProcessor, Gateway, model_chains
-from edge.runtime.health import HEALTH_SCHEMA
+from anonflow.edge.runtime.batch import unpack
+from anonflow.edge.runtime.config import CameraConfig, GatewayConfig
+from anonflow.edge.runtime.devbroker import free_port
+from anonflow.edge.runtime.gateway import ChainOutput, FrameProcessor, Gateway, model_chains
+from anonflow.edge.runtime.health import HEALTH_SCHEMA
 
 CAMERA_METRICS = set(
     [

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from awsiot.greengrasscoreipc import model
 
-from anonflow.errors import InputError
-from edge.runtime.batch import CONTENT_TYPE
-from edge.runtime.synthetic import synthetic_line
-from edge.runtime.transports.base import TransportError
-from edge.runtime.transports.greengrass import SOCKET_ENV, GreengrassTransport, connect_ipc
+from anonflow.contract.errors import InputError
+from anonflow.edge.runtime.batch import CONTENT_TYPE
+from anonflow.edge.runtime.synthetic import synthetic_line
+from anonflow.edge.runtime.transports.base import TransportError
+from anonflow.edge.runtime.transports.greengrass import SOCKET_ENV, GreengrassTransport, connect_ipc
 
 TOPIC = "anonflow/v1/store1/cam1/entries"
 

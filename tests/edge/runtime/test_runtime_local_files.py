@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from anonflow.contract import Entry
-from edge.runtime.batch import unpack
-from edge.runtime.synthetic import synthetic_line
-from edge.runtime.transports.base import TransportError
-from edge.runtime.transports.local import LocalFilesTransport, recover_parts
+from anonflow.edge.runtime.batch import unpack
+from anonflow.edge.runtime.synthetic import synthetic_line
+from anonflow.edge.runtime.transports.base import TransportError
+from anonflow.edge.runtime.transports.local import LocalFilesTransport, recover_parts
 
 ENTRIES = "anonflow/v1/store1/cam1/entries"
 HEALTH = "anonflow/v1/store1/gw1/health"

@@ -6,12 +6,12 @@ import json
 import logging
 import sys
 
-from edge.runtime.logs import JsonFormatter
+from anonflow.edge.runtime.logs import JsonFormatter
 
 
 def test_a_record_is_one_json_line_with_its_extra_fields() -> None:
     record = logging.LogRecord(
-        "edge.runtime.camera", logging.WARNING, __file__, 1, "camera %s: down", ("door",), None
+        "anonflow.edge.runtime.camera", logging.WARNING, __file__, 1, "camera %s: down", ("door",), None
     )
     record.event = "camera_unreachable"
     record.camera_id = "door"
@@ -20,7 +20,7 @@ def test_a_record_is_one_json_line_with_its_extra_fields() -> None:
 
     assert "\n" not in line
     out = json.loads(line)
-    assert out["level"] == "warning" and out["logger"] == "edge.runtime.camera"
+    assert out["level"] == "warning" and out["logger"] == "anonflow.edge.runtime.camera"
     assert out["message"] == "camera door: down"
     assert out["event"] == "camera_unreachable" and out["camera_id"] == "door"
     assert out["time"].endswith("+00:00")

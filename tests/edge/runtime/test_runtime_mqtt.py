@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from edge.runtime.devbroker import DevBroker, KeyPair, issue, make_authority
-from edge.runtime.rehearsal import rehearse_outage
-from edge.runtime.synthetic import synthetic_line
-from edge.runtime.transports.base import TransportError
-from edge.runtime.transports.mqtt import MqttTransport
+from anonflow.edge.runtime.devbroker import DevBroker, KeyPair, issue, make_authority
+from anonflow.edge.runtime.rehearsal import rehearse_outage
+from anonflow.edge.runtime.synthetic import synthetic_line
+from anonflow.edge.runtime.transports.base import TransportError
+from anonflow.edge.runtime.transports.mqtt import MqttTransport
 
 TOPIC = "anonflow/v1/store1/cam1/entries"
 # MQTT 3.1.1 CONNECT with client id "x": what any client sends first once TLS is up.
@@ -60,7 +60,7 @@ def test_a_certificate_from_another_authority_is_refused_with_a_clear_line(
     stranger = make_authority(tmp_path, "stranger-ca")
     pair = issue(stranger, tmp_path, "intruder")
 
-    with caplog.at_level(logging.ERROR, logger="edge.runtime.transports.mqtt"):
+    with caplog.at_level(logging.ERROR, logger="anonflow.edge.runtime.transports.mqtt"):
         transport = mqtt(broker, pair)
         connected = transport.wait_ready(3.0)
         status = transport.status()
@@ -88,7 +88,7 @@ def test_an_expired_certificate_is_named_in_the_log_and_in_health(
         "old-gateway", valid_from=now - dt.timedelta(days=30), valid_to=now - dt.timedelta(days=1)
     )
 
-    with caplog.at_level(logging.ERROR, logger="edge.runtime.transports.mqtt"):
+    with caplog.at_level(logging.ERROR, logger="anonflow.edge.runtime.transports.mqtt"):
         transport = mqtt(broker, expired)
         connected = transport.wait_ready(2.0)
         status = transport.status()

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from edge.runtime.batch import unpack
-from edge.runtime.spool import Spool
-from edge.runtime.synthetic import synthetic_id as entry_id
-from edge.runtime.synthetic import synthetic_line as entry_line
+from anonflow.edge.runtime.batch import unpack
+from anonflow.edge.runtime.spool import Spool
+from anonflow.edge.runtime.synthetic import synthetic_id as entry_id
+from anonflow.edge.runtime.synthetic import synthetic_line as entry_line
 
 TOPIC_A = "anonflow/v1/store1/cam1/entries"
 TOPIC_B = "anonflow/v1/store1/cam2/entries"
@@ -93,8 +93,8 @@ def test_committed_entries_survive_kill_9(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from edge.runtime.synthetic import synthetic_line as entry_line
-        from edge.runtime.spool import Spool
+        from anonflow.edge.runtime.synthetic import synthetic_line as entry_line
+        from anonflow.edge.runtime.spool import Spool
         spool = Spool(Path({str(tmp_path)!r}), max_bytes=100_000_000)
         n = 0
         while True:
@@ -120,7 +120,7 @@ def test_bound_evicts_oldest_first_and_counts_it(tmp_path: Path, caplog: pytest.
     line_bytes = len(entry_line(0))
     spool = Spool(tmp_path, max_bytes=10 * line_bytes + 10, max_line_bytes=line_bytes + 10)
 
-    with caplog.at_level(logging.WARNING, logger="edge.runtime.spool"):
+    with caplog.at_level(logging.WARNING, logger="anonflow.edge.runtime.spool"):
         for n in range(25):
             spool.put([(TOPIC_A, entry_line(n))])
 
@@ -144,7 +144,7 @@ def test_full_disk_evicts_oldest_and_keeps_going(tmp_path: Path, caplog: pytest.
     # A hard page limit makes SQLite report SQLITE_FULL exactly as a full disk does.
     spool = Spool(tmp_path, max_bytes=1_000_000_000, hard_limit_bytes=200 * 1024)
 
-    with caplog.at_level(logging.ERROR, logger="edge.runtime.spool"):
+    with caplog.at_level(logging.ERROR, logger="anonflow.edge.runtime.spool"):
         for first in range(0, 400, 5):
             assert spool.put([(TOPIC_A, entry_line(n)) for n in range(first, first + 5)]) == 5
 
@@ -166,7 +166,7 @@ def test_unsendable_lines_are_refused_loudly(
 ) -> None:
     spool = Spool(tmp_path, max_bytes=1_000_000, max_line_bytes=4_096)
 
-    with caplog.at_level(logging.ERROR, logger="edge.runtime.spool"):
+    with caplog.at_level(logging.ERROR, logger="anonflow.edge.runtime.spool"):
         stored = spool.put([(TOPIC_A, line), (TOPIC_A, entry_line(1))])
 
     assert stored == 1

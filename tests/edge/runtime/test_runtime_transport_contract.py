@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from edge.runtime.batch import unpack
-from edge.runtime.devbroker import DevBroker, Receiver
-from edge.runtime.synthetic import synthetic_line
-from edge.runtime.transports.base import Transport
-from edge.runtime.transports.greengrass import GreengrassTransport
-from edge.runtime.transports.local import LocalFilesTransport
-from edge.runtime.transports.mqtt import MqttTransport
+from anonflow.edge.runtime.batch import unpack
+from anonflow.edge.runtime.devbroker import DevBroker, Receiver
+from anonflow.edge.runtime.synthetic import synthetic_line
+from anonflow.edge.runtime.transports.base import Transport
+from anonflow.edge.runtime.transports.greengrass import GreengrassTransport
+from anonflow.edge.runtime.transports.local import LocalFilesTransport
+from anonflow.edge.runtime.transports.mqtt import MqttTransport
 
 TOPIC = "anonflow/v1/store1/cam1/entries"
 # A transport under test, and a function returning the lines its far side got on TOPIC, in order.

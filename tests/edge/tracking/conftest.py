@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from edge.tracking.base import Tracker
-from edge.tracking.bytetrack import ByteTrack, ByteTrackConfig
+from anonflow.edge.tracking.base import Tracker
+from anonflow.edge.tracking.bytetrack import ByteTrack, ByteTrackConfig
 
 # Each factory builds a fresh tracker that ends a track lost for longer than its argument, in seconds.
 TrackerFactory = Callable[[float], Tracker]

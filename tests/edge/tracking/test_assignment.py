@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.tracking.assignment import match
+from anonflow.edge.tracking.assignment import match
 
 
 @pytest.mark.parametrize(

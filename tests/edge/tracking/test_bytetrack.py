@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from edge.tracking.bytetrack import ByteTrack, ByteTrackConfig, SkippedDetections
+from anonflow.edge.tracking.bytetrack import ByteTrack, ByteTrackConfig, SkippedDetections
 
 DT = 0.1
 PERSON = np.array([[100, 50, 140, 150]], np.float32)

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from edge.tracking.iou import iou_matrix
+from anonflow.edge.tracking.iou import iou_matrix
 
 BOX = (0.0, 0.0, 10.0, 10.0)
 

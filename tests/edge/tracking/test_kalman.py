@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from edge.tracking.kalman import BoxKalman, cxcywh_to_xyxy, xyxy_to_cxcywh
+from anonflow.edge.tracking.kalman import BoxKalman, cxcywh_to_xyxy, xyxy_to_cxcywh
 
 KF = BoxKalman()
 Q_V = 30 * (30 / 160) ** 2  # ByteTrack's velocity noise (h/160 per frame) as a density per second³

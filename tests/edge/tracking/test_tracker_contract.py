@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from edge.tracking.base import TrackAssignment, Tracker
-from edge.tracking.iou import iou_matrix
+from anonflow.edge.tracking.base import TrackAssignment, Tracker
+from anonflow.edge.tracking.iou import iou_matrix
 
 # What the `make_tracker` fixture (conftest) gives: a fresh tracker with the given lost buffer, seconds.
 TrackerFactory = Callable[[float], Tracker]

@@ -8,7 +8,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from anonflow.errors import InputError
+from anonflow.contract.errors import InputError
 
 Model = TypeVar("Model", bound=BaseModel)
 

@@ -1,4 +1,4 @@
-"""MQTT topic names in one place, so edge, infra and tests cannot drift apart (tables: anonflow.tables)."""
+"""MQTT topic names in one place, so edge, infra and tests cannot drift apart."""
 
 from typing import Final
 

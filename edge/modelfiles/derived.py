@@ -14,12 +14,11 @@ import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from anonflow.errors import ModelFileError
-
-if TYPE_CHECKING:
-    from models.registry import ModelSpec
+from anonflow.contract.errors import ModelFileError
+from anonflow.edge.modelfiles.hashing import sha256_of, verified
+from anonflow.edge.modelfiles.spec import ModelSpec
 
 SIDECAR_FORMAT = "anonflow-derived-model/1"
 
@@ -74,8 +73,6 @@ def read_sidecar(model_file: Path) -> Sidecar:
 
 def check_derived(model: ModelSpec, parent: ModelSpec, path: Path) -> Sidecar:
     """The file's sidecar, after checking it names this row and parent and matches the file's bytes."""
-    from models.registry import _verified, sha256_of
-
     if not path.is_file():
         raise ModelFileError(f"derived model file {path} for {model.name} is missing; {model.source}")
     sidecar = read_sidecar(path)
@@ -87,7 +84,7 @@ def check_derived(model: ModelSpec, parent: ModelSpec, path: Path) -> Sidecar:
             f"manifest's parent is {parent.name} sha256 {parent.sha256[:12]}...; make it again"
         )
     stat = path.stat()
-    if not _verified(path, stat.st_size, stat.st_mtime_ns, sidecar.sha256):
+    if not verified(path, stat.st_size, stat.st_mtime_ns, sidecar.sha256):
         raise ModelFileError(
             f"{path} does not match its sidecar (expected sha256 {sidecar.sha256}, got {sha256_of(path)}); "
             "make it again"

@@ -3,7 +3,8 @@
 Shared by the gateway (health fields), the Beam job (PutMetricData) and the alarms in `infra/`.
 
 How each metric reaches CloudWatch:
-- Gateway metrics come from the periodic health message on `anonflow.names.health_topic(...)`. An IoT
+- Gateway metrics come from the periodic health message on
+  `anonflow.contract.topics.health_topic(...)`. An IoT
   topic rule copies the top-level numeric field `health_field` of that message into the metric (IoT's
   CloudWatch action has no dimensions, so a gateway metric is fleet-wide per environment; alarms use its
   Maximum).

@@ -2,54 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tomllib
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
 
-from anonflow.errors import InputError, ModelFileError
+from anonflow.contract.errors import InputError, ModelFileError
+from anonflow.edge.modelfiles.derived import check_derived
+from anonflow.edge.modelfiles.hashing import sha256_of, verified
+from anonflow.edge.modelfiles.spec import ModelSpec, Role
 
 MODEL_DIR_ENV = "ANONFLOW_MODEL_DIR"
-Role = Literal["pose", "attributes"]
-
-
-@dataclass(frozen=True, slots=True)
-class ModelSpec:
-    """One manifest row: what a model is, where its file lives inside the model directory, its hash."""
-
-    name: str
-    role: Role
-    family: str
-    file: str
-    sha256: str
-    licence: str
-    default: bool
-    source: str
-    url: str
-    input: str
-    outputs: tuple[str, ...]
-    labels: tuple[str, ...] = ()
-    # A derived model (quantised, or trained on top of another) is made locally, so its bytes differ per
-    # run: it has no manifest hash, and a sidecar JSON next to the file names its parent and its own hash.
-    derived_from: str = ""
-    # Exact upstream release files the manifest's ONNX file was converted from (informational: their
-    # bytes are not the manifest file's).
-    upstream: tuple[str, ...] = ()
-
-    @property
-    def copyleft(self) -> bool:
-        """AGPL models may be run on request but are never a default."""
-        return self.licence.upper().startswith("AGPL")
 
 
 @cache
 def manifest() -> tuple[ModelSpec, ...]:
     """All models the product knows, in manifest order."""
-    text = resources.files("models").joinpath("manifest.toml").read_text(encoding="utf-8")
+    text = resources.files("anonflow.edge.modelfiles").joinpath("manifest.toml").read_text(encoding="utf-8")
     rows = tomllib.loads(text)["model"]
     specs = tuple(
         ModelSpec(
@@ -99,26 +69,10 @@ def model_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return path
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@cache
-def _verified(path: Path, size: int, mtime_ns: int, expected: str) -> bool:
-    # Keyed on size and mtime so a file replaced on disk is hashed again.
-    return sha256_of(path) == expected
-
-
 def resolve(model: ModelSpec, directory: Path) -> Path:
     """Path of the model's file, after checking it exists and matches the manifest's sha256."""
     path = directory / model.file
     if model.derived_from:
-        from models.derived import check_derived
-
         check_derived(model, spec(model.derived_from), path)
         return path
     how = f"obtain it from {model.url} (or `anonflow models fetch {model.name}`)"
@@ -127,7 +81,7 @@ def resolve(model: ModelSpec, directory: Path) -> Path:
             f"model file {path} for {model.name} is missing (expected sha256 {model.sha256}); {how}"
         )
     stat = path.stat()
-    if not _verified(path, stat.st_size, stat.st_mtime_ns, model.sha256):
+    if not verified(path, stat.st_size, stat.st_mtime_ns, model.sha256):
         raise ModelFileError(
             f"model file {path} does not match the manifest (expected sha256 {model.sha256}, "
             f"got {sha256_of(path)}); replace it: {how}"
