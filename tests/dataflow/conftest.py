@@ -1,4 +1,4 @@
-"""Fixtures for the dataflow tests: the synthetic store-day generator (bench/storeday.py), a moto server."""
+"""Fixtures for the dataflow tests: the synthetic store-day generator (bench/storeday/), a moto server."""
 
 from __future__ import annotations
 
