@@ -40,7 +40,7 @@ def video_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def storeday() -> ModuleType:
-    """The synthetic store-day generator (bench/storeday.py), used by the dataflow and bench tests."""
+    """The synthetic store-day generator (bench/storeday/), used by the dataflow and bench tests."""
     import bench.storeday
 
     return bench.storeday

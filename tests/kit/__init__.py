@@ -4,4 +4,5 @@
 - `synthetic`: contract-valid entries with deterministic ids.
 - `rehearsal`: the outage rehearsal (spool -> sender -> MQTT5 -> broker down and up -> every id found).
 - `cdk`: reading a synthesised cloud assembly (templates, resources, logical ids).
+- `httpserve`: a local HTTP server for download hosts.
 """
