@@ -16,6 +16,7 @@ class SampleCamera:
 
 
 DEMO_STORE = "demo-store"
+DEMO_TIME_ZONE = "Europe/Berlin"  # the demo store's zone: its days and hours are cut in Berlin time
 SAMPLE_CAMERAS: tuple[SampleCamera, ...] = (
     SampleCamera("store-aisle-detection.gif", "aisle-cam", "aisle", "2026-11-21T10:01:00Z"),
     SampleCamera("people-detection.gif", "room-cam", "fitting-area", "2026-11-21T10:02:30Z"),
