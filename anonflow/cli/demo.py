@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     print(render(names, rows))
     reports = [_report(tables / "analytics.duckdb", args.output / "report.html", stores)]
     if args.synthetic:
-        reports += _synthetic_week(args.output, run_job)
+        reports += write_synthetic_week(args.output, run_job)
     for report in reports:
         print(f"report: {report}")
     print(f"\ndone in {time.perf_counter() - started:.0f} s")
@@ -128,7 +128,7 @@ def _report(db: Path, out: Path, stores: Path) -> Path:
     return write_report(db, out, stores=stores).path
 
 
-def _synthetic_week(output: Path, run_job: Any) -> list[Path]:
+def write_synthetic_week(output: Path, run_job: Any) -> list[Path]:
     """Seven synthetic days of the demo store ending on the clips' day, through the same job."""
     from anonflow.cli.samples import DEMO_STORE, DEMO_TIME_ZONE, SAMPLE_CAMERAS
     from anonflow.cli.synthetic import write_week

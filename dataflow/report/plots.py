@@ -28,6 +28,10 @@ def _fewer(k: int | None) -> str:
     return f"fewer than {k} people" if k else "fewer than k people"
 
 
+def _cells(n: int) -> str:
+    return f"{n} cell" if n == 1 else f"{n} cells"
+
+
 def visit_length(data: ReportData) -> Panel:
     """Per zone (and the whole visit): median and p90 stay, averaged over the period's days."""
     title = "How long people stay"
@@ -57,8 +61,10 @@ def visit_length(data: ReportData) -> Panel:
         return Panel("stay", title, counts, "other", empty=why)
     zones = sorted(per_zone, key=lambda z: (z != STORE_ZONE, z))
     names = ["whole store" if z == STORE_ZONE else z for z in zones]
-    p50 = [float(np.mean([a for a, _ in per_zone[z]])) / 60 for z in zones]
-    p90 = [float(np.mean([b for _, b in per_zone[z]])) / 60 for z in zones]
+    p50 = [float(np.mean([a for a, _ in per_zone[z]])) for z in zones]
+    p90 = [float(np.mean([b for _, b in per_zone[z]])) for z in zones]
+    unit, scale = ("minutes", 60.0) if max(p90) >= 120 else ("seconds", 1.0)
+    p50, p90 = [v / scale for v in p50], [v / scale for v in p90]
     figure, axis = plt.subplots(figsize=(8, 0.8 + 0.3 * len(zones)))
     y = np.arange(len(zones))
     axis.barh(y, p90, height=0.7, color="#c6d7ea", label="p90: one in ten stayed longer")
@@ -66,11 +72,11 @@ def visit_length(data: ReportData) -> Panel:
     axis.set_yticks(y, names, fontsize=8)
     axis.invert_yaxis()
     axis.set_xlim(0, max(p90) * 1.1 or 1)
-    axis.set_xlabel("minutes")
+    axis.set_xlabel(unit)
     axis.set_title(title)
     axis.legend(fontsize=8, loc="lower right")
     if suppressed:
-        counts += f"; {suppressed} zone-days with {_fewer(data.k)} are left out"
+        counts += f"; {suppressed} zone-day{'s' if suppressed != 1 else ''} with {_fewer(data.k)} left out"
     return Panel("stay", title, counts, "other", svg(figure, "stay"))
 
 
@@ -115,7 +121,7 @@ def demographics(data: ReportData) -> Panel:
         axis.set_ylabel("people")
         axis.set_title(_coverage(values, what), fontsize=9)
     if hidden:
-        counts += f"; {hidden} cells with {_fewer(data.k)} are not included"
+        counts += f"; {_cells(hidden)} with {_fewer(data.k)} not included"
     return Panel("who", title, counts, "other", svg(figure, "who"))
 
 
@@ -130,7 +136,8 @@ def flows(data: ReportData) -> Panel:
             f"Flows need at least two zones; this store's cameras have {zones} "
             f"zone{'s' if zones != 1 else ''} configured."
             if zones < 2
-            else "Nobody was seen moving from one zone to another in this period."
+            else "No zone-to-zone moves in this period. Moves are counted between zones of one camera, "
+            "and across cameras only where the stores file links them."
         )
         return Panel("flows", title, counts, "other", empty=why)
     zones = sorted(set(rows.column("from_zone")) | set(rows.column("to_zone")))
