@@ -1,7 +1,7 @@
 """`anonflow report` on a DuckDB file with small, realistic rows: structure of the page, figures, errors.
 
 The page is checked structurally here (every figure an inline SVG or one line saying why, nothing pointing
-outside the page); test_report_browser.py opens it in headless Chromium.
+outside the page); test_browser.py opens it in headless Chromium.
 """
 
 from __future__ import annotations
