@@ -13,7 +13,7 @@ from anonflow.contract.errors import InputError
 from anonflow.infra.config import REPO_ROOT
 from anonflow.infra.greengrass.recipe import check_configuration, render_recipe
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "greengrass"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "greengrass"
 EDGE_RECIPE = REPO_ROOT / "edge" / "greengrass" / "recipe.yaml"
 
 

@@ -10,7 +10,7 @@ import yaml
 from anonflow.dataflow.stores import StoresConfig
 from anonflow.edge.config import CameraChainConfig
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 
 def _yaml_after(marker: str) -> object:
@@ -34,5 +34,5 @@ def test_quickstart_is_two_commands_and_ci_runs_the_test_one() -> None:
     assert block
     commands = [line.split("#")[0].strip() for line in block.group(1).splitlines() if line.strip()]
     assert commands == ["make demo", "make check"]
-    ci = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text(encoding="utf-8")
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text(encoding="utf-8")
     assert "exec make check" in ci
