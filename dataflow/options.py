@@ -11,19 +11,18 @@ import re
 from typing import Any, Literal, Self
 
 from apache_beam.options.pipeline_options import PipelineOptions
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from anonflow.contract.errors import InputError
+from anonflow.contract.settings import StrictModel, first_problem
 
 # The help groups of `anonflow pipeline --help`, in order; each JobConfig field names its group.
 GROUPS = ("input", "output", "stores", "privacy", "streaming")
 
 
-class JobConfig(BaseModel):
+class JobConfig(StrictModel):
     """What the job reads, how it protects the tables, and where it writes them. Each field names its
     help group (one of GROUPS) in json_schema_extra."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     input: str = Field(
         max_length=4096,
@@ -161,10 +160,10 @@ class JobConfig(BaseModel):
         try:
             return cls.model_validate({k: v for k, v in given.items() if v is not None})
         except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            message = first["msg"].removeprefix("Value error, ")
-            raise InputError(f"--{where}: {message}" if where else message) from None
+            # Options are named as typed on the command line; a rule across options names its own.
+            problem = first_problem(error)
+            where = f"--{problem.path}: " if problem.path else ""
+            raise InputError(f"{where}{problem.message}{problem.more}") from None
 
 
 class AnonflowOptions(PipelineOptions):

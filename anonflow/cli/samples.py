@@ -23,6 +23,7 @@ class SampleCamera:
 
 
 DEMO_STORE = "demo-store"
+DEMO_TIME_ZONE = "Europe/Berlin"  # the demo store's zone: its days and hours are cut in Berlin time
 SAMPLE_CAMERAS: tuple[SampleCamera, ...] = (
     SampleCamera(
         "store-aisle-detection.gif",

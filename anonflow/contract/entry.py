@@ -13,7 +13,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from anonflow.contract.settings import StrictModel
 
 SCHEMA_VERSION: Final = 1
 SCHEMA_ID: Final = "https://anonflow.dev/schemas/entry.v1.json"
@@ -23,10 +25,6 @@ IDENTIFIER_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
 UnitFloat = Annotated[float, Field(ge=0.0, le=1.0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Orientation(StrEnum):
@@ -50,7 +48,7 @@ class AgeBand(StrEnum):
     UNKNOWN = "unknown"
 
 
-class Box(_Strict):
+class Box(StrictModel):
     """Body box in normalised image coordinates (0 = left/top edge, 1 = right/bottom edge)."""
 
     x_min: UnitFloat
@@ -65,14 +63,14 @@ class Box(_Strict):
         return self
 
 
-class Point(_Strict):
+class Point(StrictModel):
     """A normalised image position."""
 
     x: UnitFloat
     y: UnitFloat
 
 
-class KeyPoint(_Strict):
+class KeyPoint(StrictModel):
     """A body key point: normalised position plus the pose network's confidence."""
 
     x: UnitFloat
@@ -80,7 +78,7 @@ class KeyPoint(_Strict):
     score: Probability
 
 
-class BodyKeyPoints(_Strict):
+class BodyKeyPoints(StrictModel):
     """The twelve COCO body points; face points have no field and are rejected as extra keys."""
 
     left_shoulder: KeyPoint | None = None
@@ -97,7 +95,7 @@ class BodyKeyPoints(_Strict):
     right_ankle: KeyPoint | None = None
 
 
-class Demographics(_Strict):
+class Demographics(StrictModel):
     """Coarse, body-only estimates, smoothed over the track so far.
 
     `attributes` holds the attribute network's probabilities by name (for example `male`, `bag`,
@@ -111,14 +109,14 @@ class Demographics(_Strict):
     )
 
 
-class LineCrossing(_Strict):
+class LineCrossing(StrictModel):
     """The track's foot point crossed a counting line between the previous observation and this one."""
 
     line_id: Identifier
     direction: Literal["in", "out"]
 
 
-class Producer(_Strict):
+class Producer(StrictModel):
     """Which software and models made the entry, for audit and for re-processing decisions."""
 
     version: Annotated[str, Field(max_length=32)]
@@ -126,7 +124,7 @@ class Producer(_Strict):
     attribute_model: Annotated[str, Field(max_length=64)]
 
 
-class Entry(_Strict):
+class Entry(StrictModel):
     """One anonymous observation of one tracked person by one camera (wire contract v1)."""
 
     schema_version: Literal[1] = Field(description="Contract version; bumps on incompatible change.")

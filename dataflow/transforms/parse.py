@@ -14,6 +14,7 @@ from apache_beam.utils.timestamp import Timestamp
 from pydantic import ValidationError
 
 from anonflow.contract.entry import Entry
+from anonflow.contract.settings import first_problem
 from anonflow.dataflow.deadletter import DEAD_LETTER_TAG, DeadLetter
 from anonflow.dataflow.observation import Observation
 
@@ -83,12 +84,11 @@ def _known(entry: Entry, raw: str, stores: Set[str] | None) -> Entry | Rejected:
 
 
 def _reason(error: ValidationError) -> str:
-    problems = error.errors()
-    first = problems[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-    message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
-    return f"{where}: {message}{more}"
+    # Dead-letter reasons are stored and grouped by analysts: keep pydantic's wording, unlike settings files.
+    problem = first_problem(error)
+    message = "unknown field" if problem.kind == "extra_forbidden" else problem.text
+    more = f" (+{problem.others} more)" if problem.others else ""
+    return f"{problem.where}: {message}{more}"
 
 
 class _ParseDoFn(beam.DoFn):

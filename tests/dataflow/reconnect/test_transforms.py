@@ -163,6 +163,8 @@ def test_join_quality_on_a_labelled_store_day(storeday: ModuleType) -> None:
     assert quality.transit.precision >= 0.99, quality.summary()
     designed = {
         "occlusion: gap too long",
+        # A person whose clothes sit near a bucket edge flickers enough to change a short track's mode.
+        "occlusion: different appearance group",
         "transit: transit too slow",
         "transit: different appearance group",
     }

@@ -13,7 +13,7 @@ import pytest
 
 from anonflow.edge.runtime.backoff import Backoff
 from anonflow.edge.runtime.camera import CameraSource, Capture, open_capture
-from anonflow.edge.runtime.devbroker import free_port
+from tests.kit.broker import free_port
 
 
 def collect(source: CameraSource, seconds: float, pause_s: float = 0.0) -> list[Any]:

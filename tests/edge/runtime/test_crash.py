@@ -19,8 +19,8 @@ from pathlib import Path
 import yaml
 
 from anonflow.edge.runtime.batch import unpack
-from anonflow.edge.runtime.devbroker import DevBroker, Receiver
 from anonflow.edge.runtime.spool import SPOOL_FILE
+from tests.kit.broker import DevBroker, Receiver
 
 KILLS = 3
 

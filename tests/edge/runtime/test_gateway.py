@@ -17,9 +17,9 @@ import pytest
 from anonflow.contract import Entry
 from anonflow.edge.runtime.batch import unpack
 from anonflow.edge.runtime.config import CameraConfig, GatewayConfig
-from anonflow.edge.runtime.devbroker import free_port
 from anonflow.edge.runtime.gateway import ChainOutput, FrameProcessor, Gateway, model_chains
 from anonflow.edge.runtime.health import HEALTH_SCHEMA
+from tests.kit.broker import free_port
 
 CAMERA_METRICS = set(
     [

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from anonflow.edge.runtime.config import CameraConfig, GatewayConfig
-from anonflow.edge.runtime.devbroker import free_port, issue, make_authority
 from anonflow.edge.runtime.gateway import Gateway
 from anonflow.edge.runtime.spool import Spool
-from anonflow.edge.runtime.synthetic import synthetic_line
+from tests.kit.broker import free_port, issue, make_authority
+from tests.kit.synthetic import synthetic_line
 
 BOUND = 256 * 1024  # the smallest bound the configuration allows
 

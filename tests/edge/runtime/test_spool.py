@@ -14,8 +14,8 @@ import pytest
 
 from anonflow.edge.runtime.batch import unpack
 from anonflow.edge.runtime.spool import Spool
-from anonflow.edge.runtime.synthetic import synthetic_id as entry_id
-from anonflow.edge.runtime.synthetic import synthetic_line as entry_line
+from tests.kit.synthetic import synthetic_id as entry_id
+from tests.kit.synthetic import synthetic_line as entry_line
 
 TOPIC_A = "anonflow/v1/store1/cam1/entries"
 TOPIC_B = "anonflow/v1/store1/cam2/entries"
@@ -93,7 +93,7 @@ def test_committed_entries_survive_kill_9(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from anonflow.edge.runtime.synthetic import synthetic_line as entry_line
+        from tests.kit.synthetic import synthetic_line as entry_line
         from anonflow.edge.runtime.spool import Spool
         spool = Spool(Path({str(tmp_path)!r}), max_bytes=100_000_000)
         n = 0

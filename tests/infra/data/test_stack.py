@@ -8,7 +8,7 @@ from aws_cdk.assertions import Match
 from anonflow.contract.tables import ALL_TABLES, PARTITION_KEYS, Table
 from anonflow.infra.data import layout
 from anonflow.infra.data.catalog import GLUE_TYPES
-from anonflow.infra.testing import Assembly, arn_of, ref, render, resources
+from tests.kit.cdk import Assembly, arn_of, ref, render, resources
 
 
 def test_every_bucket_is_private_and_encrypted(assembly: Assembly) -> None:

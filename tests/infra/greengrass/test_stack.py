@@ -19,7 +19,7 @@ from anonflow.edge.runtime.config import parse_config
 from anonflow.infra.app import build_app
 from anonflow.infra.config import EnvironmentConfig
 from anonflow.infra.greengrass.edge_lambda import HANDLER, EdgeLambdaComponent
-from anonflow.infra.testing import Assembly, logical_id, ref, render, resources, symbolic
+from tests.kit.cdk import Assembly, logical_id, ref, render, resources, symbolic
 
 
 def _edge_lambda(assembly: Assembly) -> EdgeLambdaComponent:

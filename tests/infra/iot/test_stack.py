@@ -14,7 +14,7 @@ from anonflow.edge.runtime.sender import SenderStats
 from anonflow.edge.runtime.spool import SpoolStats
 from anonflow.edge.runtime.transports.base import TransportStatus
 from anonflow.infra.iot.entries_rule import ENTRIES_SQL
-from anonflow.infra.testing import Assembly, arn_of, grants, logical_id, render, resources, statements_of
+from tests.kit.cdk import Assembly, arn_of, grants, logical_id, render, resources, statements_of
 
 ARN = "arn:<Ref AWS::Partition>:iot:<Ref AWS::Region>:<Ref AWS::AccountId>:"
 THINGS = {"store-a-gw1": "store-a", "store-a-gw2": "store-a", "store-b-gw1": "store-b"}

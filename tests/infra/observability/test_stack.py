@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from anonflow.contract import metrics
-from anonflow.infra.testing import Assembly, ref, render, resources
+from tests.kit.cdk import Assembly, ref, render, resources
 
 
 def _alarms(assembly: Assembly) -> list[dict[str, Any]]:

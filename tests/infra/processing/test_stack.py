@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anonflow.infra.testing import Assembly, arn_of, grants, logical_id, render, resources, statements_of
+from tests.kit.cdk import Assembly, arn_of, grants, logical_id, render, resources, statements_of
 
 
 def test_flink_application_runs_the_jar_from_the_artifacts_bucket(assembly: Assembly) -> None:

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from anonflow.edge.runtime.batch import unpack
-from anonflow.edge.runtime.devbroker import DevBroker, Receiver
-from anonflow.edge.runtime.synthetic import synthetic_line
 from anonflow.edge.runtime.transports.base import Transport
 from anonflow.edge.runtime.transports.greengrass import GreengrassTransport
 from anonflow.edge.runtime.transports.local import LocalFilesTransport
 from anonflow.edge.runtime.transports.mqtt import MqttTransport
+from tests.kit.broker import DevBroker, Receiver
+from tests.kit.synthetic import synthetic_line
 
 TOPIC = "anonflow/v1/store1/cam1/entries"
 # A transport under test, and a function returning the lines its far side got on TOPIC, in order.

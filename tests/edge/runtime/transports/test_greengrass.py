@@ -13,9 +13,9 @@ from awsiot.greengrasscoreipc import model
 
 from anonflow.contract.errors import InputError
 from anonflow.edge.runtime.batch import CONTENT_TYPE
-from anonflow.edge.runtime.synthetic import synthetic_line
 from anonflow.edge.runtime.transports.base import TransportError
 from anonflow.edge.runtime.transports.greengrass import SOCKET_ENV, GreengrassTransport, connect_ipc
+from tests.kit.synthetic import synthetic_line
 
 TOPIC = "anonflow/v1/store1/cam1/entries"
 

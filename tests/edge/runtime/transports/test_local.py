@@ -9,9 +9,9 @@ import pytest
 
 from anonflow.contract import Entry
 from anonflow.edge.runtime.batch import unpack
-from anonflow.edge.runtime.synthetic import synthetic_line
 from anonflow.edge.runtime.transports.base import TransportError
 from anonflow.edge.runtime.transports.local import LocalFilesTransport, recover_parts
+from tests.kit.synthetic import synthetic_line
 
 ENTRIES = "anonflow/v1/store1/cam1/entries"
 HEALTH = "anonflow/v1/store1/gw1/health"

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from anonflow.edge.runtime.devbroker import DevBroker, KeyPair, issue, make_authority
-from anonflow.edge.runtime.rehearsal import rehearse_outage
-from anonflow.edge.runtime.synthetic import synthetic_line
 from anonflow.edge.runtime.transports.base import TransportError
 from anonflow.edge.runtime.transports.mqtt import MqttTransport
+from tests.kit.broker import DevBroker, KeyPair, issue, make_authority
+from tests.kit.rehearsal import rehearse_outage
+from tests.kit.synthetic import synthetic_line
 
 TOPIC = "anonflow/v1/store1/cam1/entries"
 # MQTT 3.1.1 CONNECT with client id "x": what any client sends first once TLS is up.

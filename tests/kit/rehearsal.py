@@ -13,11 +13,11 @@ from pathlib import Path
 
 from anonflow.edge.runtime.backoff import Backoff
 from anonflow.edge.runtime.batch import DEFAULT_MAX_PAYLOAD_BYTES, unpack
-from anonflow.edge.runtime.devbroker import DevBroker, Receiver
 from anonflow.edge.runtime.sender import Sender
 from anonflow.edge.runtime.spool import Spool
-from anonflow.edge.runtime.synthetic import synthetic_id, synthetic_line
 from anonflow.edge.runtime.transports.mqtt import MqttTransport
+from tests.kit.broker import DevBroker, Receiver
+from tests.kit.synthetic import synthetic_id, synthetic_line
 
 _TICK_S = 0.05  # entries due within one tick are spooled in one commit, as one frame's entries are
 

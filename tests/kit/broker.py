@@ -1,4 +1,4 @@
-"""A local MQTT broker with mutual TLS, for development, the runtime tests and the reliability bench.
+"""A local MQTT broker with mutual TLS, for the runtime tests and the reliability bench (never installed).
 
 It runs Debian's mosquitto on 127.0.0.1 with `require_certificate true`, a private CA, a server
 certificate and client certificates made here with `cryptography`, so the gateway's MQTT5 transport
