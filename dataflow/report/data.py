@@ -40,7 +40,7 @@ class ReportData:
     footfall_hourly: Rows  # zone_id, window_start, visitors, entries, exits, suppressed
     dwell_hourly: Rows  # zone_id, visitors, dwell_p50_s, suppressed
     dwell_daily: Rows  # zone_id, visitors, dwell_p50_s, dwell_p90_s, dwell_mean_s (summed over days: mean)
-    demographics: Rows  # gender, age_band, visitors, suppressed_cells (whole store, zone '*')
+    demographics: Rows  # gender, age_group, visitors, suppressed_cells (whole store, zone '*')
     flows: Rows  # from_zone, to_zone, visitors, suppressed_cells
     heatmap: Rows  # camera_id, grid_size, cell_x, cell_y, observations, suppressed
     cells: Rows  # table, rows, suppressed
@@ -121,10 +121,10 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
             ),
             # The whole-store rows: a journey seen in several zones is in each zone's rows once.
             demographics=q(
-                "SELECT gender, age_band, coalesce(sum(visitors), 0) AS visitors, "
+                "SELECT gender, age_group, coalesce(sum(visitors), 0) AS visitors, "
                 "count(*) FILTER (WHERE suppressed) AS suppressed_cells FROM demographics "
                 f"WHERE {{where}} AND granularity = '1d' AND zone_id = '{STORE_ZONE}' "
-                "GROUP BY gender, age_band ORDER BY gender, age_band"
+                "GROUP BY gender, age_group ORDER BY gender, age_group"
             ),
             flows=q(
                 "SELECT from_zone, to_zone, coalesce(sum(visitors), 0) AS visitors, "

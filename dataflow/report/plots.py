@@ -27,7 +27,7 @@ from anonflow.dataflow.report.data import Rows
 
 _MAX_ZONES = 8
 _GENDERS = ("female", "male", "unknown")
-_AGE_BANDS = ("0-17", "18-34", "35-54", "55+", "unknown")
+_AGE_GROUPS = ("child", "adult", "senior", "unknown")
 
 
 def _png(figure: Figure) -> bytes:
@@ -85,18 +85,18 @@ def dwell(hourly: Rows, daily: Rows) -> bytes | None:
 
 
 def demographics(rows: Rows) -> bytes | None:
-    """Visitors by age band, one bar per gender."""
+    """Visitors by age group, one bar per gender."""
     counts = {(g, a): n for g, a, n, _ in rows.rows}
     if not any(counts.values()):
         return None
     figure, axis = plt.subplots(figsize=(7, 3.6))
-    x = np.arange(len(_AGE_BANDS))
+    x = np.arange(len(_AGE_GROUPS))
     for i, gender in enumerate(_GENDERS):
         axis.bar(
-            x + (i - 1) * 0.27, [counts.get((gender, a), 0) for a in _AGE_BANDS], width=0.27, label=gender
+            x + (i - 1) * 0.27, [counts.get((gender, a), 0) for a in _AGE_GROUPS], width=0.27, label=gender
         )
-    axis.set_xticks(x, _AGE_BANDS)
-    axis.set_xlabel("age band")
+    axis.set_xticks(x, _AGE_GROUPS)
+    axis.set_xlabel("age group")
     axis.set_ylabel("visitors")
     axis.legend(fontsize=8)
     return _png(figure)
