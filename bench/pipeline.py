@@ -7,7 +7,7 @@
 Prints the wall time of the job (reading, validating, windowing, re-connection, all tables, Parquet and
 DuckDB), entries per second, the Beam counters, and how correct re-connection was:
 - link quality: join precision / recall of the rule on the fragments the job builds (the generator's
-  fragments equal the job's track summaries; tests/dataflow/test_reconnect_transforms.py checks that);
+  fragments equal the job's track summaries; tests/dataflow/reconnect/test_transforms.py checks that);
 - the job's own tables against the generator's truth: visitors per day and per hour for the whole store
   (a journey split in two counts twice, two people joined count once), and door entries.
 Generating the day is not timed.

@@ -5,7 +5,7 @@
 
 Prints join precision/recall per kind (occlusion within a camera, transit across cameras), how many
 people were reconstructed exactly, and why the missed true links were missed. The figures depend on the
-generator's knobs (see bench/storeday.py): long occlusions, lingering between cameras and per-camera
+generator's knobs (see bench/storeday/): long occlusions, lingering between cameras and per-camera
 appearance drift are built in and are, correctly, not joinable.
 """
 

@@ -20,11 +20,11 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from anonflow.contract.entry import Identifier
 from anonflow.contract.errors import InputError
+from anonflow.contract.settings import StrictModel, parse_yaml, validate_config
 
 
 @cache
@@ -32,11 +32,7 @@ def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class OcclusionRule(_Config):
+class OcclusionRule(StrictModel):
     """When two tracks of one camera are the same person briefly hidden (see dataflow/reconnect/README.md)."""
 
     max_gap_s: float = Field(
@@ -61,7 +57,7 @@ class OcclusionRule(_Config):
     )
 
 
-class CameraLink(_Config):
+class CameraLink(StrictModel):
     """A walkable connection from one camera's view to another's, with its plausible transit time.
 
     `min_transit_s` may be negative for cameras whose views overlap (the person appears in the next view
@@ -115,7 +111,7 @@ class CameraLink(_Config):
         return (forward, reverse)
 
 
-class StoreConfig(_Config):
+class StoreConfig(StrictModel):
     """One store: where it is in time, how its cameras connect, and how tracks may be re-connected."""
 
     store_id: Identifier
@@ -148,7 +144,7 @@ class StoreConfig(_Config):
         return tuple(d for link in self.links for d in link.directed())
 
 
-class StoresConfig(_Config):
+class StoresConfig(StrictModel):
     """All stores the job knows; entries from an unknown store go to the dead-letter output."""
 
     stores: tuple[StoreConfig, ...] = Field(min_length=1, max_length=100_000)
@@ -194,17 +190,12 @@ def _read_text(path: str) -> str:
 def load_stores(path: str | Path) -> StoresConfig:
     """Read and validate a stores YAML file (local, or any Beam filesystem URL such as s3://); any
     problem is one InputError naming the file and the field."""
+    source = f"stores file {path}"
     try:
-        data = yaml.safe_load(_read_text(str(path)))
+        text = _read_text(str(path))
     except FileNotFoundError as error:
-        raise InputError(f"stores file {path} does not exist") from error
+        raise InputError(f"{source} does not exist") from error
     except UnicodeDecodeError as error:
-        raise InputError(f"stores file {path} is not UTF-8 text") from error
-    except yaml.YAMLError as error:
-        raise InputError(f"stores file {path} is not valid YAML: {error}") from error
-    try:
-        return StoresConfig.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise InputError(f"stores file {path}: {where}: {first['msg']}") from error
+        raise InputError(f"{source} is not UTF-8 text") from error
+    data = parse_yaml(text, source)
+    return validate_config(data if data is not None else {}, StoresConfig, source)

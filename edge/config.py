@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from anonflow.contract.body import BODY_POINTS
 from anonflow.contract.entry import Identifier
+from anonflow.contract.settings import StrictModel
 
 NormalisedXY = tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]]
 
 
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class GateConfig(_Config):
+class GateConfig(StrictModel):
     """Which people are confident enough to be processed at all (patent claims 14-16)."""
 
     required_points: tuple[str, ...] = Field(
@@ -44,7 +41,7 @@ class GateConfig(_Config):
         return value
 
 
-class CropConfig(_Config):
+class CropConfig(StrictModel):
     """The anonymous crop: fitted to body points, capped above the shoulders (claims 3, 6, 7)."""
 
     head_cap: float = Field(
@@ -77,7 +74,7 @@ class CropConfig(_Config):
     neutral_value: int = Field(128, ge=0, le=255, description="Grey level used for masked pixels.")
 
 
-class FaceCheckConfig(_Config):
+class FaceCheckConfig(StrictModel):
     """The independent face check every crop passes before it is classified or saved (edge.facecheck)."""
 
     upscale: int = Field(
@@ -94,14 +91,14 @@ class FaceCheckConfig(_Config):
     )
 
 
-class ZoneConfig(_Config):
+class ZoneConfig(StrictModel):
     """A polygon on the camera image; a person is in it when the foot point lies inside."""
 
     id: Identifier
     polygon: list[NormalisedXY] = Field(min_length=3, max_length=64, description="Vertices, normalised x, y.")
 
 
-class LineConfig(_Config):
+class LineConfig(StrictModel):
     """A counting line: crossing it from its left side to its right side (walking start->end) is `in`."""
 
     id: Identifier
@@ -115,7 +112,7 @@ class LineConfig(_Config):
         return self
 
 
-class CameraChainConfig(_Config):
+class CameraChainConfig(StrictModel):
     """Everything the frame->entry chain of one camera needs, apart from the models' files."""
 
     pose_model: str = Field("openpose-lightweight", description="Manifest name of the pose model.")

@@ -18,7 +18,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
+
+from anonflow.contract.settings import StrictModel
 
 SCHEMA_VERSION: Final = 2
 SCHEMA_ID: Final = "https://anonflow.dev/schemas/entry.v2.json"
@@ -32,10 +34,6 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 # Positions in minimal entries are rounded to this many decimals (1/1000 of the frame, ~2 px at 1080p):
 # enough for zones and counting lines, too coarse to carry a fingerprint of body shape.
 POSITION_DECIMALS: Final = 3
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Orientation(StrEnum):
@@ -79,7 +77,7 @@ AGE_GROUP_OF_BAND: Final[dict[AgeBand, AgeGroup]] = {
 }
 
 
-class Box(_Strict):
+class Box(StrictModel):
     """Body box in normalised image coordinates (0 = left/top edge, 1 = right/bottom edge)."""
 
     x_min: UnitFloat
@@ -94,14 +92,14 @@ class Box(_Strict):
         return self
 
 
-class Point(_Strict):
+class Point(StrictModel):
     """A normalised image position."""
 
     x: UnitFloat
     y: UnitFloat
 
 
-class KeyPoint(_Strict):
+class KeyPoint(StrictModel):
     """A body key point: normalised position plus the pose network's confidence."""
 
     x: UnitFloat
@@ -109,7 +107,7 @@ class KeyPoint(_Strict):
     score: Probability
 
 
-class BodyKeyPoints(_Strict):
+class BodyKeyPoints(StrictModel):
     """The twelve COCO body points; face points have no field and are rejected as extra keys."""
 
     left_shoulder: KeyPoint | None = None
@@ -129,7 +127,7 @@ class BodyKeyPoints(_Strict):
 AttributeName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
 
-class Demographics(_Strict):
+class Demographics(StrictModel):
     """Coarse, body-only labels, smoothed over the track so far; `unknown` when no model reads them.
 
     age_band: only where a customer-trained model reads the finer band; it must fall in `age_group`.
@@ -148,14 +146,14 @@ class Demographics(_Strict):
         return self
 
 
-class LineCrossing(_Strict):
+class LineCrossing(StrictModel):
     """The track's foot point crossed a counting line between the previous observation and this one."""
 
     line_id: Identifier
     direction: Literal["in", "out"]
 
 
-class Producer(_Strict):
+class Producer(StrictModel):
     """Which software and models made the entry, for audit and for re-processing decisions."""
 
     version: Annotated[str, Field(max_length=32)]
@@ -163,7 +161,7 @@ class Producer(_Strict):
     attribute_model: Annotated[str, Field(max_length=64)]
 
 
-class Entry(_Strict):
+class Entry(StrictModel):
     """One anonymous observation of one tracked person by one camera (wire contract v2, minimal)."""
 
     schema_version: Literal[2] = Field(description="Contract version; bumps on incompatible change.")
@@ -204,7 +202,7 @@ class Entry(_Strict):
         return self
 
 
-class ResearchDetail(_Strict):
+class ResearchDetail(StrictModel):
     """What a research entry adds; only with the gateway's explicit `entry_detail: research` setting.
 
     attributes: the attribute network's smoothed probabilities by name (`male`, `bag`, `hat`, ...).

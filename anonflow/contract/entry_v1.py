@@ -22,13 +22,13 @@ from anonflow.contract.entry import (
     Point,
     Probability,
     Producer,
-    _Strict,
 )
+from anonflow.contract.settings import StrictModel
 
 SCHEMA_ID_V1: Final = "https://anonflow.dev/schemas/entry.v1.json"
 
 
-class DemographicsV1(_Strict):
+class DemographicsV1(StrictModel):
     """Coarse, body-only estimates, smoothed over the track so far.
 
     `attributes` holds the attribute network's probabilities by name (for example `male`, `bag`,
@@ -42,7 +42,7 @@ class DemographicsV1(_Strict):
     )
 
 
-class EntryV1(_Strict):
+class EntryV1(StrictModel):
     """One anonymous observation of one tracked person by one camera (wire contract v1)."""
 
     schema_version: Literal[1] = Field(description="Contract version; bumps on incompatible change.")

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from anonflow.contract.entries import VERSION_TAGS, read_entry_json
 from anonflow.contract.entry import Entry
 from anonflow.contract.entry_v1 import EntryV1
+from anonflow.contract.settings import first_problem
 from anonflow.dataflow.deadletter import DEAD_LETTER_TAG, DeadLetter
 from anonflow.dataflow.observation import Observation
 
@@ -89,14 +90,14 @@ def _known(entry: Entry | EntryV1, raw: str, stores: Set[str] | None) -> Entry |
 
 
 def _reason(error: ValidationError) -> str:
-    problems = error.errors()
-    first = problems[0]
-    location = first["loc"]
-    if location and location[0] in VERSION_TAGS:  # the version the entry claims, not a field
-        location = location[1:]
-    where = ".".join(str(part) for part in location) or "(top level)"
-    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-    message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+    # Dead-letter reasons are stored and grouped by analysts: keep pydantic's wording, unlike settings files.
+    problem = first_problem(error)
+    head, _, rest = problem.path.partition(".")
+    where = (
+        (rest or "(top level)") if head in VERSION_TAGS else problem.where
+    )  # the claimed version, not a field
+    message = "unknown field" if problem.kind == "extra_forbidden" else problem.text
+    more = f" (+{problem.others} more)" if problem.others else ""
     return f"{where}: {message}{more}"
 
 

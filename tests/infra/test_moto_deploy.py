@@ -25,7 +25,7 @@ from moto.server import ThreadedMotoServer
 from anonflow.cli.main import main as anonflow_main
 from anonflow.contract.entry import Entry
 from anonflow.infra.data import layout
-from anonflow.infra.testing import Assembly
+from tests.kit.cdk import Assembly
 
 # Types moto's CloudFormation does not create; anything else in a deployed template must come up.
 NOT_IN_MOTO = {
