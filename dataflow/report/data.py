@@ -228,11 +228,13 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
                 ),
                 repeat=len(_CELL_TABLES),
             ),
+            # This store's rejected payloads and those naming no store (filed under 'unknown'), never
+            # another store's.
             dead_letter=_query(
                 connection,
-                "SELECT reason, count(*) AS n FROM dead_letter "
+                "SELECT reason, count(*) AS n FROM dead_letter WHERE store_id IN (?, 'unknown') "
                 "GROUP BY reason ORDER BY n DESC, reason LIMIT 20",
-                [],
+                [store_id],
             ),
             privacy=_privacy_sidecars(db),
             synthetic=_synthetic_marker(db),
