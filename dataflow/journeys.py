@@ -46,7 +46,7 @@ class Visit:
 class Journey:
     """One anonymous journey: random id, its tracks (time order), zone visits (start order) and label.
 
-    gender / age_band: the majority label over the journey's observations, ignoring "unknown"; a tie
+    gender / age_group: the majority label over the journey's observations, ignoring "unknown"; a tie
     between the two most frequent labels, or no known label at all, gives "unknown".
     """
 
@@ -54,7 +54,7 @@ class Journey:
     tracks: tuple[Track, ...]
     visits: tuple[Visit, ...]
     gender: str
-    age_band: str
+    age_group: str
 
     @classmethod
     def of(cls, journey_id: str, tracks: Iterable[Track], visit_gap_ms: int) -> Journey:
@@ -66,7 +66,7 @@ class Journey:
             tracks=ordered,
             visits=_visits(ordered, visit_gap_ms),
             gender=_majority(label for t in ordered for label in t.genders),
-            age_band=_majority(label for t in ordered for label in t.age_bands),
+            age_group=_majority(label for t in ordered for label in t.age_groups),
         )
 
     @property

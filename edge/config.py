@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -104,6 +104,23 @@ class CropConfig(StrictModel):
     neutral_value: int = Field(128, ge=0, le=255, description="Grey level used for masked pixels.")
 
 
+class FaceCheckConfig(StrictModel):
+    """The independent face check every crop passes before it is classified or saved (edge.facecheck)."""
+
+    upscale: int = Field(
+        2, ge=1, le=4, description="Enlarge crops this many times first, so small faces reach 20 px."
+    )
+    min_neighbors: int = Field(
+        4,
+        ge=2,
+        le=10,
+        description="Overlapping detections a face needs (lower finds more faces and drops more crops).",
+    )
+    scale_step: float = Field(
+        1.1, ge=1.05, le=1.5, description="Step between the detector's scales (smaller is finer, slower)."
+    )
+
+
 class ZoneConfig(StrictModel):
     """A polygon on the camera image; a person is in it when the foot point lies inside."""
 
@@ -136,10 +153,15 @@ class CameraChainConfig(StrictModel):
         None, ge=128, le=1024, description="Pose network input height in pixels (None: the model's default)."
     )
     detect_every: int = Field(
-        1, ge=1, le=30, description="Run the pose model on every k-th frame and track in between."
+        2,
+        ge=1,
+        le=30,
+        description="Run the pose model on every k-th frame and let the tracker predict in between "
+        "(2: about twice the float model's frame rate, every labelled clip counted the same).",
     )
     gate: GateConfig = GateConfig()
     crop: CropConfig = CropConfig()
+    face_check: FaceCheckConfig = FaceCheckConfig()
     zones: list[ZoneConfig] = Field(
         default_factory=list, max_length=32, description="Polygon zones; none means one zone `all`."
     )
@@ -152,6 +174,12 @@ class CameraChainConfig(StrictModel):
     )
     entry_interval_s: float = Field(
         1.0, ge=0.0, le=3600.0, description="Least time between two entries of one track (0: every frame)."
+    )
+    entry_detail: Literal["minimal", "research"] = Field(
+        "minimal",
+        description="minimal: entries carry only what the cloud job uses. research: they also carry body "
+        "key points with scores, the box, orientation and raw attribute probabilities (contract profile "
+        "`research`); turn on only for a consented research or training collection.",
     )
     attribute_every_s: float = Field(
         0.5, ge=0.0, le=60.0, description="Least time between attribute readings of one track."

@@ -99,6 +99,9 @@ FOOTFALL: Final = Table(
     ),
 )
 
+HEADLINE_COLUMN: Final = "visitors"
+"""The footfall column a store manager reads first: estimated people (dataflow/people/README.md)."""
+
 DWELL: Final = Table(
     "dwell",
     "How long visitors stayed in a zone, per window.",
@@ -115,12 +118,16 @@ DWELL: Final = Table(
 
 DEMOGRAPHICS: Final = Table(
     "demographics",
-    "Visitors by coarse gender and age band, per zone and window.",
+    "Visitors by coarse gender and age group, per zone and window.",
     (
         Column("zone_id", "string", "Zone the visitors were seen in; '*' is the whole store."),
         *_WINDOW,
         Column("gender", "string", "female, male or unknown (from the anonymous body crop)."),
-        Column("age_band", "string", "0-17, 18-34, 35-54, 55+ or unknown."),
+        Column(
+            "age_group",
+            "string",
+            "child, adult, senior or unknown (from the anonymous body crop; v1 age bands are mapped).",
+        ),
         Column("visitors", "int64", "Distinct journeys; null if suppressed.", True),
         Column("suppressed", "bool", "True when fewer than k journeys back the row."),
     ),

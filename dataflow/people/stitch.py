@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from anonflow.dataflow.journeys import Journey
 from anonflow.dataflow.people.model import People
 from anonflow.dataflow.reconnect.fragments import Fragment
-from anonflow.dataflow.stores import PeopleRule, StoreConfig
+from anonflow.dataflow.stores import CameraLink, StoreConfig
 
 # Image distance (normalised units) beyond which a same-camera stitch costs the full place penalty.
 _FAR: float = 0.5
@@ -64,34 +65,38 @@ def _ends(journey: Journey, doors: frozenset[str]) -> _Ends:
     )
 
 
-def stitch_cost(earlier: _Ends, later: _Ends, store: StoreConfig) -> float:
-    """How implausible it is that `later` continues `earlier` (0: right away, same group, same place)."""
-    rule = store.people
-    gap_s = (later.start_ms - earlier.end_ms) / 1000
-    cost = gap_s / rule.time_scale_s
-    a, b = earlier.last, later.first
-    if a.group != b.group:
-        cost += rule.group_penalty / 2 if earlier.groups & later.groups else rule.group_penalty
-    return cost + _place_cost(a, b, store, rule)
+class StitchCost:
+    """How implausible it is that one journey continues another, for one store (links looked up once)."""
 
+    def __init__(self, store: StoreConfig) -> None:
+        self._rule = store.people
+        self._links: dict[tuple[str, str], list[CameraLink]] = defaultdict(list)
+        for link in store.directed_links():
+            self._links[(link.from_camera, link.to_camera)].append(link)
 
-def _place_cost(a: Fragment, b: Fragment, store: StoreConfig, rule: PeopleRule) -> float:
-    if a.camera_id == b.camera_id:
-        distance = math.hypot(b.first_x - a.last_x, b.first_y - a.last_y)
-        return rule.place_penalty * min(1.0, distance / _FAR)
-    links = [
-        link
-        for link in store.directed_links()
-        if (link.from_camera, link.to_camera) == (a.camera_id, b.camera_id)
-    ]
-    if not links:
-        return rule.place_penalty
-    for link in links:
-        if (link.from_zone is None or link.from_zone in a.last_zones) and (
-            link.to_zone is None or link.to_zone in b.first_zones
-        ):
-            return 0.0
-    return rule.place_penalty / 2
+    def __call__(self, earlier: _Ends, later: _Ends) -> float:
+        """0: right away, in the same group, where the earlier one vanished; larger is less plausible."""
+        rule = self._rule
+        cost = (later.start_ms - earlier.end_ms) / 1000 / rule.time_scale_s
+        a, b = earlier.last, later.first
+        if a.group != b.group:
+            cost += rule.group_penalty / 2 if earlier.groups & later.groups else rule.group_penalty
+        return cost + self._place(a, b)
+
+    def _place(self, a: Fragment, b: Fragment) -> float:
+        penalty = self._rule.place_penalty
+        if a.camera_id == b.camera_id:
+            distance = math.hypot(b.first_x - a.last_x, b.first_y - a.last_y)
+            return penalty * min(1.0, distance / _FAR)
+        links = self._links.get((a.camera_id, b.camera_id))
+        if not links:
+            return penalty
+        for link in links:
+            if (link.from_zone is None or link.from_zone in a.last_zones) and (
+                link.to_zone is None or link.to_zone in b.first_zones
+            ):
+                return 0.0
+        return penalty / 2
 
 
 def people_of(journeys: Sequence[Journey], store: StoreConfig) -> People:
@@ -117,6 +122,7 @@ def people_of(journeys: Sequence[Journey], store: StoreConfig) -> People:
 def _stitch(ends: Sequence[_Ends], store: StoreConfig) -> dict[int, int]:
     """earlier journey index -> later journey index, for every stitch made."""
     max_gap_ms = store.people.max_gap_s * 1000
+    cost = StitchCost(store)
     open_ends = sorted((e.end_ms, i) for i, e in enumerate(ends) if not e.went_out)
     end_times = [t for t, _ in open_ends]
     taken: set[int] = set()
@@ -129,7 +135,7 @@ def _stitch(ends: Sequence[_Ends], store: StoreConfig) -> dict[int, int]:
         for end_ms, earlier in open_ends[lo:hi]:
             if earlier in taken:
                 continue
-            candidate = (stitch_cost(ends[earlier], ends[later], store), -end_ms, earlier)
+            candidate = (cost(ends[earlier], ends[later]), -end_ms, earlier)
             if best is None or candidate < best:
                 best = candidate
         if best is not None:

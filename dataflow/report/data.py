@@ -70,7 +70,7 @@ class ReportData:
 
     windows: footfall rows of 1 h and 1 d, every zone, ordered by start then zone.
     store_days: the whole-store daily rows of every date (not only the report's), for comparisons.
-    demographics: gender, age_band, people, suppressed_cells (whole store, summed over the period).
+    demographics: gender, age_group, people, suppressed_cells (whole store, summed over the period).
     flows: from_zone, to_zone, people, suppressed_cells (summed over the period).
     heatmap: camera_id, grid_size, cell_x, cell_y, observations, suppressed (summed over the period).
     """
@@ -204,10 +204,10 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
             ),
             # The whole-store rows: a person seen in several zones is in each zone's rows once.
             demographics=q(
-                f"SELECT gender, age_band, coalesce(sum({PEOPLE_COLUMN}), 0) AS people, "
+                f"SELECT gender, age_group, coalesce(sum({PEOPLE_COLUMN}), 0) AS people, "
                 "count(*) FILTER (WHERE suppressed) AS suppressed_cells FROM demographics "
                 f"WHERE {{where}} AND granularity = '1d' AND zone_id = '{STORE_ZONE}' "
-                "GROUP BY gender, age_band ORDER BY gender, age_band"
+                "GROUP BY gender, age_group ORDER BY gender, age_group"
             ),
             flows=q(
                 f"SELECT from_zone, to_zone, coalesce(sum({PEOPLE_COLUMN}), 0) AS people, "
@@ -228,11 +228,13 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
                 ),
                 repeat=len(_CELL_TABLES),
             ),
+            # This store's rejected payloads and those naming no store (filed under 'unknown'), never
+            # another store's.
             dead_letter=_query(
                 connection,
-                "SELECT reason, count(*) AS n FROM dead_letter "
+                "SELECT reason, count(*) AS n FROM dead_letter WHERE store_id IN (?, 'unknown') "
                 "GROUP BY reason ORDER BY n DESC, reason LIMIT 20",
-                [],
+                [store_id],
             ),
             privacy=_privacy_sidecars(db),
             synthetic=_synthetic_marker(db),

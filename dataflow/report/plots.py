@@ -20,7 +20,7 @@ from anonflow.dataflow.report.data import ReportData, Rows
 from anonflow.dataflow.report.figure import HATCH, HATCH_COLOUR, Panel, suppressed_patch, svg
 
 _GENDERS = ("female", "male", "unknown")
-_AGE_BANDS = ("0-17", "18-34", "35-54", "55+", "unknown")
+_AGE_GROUPS = ("child", "adult", "senior", "unknown")
 _UNKNOWN = "unknown"
 
 
@@ -89,11 +89,11 @@ def _coverage(counts: dict[str, int], what: str) -> str:
 
 
 def demographics(data: ReportData) -> Panel:
-    """Gender and age band of the people in the period, each saying how many people it names."""
+    """Gender and age group of the people in the period, each saying how many people it names."""
     title = "Who came"
     rows = data.demographics
     counts = (
-        "people by coarse gender and age band read from anonymous body crops (one label per person, the "
+        "people by coarse gender and age group read from anonymous body crops (one label per person, the "
         "majority of their readings); 'unknown' is a person the network could not name"
     )
     if not len(rows):
@@ -111,7 +111,7 @@ def demographics(data: ReportData) -> Panel:
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2), width_ratios=(3, 5))
     for axis, labels, values, what in (
         (left, _GENDERS, gender, "Gender"),
-        (right, _AGE_BANDS, age, "Age band"),
+        (right, _AGE_GROUPS, age, "Age group"),
     ):
         heights = [values.get(x, 0) for x in labels]
         colours = ["#bbbbbb" if x == _UNKNOWN else "#3b6ea5" for x in labels]

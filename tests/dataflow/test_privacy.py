@@ -53,7 +53,7 @@ def _row_strategy(table: Table) -> st.SearchStrategy[dict[str, Any]]:
         elif column.type == "timestamp":
             fields[column.name] = st.integers(1_700_000_000_000, 1_800_000_000_000)
         else:
-            fields[column.name] = st.sampled_from(["zone-a", "5m", "1h", "female", "18-34"])
+            fields[column.name] = st.sampled_from(["zone-a", "5m", "1h", "female", "adult"])
     return st.fixed_dictionaries(fields)
 
 

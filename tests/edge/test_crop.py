@@ -7,7 +7,8 @@ import pytest
 
 from anonflow.contract.body import BODY_POINTS, POINT_INDEX
 from anonflow.edge.config import CropConfig
-from anonflow.edge.crop import CLASSIFIER_SIZE, fit_crops, head_zones, render_crops
+from anonflow.edge.crop import CLASSIFIER_SIZE, fit_crops, render_crops
+from anonflow.edge.heads import head_zones
 from anonflow.edge.pose.types import Poses
 
 
@@ -94,7 +95,7 @@ def test_other_heads_are_blanked_inside_a_crop() -> None:
     poses = poses_of(tall, short_in_front)
     frame = np.full((480, 640, 3), 255, np.uint8)
     geometry = fit_crops(poses, frame.shape, CropConfig(mask_others=False), 0.2)
-    head = head_zones(geometry, poses, 0.2)[1]
+    head = head_zones(poses, 0.2, frame.shape)[1]
     crops = render_crops(
         frame, geometry, poses, CropConfig(mask_others=False), which=np.array([0]), point_threshold=0.2
     )

@@ -110,14 +110,14 @@ def build_db(path: Path, *, empty: bool = False) -> Path:
             )
         for zone in (*ZONES, "*"):  # zone rows and the whole-store rows, as the job writes them
             for gender in ("female", "male", "unknown"):
-                for age in ("0-17", "18-34", "35-54", "55+", "unknown"):
+                for age in ("child", "adult", "senior", "unknown"):
                     n = int(rng.integers(0, 80))
                     demographics.append(
                         {
                             "zone_id": zone,
                             **_window(0, "1d"),
                             "gender": gender,
-                            "age_band": age,
+                            "age_group": age,
                             "visitors": n if n >= 3 else None,
                             "suppressed": n < 3,
                         }
@@ -174,6 +174,14 @@ def build_db(path: Path, *, empty: bool = False) -> Path:
                     "raw": "{}",
                     "received_at": OPEN,
                     "store_id": "unknown",
+                    "date": DAY,
+                },
+                {  # another store's: never on this store's page
+                    "source": "g.ndjson:1",
+                    "reason": "not a valid entry: box.x_min: out of range",
+                    "raw": "{}",
+                    "received_at": OPEN,
+                    "store_id": "store-002",
                     "date": DAY,
                 },
             ],

@@ -92,7 +92,8 @@ def test_report_is_one_self_contained_page(tmp_path: Path, capsys: pytest.Captur
     assert len(page.figures) == 7 and page.svgs == 7
     assert page.headings[:2] == ["The day at a glance: Tuesday 14 May 2024", "People over time"]
     assert "Dead letters" in page.headings
-    assert "keypoints.nose: unknown field" in text
+    assert "keypoints.nose: unknown field" in text  # naming no store: shown
+    assert "box.x_min: out of range" not in text  # another store's dead letter
     assert "footfall: k = 5, exact counts" in text
     assert "Store store-001" in text and "Europe/Berlin (as asked)" in text
     assert "suppressed: fewer than 5 people" in text  # the hatched gaps' legend names k
