@@ -127,7 +127,7 @@ def register(subparsers: Any) -> None:
     train.add_argument(
         "--patience", type=int, default=3, help="stop after this many epochs without a better validation loss"
     )
-    train.add_argument("--learning-rate", type=float, default=3e-4, help="Adam step size (default 3e-4)")
+    train.add_argument("--learning-rate", type=float, default=1e-4, help="Adam step size (default 1e-4)")
     train.add_argument(
         "--budget", type=float, default=900.0, help="stop training after this many seconds (default 900)"
     )

@@ -40,7 +40,7 @@ class FinetuneConfig:
 
     epochs: int = 12
     batch: int = 32
-    learning_rate: float = 3e-4
+    learning_rate: float = 1e-4
     anchor: float = 1e-3
     patience: int = 3
     budget_seconds: float = 900.0
@@ -131,7 +131,7 @@ def finetune(
         drift = sum(jnp.sum((p["backbone"][k] - anchor[k]) ** 2) for k in anchor)
         return _head_losses(logits_of(p, x), y, weights, trained) + config.anchor * drift
 
-    optimiser = optax.adam(config.learning_rate)
+    optimiser = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(config.learning_rate))
     state = optimiser.init(params)
 
     @jax.jit
@@ -167,6 +167,8 @@ def finetune(
             losses.append(float(value))
         current = val_loss(params)
         history.append((float(np.mean(losses)), current))
+        if progress and epoch == 1:
+            print(f"before training: validation loss {history[0][1]:.4f}", flush=True)
         if progress:
             print(
                 f"epoch {epoch}: train loss {np.mean(losses):.4f}, validation loss {current:.4f}", flush=True

@@ -21,6 +21,7 @@ from anonflow.edge.modelfiles.registry import model_dir as resolve_model_dir
 from anonflow.edge.modelfiles.registry import resolve, sha256_of, spec
 from anonflow.models.crops import HEADS, UNKNOWN, load_crops
 from anonflow.models.evaluate.attributes import attribute_agreement, predicted_classes
+from anonflow.models.evaluate.demographics import measure
 from anonflow.models.headfree import cut_headfree, is_whole_person_folder
 from anonflow.models.report import json_ready
 from anonflow.models.train.finetune import FinetuneConfig, finetune
@@ -65,9 +66,10 @@ def train_demographics(
     parent = spec(target_spec.derived_from, "attributes")
     directory = resolve_model_dir(model_dir)
     dropped: tuple[str, ...] = ()
+    whole = None
     if is_whole_person_folder(crops):
         cut = cut_headfree(crops, directory, labels)
-        data, dropped = cut.crops, cut.dropped
+        data, dropped, whole = cut.crops, cut.dropped, cut.whole
     else:
         data = load_crops(crops, labels)
     if len(data) < MIN_CROPS:
@@ -114,6 +116,14 @@ def train_demographics(
         onnx.save(trained_model, str(target))
     except PermissionError as error:
         raise AnonflowError(f"cannot write {target}: {error.strerror}; pass --output PATH") from None
+    comparison = _compare(
+        trained_model,
+        resolve(parent, directory),
+        parent_labels=parent.labels,
+        data=data,
+        whole=whole,
+        rows=held_rows,
+    )
     labelled = {head: int((data.labels[train_rows, h] != UNKNOWN).sum()) for h, head in enumerate(HEADS)}
     details: dict[str, Any] = {
         "crops": len(data),
@@ -133,6 +143,7 @@ def train_demographics(
         "seed": seed,
         "labels": list(OUTPUT_LABELS),
         "heldout": accuracy(held_rows) if len(held_rows) else None,
+        "heldout_demographics": comparison,
         "probe": {
             "files": [data.files[i] for i in train_rows[:PROBES]],
             "probabilities": probabilities[train_rows[:PROBES]].round(6).tolist(),
@@ -160,14 +171,40 @@ def train_demographics(
     )
 
 
-def _run(model: onnx.ModelProto, images: np.ndarray) -> np.ndarray:
+def _run(model: onnx.ModelProto, images: np.ndarray, output: str | None = None) -> np.ndarray:
     """float32 [N, 7]: the exported graph's outputs on uint8 crops [N, 160, 80, 3], as the edge runs it."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     tensor = np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32)
-    return np.concatenate([session.run(None, {name: tensor[i : i + 1]})[0] for i in range(len(images))])
+    outputs = [output] if output else None
+    runs = [session.run(outputs, {name: tensor[i : i + 1]})[0] for i in range(len(images))]
+    return np.concatenate(runs).reshape(len(images), -1)
+
+
+def _compare(
+    trained: onnx.ModelProto,
+    parent_file: Path,
+    *,
+    parent_labels: tuple[str, ...],
+    data: Any,
+    whole: np.ndarray | None,
+    rows: np.ndarray,
+) -> dict[str, Any]:
+    """Held-out figures of the parent and the trained model, head-free and (when known) heads visible."""
+    if not len(rows):
+        return {}
+    parent = onnx.load(str(parent_file))
+    truth = data.labels[rows]
+    out = {
+        "default head-free": measure(parent_labels, _run(parent, data.images[rows], "453"), truth),
+        "trained head-free": measure(OUTPUT_LABELS, _run(trained, data.images[rows]), truth),
+    }
+    if whole is not None:
+        out["default heads visible"] = measure(parent_labels, _run(parent, whole[rows], "453"), truth)
+        out["trained heads visible"] = measure(OUTPUT_LABELS, _run(trained, whole[rows]), truth)
+    return out
 
 
 def summary_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:

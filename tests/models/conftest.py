@@ -96,7 +96,7 @@ def labelled_crops(tmp_path_factory: pytest.TempPathFactory, model_dir: Path, vi
     """A crops folder as `train-demographics` reads it, made from the sample videos by the edge's own code.
 
     Labels: gender from the teacher (person-attributes-0230 on the head-free crop, P(male) > 0.5),
-    orientation from key-point geometry, age band unknown (nothing here can tell it).
+    orientation from key-point geometry, age group unknown (nothing here can tell it).
     """
     import cv2
 
@@ -105,7 +105,7 @@ def labelled_crops(tmp_path_factory: pytest.TempPathFactory, model_dir: Path, vi
         *harvest_crops(model_dir, video_dir / "one-by-one-person-detection.mp4", 20, 50),
         *harvest_crops(model_dir, video_dir / "store-aisle-detection.gif", 8, 8),
     ]
-    rows = ["file,gender,age_band,orientation"]
+    rows = ["file,gender,age_group,orientation"]
     for n, crop in enumerate(crops):
         name = f"{Path(crop.video).stem}-{crop.frame:05d}-{n:03d}.png"
         cv2.imwrite(str(folder / name), crop.image)

@@ -32,13 +32,16 @@ def test_trained_model_runs_in_the_edge_and_reproduces_training(
     cli: Cli, writable_models: Path, labelled_crops: Path
 ) -> None:
     run = cli(
-        "train-demographics", labelled_crops, "--model-dir", writable_models, "--holdout", "0.25", "--json"
-    )
+        "train-demographics", labelled_crops, "--model-dir", writable_models, "--holdout", "0.25",
+        "--epochs", "1", "--json",
+    )  # fmt: skip
 
     assert run.code == 0, run.err
     report = json.loads(run.out)
     assert set(report["trained_heads"]) == {"gender", "orientation"}  # no age labels in this set
     assert report["heldout_crops"] == round(0.25 * report["crops"])
+    assert report["epochs"] == 1 and set(report["temperatures"]) == {"gender", "age_group", "orientation"}
+    assert "trained head-free" in report["heldout_demographics"]
     for head in ("gender", "orientation"):
         heldout = report["heldout"][head]
         assert heldout["labelled"] > 0 and 0.0 <= heldout["accuracy"] <= 1.0
@@ -54,8 +57,8 @@ def test_trained_model_runs_in_the_edge_and_reproduces_training(
     assert scores.labels == OUTPUT_LABELS
     np.testing.assert_allclose(scores.probabilities, np.asarray(probe["probabilities"]), atol=1e-5)
 
-    # Untrained age head: uniform, which the edge must not turn into a confident age band.
-    assert np.allclose(scores.probabilities[:, 1:5], 0.25, atol=1e-6)
+    # Untrained age head: uniform, which the edge must not turn into a confident age group.
+    assert np.allclose(scores.probabilities[:, 1:4], 1 / 3, atol=1e-6)
     reading = demographics(scores.labels, scores.probabilities[0])
     assert reading.gender in (Gender.MALE, Gender.FEMALE, Gender.UNKNOWN)
     assert set(reading.attributes) == set(OUTPUT_LABELS)
@@ -65,7 +68,17 @@ def test_evaluate_reads_orientation_from_the_trained_model(
     cli: Cli, writable_models: Path, labelled_crops: Path, tmp_path: Path
 ) -> None:
     assert (
-        cli("train-demographics", labelled_crops, "--model-dir", writable_models, "--holdout", "0").code == 0
+        cli(
+            "train-demographics",
+            labelled_crops,
+            "--model-dir",
+            writable_models,
+            "--holdout",
+            "0",
+            "--epochs",
+            "1",
+        ).code
+        == 0
     )
     out = tmp_path / "eval.json"
 
@@ -97,19 +110,19 @@ def test_fit_heads_learns_every_head_and_its_probabilities_are_distributions() -
     probabilities = heads(features[300:])
 
     assert heads.trained == tuple(HEADS)
-    np.testing.assert_allclose(probabilities[:, 1:5].sum(axis=1), 1.0, rtol=1e-5)
-    np.testing.assert_allclose(probabilities[:, 5:8].sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(probabilities[:, 1:4].sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(probabilities[:, 4:7].sum(axis=1), 1.0, rtol=1e-5)
     truth = labels[300:]
     assert ((probabilities[:, 0] > 0.5) == (truth[:, 0] == 1)).mean() > 0.9
-    assert (probabilities[:, 1:5].argmax(axis=1) == truth[:, 1]).mean() > 0.8
-    assert (probabilities[:, 5:8].argmax(axis=1) == truth[:, 2]).mean() > 0.8
+    assert (probabilities[:, 1:4].argmax(axis=1) == truth[:, 1]).mean() > 0.8
+    assert (probabilities[:, 4:7].argmax(axis=1) == truth[:, 2]).mean() > 0.8
 
 
 @pytest.mark.parametrize(
     ("present", "trained", "never"),
     [
-        ((0, 1, 2, 3), True, ()),
-        ((1, 2), True, (0, 3)),  # two labelled bands: the other two are never chosen
+        ((0, 1, 2), True, ()),
+        ((0, 1), True, (2,)),  # two labelled groups: the third is never chosen
         ((2,), False, ()),  # one class is no contrast: the head stays uniform
         ((), False, ()),
     ],
@@ -123,13 +136,13 @@ def test_age_head_with_partial_labels(
     labels[~mask, 1] = -1
 
     heads = fit_heads(features, labels, regularisation=1.0)
-    ages = heads(features)[:, 1:5]
+    ages = heads(features)[:, 1:4]
 
-    assert ("age_band" in heads.trained) == trained
+    assert ("age_group" in heads.trained) == trained
     if not trained:
-        np.testing.assert_allclose(ages, 0.25, atol=1e-6)
-    for band in never:
-        assert ages[:, band].max() < 1e-6
+        np.testing.assert_allclose(ages, 1 / 3, atol=1e-6)
+    for group in never:
+        assert ages[:, group].max() < 1e-6
 
 
 @pytest.mark.parametrize(
@@ -148,20 +161,20 @@ def test_split_is_seeded_and_disjoint(n: int, holdout: float, sizes: tuple[int, 
 @pytest.mark.parametrize(
     ("csv", "args", "expected"),
     [
-        ("file,gender,age_band,orientation\n", [], "has no rows"),
-        ("file,sex\nx.png,male\n", [], "must have the header file,gender,age_band,orientation"),
+        ("file,gender,age_group,orientation\n", [], "has no rows"),
+        ("file,sex\nx.png,male\n", [], "must have the columns file,gender,age_group,orientation"),
         (
-            "file,gender,age_band,orientation\nx.png,woman,,\n",
+            "file,gender,age_group,orientation\nx.png,woman,,\n",
             [],
             "labels.csv:2: gender 'woman' is not one of",
         ),
         (
-            "file,gender,age_band,orientation\nmissing.png,male,,\n",
+            "file,gender,age_group,orientation\nmissing.png,male,,\n",
             [],
             "missing.png is missing or not a readable",
         ),
-        ("file,gender,age_band,orientation\n{first},male,,\n", [], "1 labelled crops are too few"),
-        ("file,gender,age_band,orientation\n{first},male,,\n", ["--holdout", "0.9"], "holdout must be in"),
+        ("file,gender,age_group,orientation\n{first},male,,\n", [], "1 labelled crops are too few"),
+        ("file,gender,age_group,orientation\n{first},male,,\n", ["--holdout", "0.9"], "holdout must be in"),
     ],
     ids=["empty", "header", "bad-value", "missing-crop", "too-few", "bad-holdout"],
 )

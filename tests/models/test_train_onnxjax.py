@@ -1,0 +1,52 @@
+"""The JAX view of the attribute backbone computes what ONNX Runtime computes, and exports back intact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from anonflow.contract.errors import ModelFileError
+from anonflow.edge.modelfiles.registry import resolve, spec
+from anonflow.models.train.graph import backbone, extract_features
+from anonflow.models.train.onnxjax import from_onnx, with_params
+
+
+@pytest.fixture(scope="module")
+def features_model(model_dir: Path):  # type: ignore[no-untyped-def]
+    return backbone(resolve(spec("person-attributes-0230"), model_dir))
+
+
+def test_jax_forward_matches_onnx_runtime(features_model) -> None:  # type: ignore[no-untyped-def]
+    crops = np.random.default_rng(0).integers(0, 256, (3, 160, 80, 3), dtype=np.uint8)
+    graph = from_onnx(features_model)
+    x = jnp.asarray(crops.transpose(0, 3, 1, 2).astype(np.float32))
+
+    ours = np.asarray(graph.forward({k: jnp.asarray(v) for k, v in graph.params.items()}, x))
+
+    np.testing.assert_allclose(ours, extract_features(features_model, crops), atol=1e-4)
+    assert graph.params and not set(graph.params) & set(graph.frozen)  # the input mean stays frozen
+
+
+def test_with_params_writes_trained_values_back(features_model) -> None:  # type: ignore[no-untyped-def]
+    graph = from_onnx(features_model)
+    changed = {k: v * 0.5 for k, v in graph.params.items()}
+    crops = np.full((1, 160, 80, 3), 100, np.uint8)
+
+    exported = with_params(features_model, changed)
+
+    expected = graph.forward(
+        {k: jnp.asarray(v) for k, v in changed.items()},
+        jnp.asarray(crops.transpose(0, 3, 1, 2).astype(np.float32)),
+    )
+    np.testing.assert_allclose(extract_features(exported, crops), np.asarray(expected), atol=1e-4)
+
+
+def test_unsupported_operator_is_one_line(features_model) -> None:  # type: ignore[no-untyped-def]
+    broken = type(features_model)()
+    broken.CopyFrom(features_model)
+    broken.graph.node[0].op_type = "LSTM"
+    with pytest.raises(ModelFileError, match=r"cannot train through operators \['LSTM'\]"):
+        from_onnx(broken)
