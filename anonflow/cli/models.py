@@ -124,6 +124,7 @@ def register(subparsers: Any) -> None:
         "--labels", type=Path, help="CSV file,gender,age_group,orientation (default: CROPS/labels.csv)"
     )
     train.add_argument("--epochs", type=int, default=12, help="at most this many epochs (default 12)")
+    train.add_argument("--batch", type=int, default=32, help="crops per training step (default 32)")
     train.add_argument(
         "--patience", type=int, default=3, help="stop after this many epochs without a better validation loss"
     )
@@ -290,6 +291,7 @@ def run_train(args: argparse.Namespace) -> int:
         finetuning=FinetuneConfig(
             epochs=args.epochs,
             patience=args.patience,
+            batch=args.batch,
             learning_rate=args.learning_rate,
             budget_seconds=args.budget,
             seed=args.seed,

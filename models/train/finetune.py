@@ -143,9 +143,12 @@ def finetune(
     eval_logits = jax.jit(logits_of)
 
     def predict(p: dict, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:  # type: ignore[type-arg]
-        chunks = [
-            np.asarray(eval_logits(p, _tensor(images[rows[i : i + 64]]))) for i in range(0, len(rows), 64)
-        ]
+        # Fixed-size chunks (the last one padded): one compiled shape, not one per remainder.
+        chunks = []
+        for i in range(0, len(rows), config.batch):
+            part = rows[i : i + config.batch]
+            padded = np.resize(part, config.batch)
+            chunks.append(np.asarray(eval_logits(p, _tensor(images[padded])))[: len(part)])
         return np.concatenate(chunks) if chunks else np.zeros((0, len(start.bias)), np.float32)
 
     def val_loss(p: dict) -> float:  # type: ignore[type-arg]
@@ -158,7 +161,9 @@ def finetune(
     best, best_loss, best_epoch, history = params, val_loss(params), 0, [(float("nan"), 0.0)]
     history = [(float("nan"), best_loss)]
     for epoch in range(1, config.epochs + 1):
-        order = rng.permutation(train_rows)
+        # Every step takes a full batch (the shuffled order wrapped round): one compiled shape.
+        steps = max(1, -(-len(train_rows) // config.batch))
+        order = np.resize(rng.permutation(train_rows), steps * config.batch)
         losses = []
         for i in range(0, len(order), config.batch):
             rows = order[i : i + config.batch]
