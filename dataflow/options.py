@@ -11,7 +11,7 @@ import re
 from typing import Any, Literal, Self
 
 from apache_beam.options.pipeline_options import PipelineOptions
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from anonflow.contract.errors import InputError
 
@@ -61,6 +61,44 @@ class JobConfig(BaseModel):
         le=86400.0,
         description="streaming: also write the day so far every this many seconds (processing time)",
     )
+    processing_time: AwareDatetime | None = Field(
+        None,
+        description="the processing time event times are checked against (ISO 8601 with zone, e.g. "
+        "2024-05-15T00:30:00Z): pass the day an archive stands for when re-processing it; default: the "
+        "clock (batch: when the job starts; streaming: when each entry arrives)",
+    )
+    max_event_age_s: float = Field(
+        8 * 86400.0,
+        ge=60.0,
+        le=3650 * 86400.0,
+        description="entries whose event time lies further before the processing time are dead-lettered "
+        "(default 8 days: a week of gateway spool and a day of lateness)",
+    )
+    max_event_ahead_s: float = Field(
+        900.0,
+        ge=0.0,
+        le=86400.0,
+        description="entries whose event time lies further after the processing time are dead-lettered "
+        "(default 900: gateway clock skew)",
+    )
+    max_line_bytes: int = Field(
+        1 << 20,
+        ge=1024,
+        le=64 << 20,
+        description="input files: longer lines are dead-lettered (default 1 MiB, a Kinesis record)",
+    )
+    max_file_bytes: int = Field(
+        512 << 20,
+        ge=1 << 20,
+        le=64 << 30,
+        description="input files: read at most this many bytes of one file after decompression and "
+        "dead-letter the rest (default 512 MiB; gzip bombs)",
+    )
+    require_topic_record: bool = Field(
+        False,
+        description="accept only the IoT topic rule's records (topic store id + message) and dead-letter "
+        "plain entry lines, so every entry is checked against its topic's store (cloud deployments)",
+    )
     heatmap_grid: int = Field(16, ge=2, le=256, description="heat map cells per image side (default 16)")
     kinesis_region: str | None = Field(
         None,
@@ -100,6 +138,12 @@ class JobConfig(BaseModel):
             )
         if self.source == "kinesis" and not re.fullmatch(r"[A-Za-z0-9_.-]{1,128}", self.stream):
             raise ValueError("--input=kinesis://... needs a stream name")
+        return self
+
+    @model_validator(mode="after")
+    def _caps_ordered(self) -> Self:
+        if self.max_line_bytes > self.max_file_bytes:
+            raise ValueError("--max_line_bytes must not exceed --max_file_bytes")
         return self
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,10 @@ def run(args: argparse.Namespace) -> int:
     from anonflow.dataflow.pipeline import run as run_job
 
     tables = args.output / "tables"
-    result = run_job([f"--input={entries_dir}", f"--output={tables}"])
+    # The samples play on a fixed date: the job checks event times against an hour after the last start.
+    processed_ms = max(parse_time_ms(sample.start_time) for sample in SAMPLE_CAMERAS) + 3_600_000
+    processed = datetime.fromtimestamp(processed_ms / 1000, UTC).isoformat()
+    result = run_job([f"--input={entries_dir}", f"--output={tables}", f"--processing_time={processed}"])
     counters = result.counters
     print(
         f"pipeline: {counters.get('entries_valid', 0)} entries, "

@@ -10,8 +10,9 @@ The JSON Schema in `entry.v1.schema.json` is generated from these classes (`anon
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -21,8 +22,18 @@ SCHEMA_ID: Final = "https://anonflow.dev/schemas/entry.v1.json"
 # Identifiers double as MQTT topic levels and Parquet partition values: keep them topic-safe.
 IDENTIFIER_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
+_IDENTIFIER: Final = re.compile(IDENTIFIER_PATTERN)
 UnitFloat = Annotated[float, Field(ge=0.0, le=1.0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def is_identifier(value: object) -> TypeGuard[str]:
+    """Whether `value` is a valid store, camera, zone or line id, checked as the schema checks it.
+
+    Use this, never `re.match` on the pattern: Python's `$` also matches before a final newline, so
+    `re.match` would take an id ending in a newline for a valid one, and it would become a directory name.
+    """
+    return isinstance(value, str) and _IDENTIFIER.fullmatch(value) is not None
 
 
 class _Strict(BaseModel):

@@ -8,6 +8,8 @@ from typing import Any
 from anonflow.dataflow.observation import Observation
 
 T0 = 1_715_670_000_000  # 2024-05-14T07:00:00Z
+# The job checks event times against the processing time; the test days lie in May 2024.
+PROCESSING_2024 = "--processing_time=2024-05-15T12:00:00Z"
 
 
 def entry_id(*parts: object) -> str:

@@ -22,6 +22,7 @@ from anonflow.cli.main import main
 from anonflow.dataflow.pipeline import run as run_job
 
 START = "2026-11-21T10:00:00Z"
+PROCESSED = "--processing_time=2026-11-21T11:00:00Z"  # the job checks event times against it
 CAMERA = """
 zones:
   - id: near
@@ -94,7 +95,9 @@ def job(edge_entries: Path, tmp_path_factory: pytest.TempPathFactory) -> Job:
     stores = tmp_path_factory.mktemp("config") / "stores.yaml"
     stores.write_text(STORES)
     output = tmp_path_factory.mktemp("tables")
-    result = run_job([f"--input={inputs}", f"--output={output}", "--k_anonymity=1", f"--stores={stores}"])
+    result = run_job(
+        [f"--input={inputs}", f"--output={output}", "--k_anonymity=1", f"--stores={stores}", PROCESSED]
+    )
     return output, entries, result.counters
 
 
@@ -229,7 +232,18 @@ def test_replayed_entries_are_counted_once(job: Job) -> None:
 def test_default_store_config_and_suppression(edge_entries: Path, tmp_path: Path) -> None:
     """Without a stores file: UTC days, and k = 50 hides every count but keeps the keys."""
     assert (
-        main(["pipeline", "--input", str(edge_entries), "--output", str(tmp_path), "--k-anonymity", "50"])
+        main(
+            [
+                "pipeline",
+                "--input",
+                str(edge_entries),
+                "--output",
+                str(tmp_path),
+                "--k-anonymity",
+                "50",
+                PROCESSED,
+            ]
+        )
         == 0
     )
     rows = query(tmp_path, "SELECT visitors, peak_occupancy, suppressed FROM footfall")

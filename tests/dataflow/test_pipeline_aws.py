@@ -17,6 +17,7 @@ import pytest
 
 from anonflow.cli.main import main
 from anonflow.dataflow.pipeline import run as run_job
+from tests.dataflow.builders import PROCESSING_2024
 
 BUCKET = "anonflow-raw"
 REGION = "eu-central-1"
@@ -53,7 +54,16 @@ def test_s3_in_s3_and_local_out(
 
     # As the infrastructure's test calls it: the CLI, input from S3, tables to a local directory.
     out = tmp_path / "tables"
-    argv = ["pipeline", "--input", f"s3://{BUCKET}/raw/", "--output", str(out), "--k-anonymity", "1"]
+    argv = [
+        "pipeline",
+        "--input",
+        f"s3://{BUCKET}/raw/",
+        "--output",
+        str(out),
+        "--k-anonymity",
+        "1",
+        PROCESSING_2024,
+    ]
     assert main([*argv, f"--stores=s3://{BUCKET}/config/stores.yaml", *s3_options(moto_endpoint)]) == 0
     assert (out / "analytics.duckdb").is_file()
     footfall = pq.read_table(next((out / "footfall").rglob("*.parquet"))).to_pylist()
@@ -67,16 +77,15 @@ def test_s3_in_s3_and_local_out(
             f"--output=s3://{BUCKET}/tables",
             f"--stores=s3://{BUCKET}/config/stores.yaml",
             "--k_anonymity=1",
+            PROCESSING_2024,
             *s3_options(moto_endpoint),
         ]
     )
     assert result.counters["entries_counted"] == truth["unique_entries"]
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="tables/")["Contents"])
-    assert "tables/footfall/store_id=store-001/date=2024-05-14/part-00000.parquet" in keys
+    assert "tables/footfall/store_id=store-001/date=2024-05-14/day.parquet" in keys
     assert "tables/footfall/_privacy.json" in keys
-    body = s3.get_object(
-        Bucket=BUCKET, Key="tables/footfall/store_id=store-001/date=2024-05-14/part-00000.parquet"
-    )
+    body = s3.get_object(Bucket=BUCKET, Key="tables/footfall/store_id=store-001/date=2024-05-14/day.parquet")
     assert pq.read_table(io.BytesIO(body["Body"].read())).to_pylist() == footfall
 
 
@@ -103,6 +112,7 @@ def test_kinesis_in(
             "--kinesis_stop_at_latest",
             f"--output={tmp_path}",
             "--k_anonymity=1",
+            PROCESSING_2024,
             *(["--streaming"] if streaming else []),
         ]
     )

@@ -21,6 +21,7 @@ import pytest
 
 from anonflow.cli.main import main
 from anonflow.contract.tables import ALL_TABLES, PARTITION_KEYS
+from tests.dataflow.builders import PROCESSING_2024
 
 _SQL = {
     "string": "VARCHAR",
@@ -256,7 +257,14 @@ def test_report_on_the_jobs_own_tables(
         storeday.generate(storeday.StoreDayConfig(visitors=40, seed=6, bad_lines=6)), tmp_path / "day"
     )
     tables = tmp_path / "tables"
-    argv = ["pipeline", "--input", str(tmp_path / "day" / "entries"), "--output", str(tables)]
+    argv = [
+        "pipeline",
+        "--input",
+        str(tmp_path / "day" / "entries"),
+        "--output",
+        str(tables),
+        PROCESSING_2024,
+    ]
     assert main([*argv, "--stores", str(tmp_path / "day" / "stores.yaml"), "--dp-epsilon", "1.0"]) == 0
     out = tmp_path / "report.html"
     assert main(["report", "--db", str(tables / "analytics.duckdb"), "--out", str(out)]) == 0

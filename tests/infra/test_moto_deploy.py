@@ -232,6 +232,7 @@ def test_raw_entries_reach_the_tables_through_s3(
             f"s3://{tables}/{layout.TABLES_PREFIX}",
             "--k-anonymity",
             "3",
+            "--processing_time=2026-11-18T12:00:00Z",  # the archived day
         ]
     )
     assert code == 0, capsys.readouterr().err
