@@ -32,9 +32,10 @@ from typing import Any, Final, Literal
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from anonflow import __version__
+from anonflow.contract.settings import StrictModel
 from anonflow.contract.tables import Table
 from anonflow.dataflow.aggregate.base import TableRows
 
@@ -46,10 +47,8 @@ _UNBOUNDED_COUNTS: Final = frozenset({"observations"})
 Uniform = Callable[[], float]
 
 
-class PrivacyConfig(BaseModel):
+class PrivacyConfig(StrictModel):
     """How the job protects released cells."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     k: int = Field(3, ge=1, le=1000, description="Rows backed by fewer distinct journeys are suppressed.")
     epsilon: float | None = Field(

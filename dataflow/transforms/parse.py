@@ -1,4 +1,7 @@
-"""Payload -> validated, event-timestamped observations, or dead-letter rows with the reason."""
+"""Payload -> validated, event-timestamped observations, or dead-letter rows with the reason.
+
+Every readable contract version parses: v2 (minimal or research) from gateways, v1 from archives.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +18,16 @@ from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 from pydantic import ValidationError
 
+from anonflow.contract.entries import VERSION_TAGS, read_entry_json
 from anonflow.contract.entry import Entry
+from anonflow.contract.entry_v1 import EntryV1
 from anonflow.contract.routed import STORE_FIELD, RoutedMessage
+from anonflow.contract.settings import first_problem
 from anonflow.dataflow.deadletter import DEAD_LETTER_TAG, DeadLetter
 from anonflow.dataflow.observation import Observation
 from anonflow.dataflow.timewindow import EventTimeWindow
+
+Parsed = Entry | EntryV1
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +56,14 @@ class ParseRules:
 
 def parse_payload(
     payload: str, stores: Set[str] | None = None, rules: ParseRules | None = None
-) -> Iterator[Entry | Rejected]:
-    """Entries in a payload, each an `Entry` or a `Rejected` piece.
+) -> Iterator[Parsed | Rejected]:
+    """Entries in a payload, each an entry or a `Rejected` piece.
 
     A payload is one or more lines; a line is one entry object, a batch object {"entries": [...]}, a
-    JSON array of entries, or a topic-rule record wrapping a gateway message (NDJSON of entries), whose
-    entries must all belong to the topic's store. Blank lines are ignored. Every entry, packed or not,
-    is validated the same way: the contract model on its JSON text.
+    JSON array of entries (how gateways pack entries into one MQTT message), or a topic-rule record
+    wrapping a gateway message, whose entries must all belong to the topic's store. Blank lines are
+    ignored. Every entry, packed or not, is validated the same way: the contract model of its version
+    on its JSON text.
     stores: shorthand for `rules.stores`.
     """
     rules = rules or ParseRules(stores=stores)
@@ -76,7 +85,7 @@ def parse_payload(
         yield from _line(line, rules, None)
 
 
-def _routed(routed: RoutedMessage, line: str, rules: ParseRules) -> Iterator[Entry | Rejected]:
+def _routed(routed: RoutedMessage, line: str, rules: ParseRules) -> Iterator[Parsed | Rejected]:
     store = routed.topic_store_id
     try:
         message = base64.b64decode(routed.payload_base64, validate=True)
@@ -88,10 +97,10 @@ def _routed(routed: RoutedMessage, line: str, rules: ParseRules) -> Iterator[Ent
             yield from _line(inner, rules, store)
 
 
-def _line(line: str, rules: ParseRules, topic_store: str | None) -> Iterator[Entry | Rejected]:
+def _line(line: str, rules: ParseRules, topic_store: str | None) -> Iterator[Parsed | Rejected]:
     try:
         # The common case, one entry per line, takes one pass of the compiled validator.
-        yield _known(Entry.model_validate_json(line), line, rules, topic_store)
+        yield _known(read_entry_json(line), line, rules, topic_store)
         return
     except ValidationError as error:
         single_error = error
@@ -100,7 +109,7 @@ def _line(line: str, rules: ParseRules, topic_store: str | None) -> Iterator[Ent
 
 def _slow_path(
     line: str, single_error: ValidationError, rules: ParseRules, topic_store: str | None
-) -> Iterator[Entry | Rejected]:
+) -> Iterator[Parsed | Rejected]:
     try:
         document = json.loads(line)
     except json.JSONDecodeError as error:
@@ -128,13 +137,13 @@ def _slow_path(
             continue
         raw = text if len(items) > 1 else line
         try:
-            yield _known(Entry.model_validate_json(text), raw, rules, topic_store)
+            yield _known(read_entry_json(text), raw, rules, topic_store)
         except ValidationError as error:
             store = item.get("store_id") if isinstance(item, dict) else None
             yield Rejected(f"not a valid entry: {_reason(error)}", raw, topic_store or store)
 
 
-def _known(entry: Entry, raw: str, rules: ParseRules, topic_store: str | None) -> Entry | Rejected:
+def _known(entry: Parsed, raw: str, rules: ParseRules, topic_store: str | None) -> Parsed | Rejected:
     if topic_store is not None and entry.store_id != topic_store:
         # Filed under the topic's store: the publisher's own store sees what its gateway sent.
         return Rejected(
@@ -152,11 +161,14 @@ def _known(entry: Entry, raw: str, rules: ParseRules, topic_store: str | None) -
 
 
 def _reason(error: ValidationError) -> str:
-    problems = error.errors()
-    first = problems[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-    message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+    # Dead-letter reasons are stored and grouped by analysts: keep pydantic's wording, unlike settings files.
+    problem = first_problem(error)
+    head, _, rest = problem.path.partition(".")
+    where = (
+        (rest or "(top level)") if head in VERSION_TAGS else problem.where
+    )  # the claimed version, not a field
+    message = "unknown field" if problem.kind == "extra_forbidden" else problem.text
+    more = f" (+{problem.others} more)" if problem.others else ""
     return f"{where}: {message}{more}"
 
 
@@ -169,7 +181,7 @@ class _ParseDoFn(beam.DoFn):
     def process(self, element: tuple[str, str]) -> Iterator[object]:
         source, payload = element
         for item in parse_payload(payload, rules=self._rules):
-            if isinstance(item, Entry):
+            if isinstance(item, Entry | EntryV1):
                 self.valid.inc()
                 observation = Observation.from_entry(item)
                 yield TimestampedValue(observation, Timestamp(micros=observation.event_time_ms * 1000))
