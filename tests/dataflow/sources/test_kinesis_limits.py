@@ -92,7 +92,8 @@ def _read_until_caught_up(fn: _ReadShardsFn, stream: KinesisStream) -> list[str]
     restriction = _ShardRestrictions(time.time).initial_restriction(stream)
     estimator = ManualWatermarkEstimator(None)
     out: list[str] = []
-    for _ in range(200):
+    deadline = time.monotonic() + 60  # backoffs of up to a second each; the machine may be slow
+    while time.monotonic() < deadline:
         threadsafe = ThreadsafeRestrictionTracker(KinesisRestrictionTracker(restriction))
         out += [v.value[1] for v in fn.process(stream, RestrictionTrackerView(threadsafe), estimator)]
         deferred = threadsafe.deferred_status()
