@@ -37,13 +37,24 @@ class JobConfig(BaseModel):
         "gets UTC days and no camera links, and with it entries of unlisted stores are dead-lettered",
     )
     k_anonymity: int = Field(
-        3, ge=1, le=1000, description="cells backed by fewer distinct journeys are suppressed (default 3)"
+        3,
+        ge=2,
+        le=1000,
+        description="rows backed by fewer people (the fewest that could have made their journeys) are not "
+        "published (default 3; at least 2)",
+    )
+    dwell_min_support: int = Field(
+        10,
+        ge=2,
+        le=10_000,
+        description="dwell percentiles and means only for rows of at least this many people (default 10)",
     )
     dp_epsilon: float | None = Field(
         None,
         gt=0.0,
         le=10.0,
-        description="add differential-privacy noise to released counts with this epsilon per count",
+        description="add noise to released counts with this epsilon per count (not yet a differential-"
+        "privacy guarantee, see _privacy.json)",
     )
     dp_mechanism: Literal["geometric", "laplace"] = Field(
         "geometric", description="noise distribution when --dp_epsilon is set"

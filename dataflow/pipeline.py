@@ -114,7 +114,15 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
     if config.source == "files" and not files:
         raise InputError(f"input {config.input} holds no entry files")
     region = config.kinesis_region or options.view_as(S3Options).s3_region_name
-    privacy = PrivacyConfig(k=config.k_anonymity, epsilon=config.dp_epsilon, mechanism=config.dp_mechanism)
+    try:
+        privacy = PrivacyConfig.from_environment(
+            k=config.k_anonymity,
+            dwell_min_support=max(config.dwell_min_support, config.k_anonymity),
+            epsilon=config.dp_epsilon,
+            mechanism=config.dp_mechanism,
+        )
+    except ValueError as error:
+        raise InputError(str(error)) from None
     _prepare_output(config.output, privacy)
 
     with beam.Pipeline(options=options) as pipeline:

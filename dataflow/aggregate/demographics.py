@@ -4,11 +4,12 @@ visitors."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 
 from anonflow.contract.tables import DEMOGRAPHICS
 from anonflow.dataflow.aggregate.base import (
     ALL_GRANULARITIES,
+    CONTRIBUTORS,
     AggregateTable,
     Row,
     day_windows,
@@ -22,15 +23,18 @@ def demographics_rows(day: StoreDay) -> list[Row]:
     rows: list[Row] = []
     for granularity in ALL_GRANULARITIES:
         for (zone, window), journeys in sorted(presence(day, day_windows(day, granularity)).items()):
-            labels = Counter((day.journeys[i].gender, day.journeys[i].age_band) for i in journeys)
-            for (gender, age_band), visitors in sorted(labels.items()):
+            labels: dict[tuple[str, str], set[int]] = defaultdict(set)
+            for i in journeys:
+                labels[(day.journeys[i].gender, day.journeys[i].age_band)].add(i)
+            for (gender, age_band), members in sorted(labels.items()):
                 rows.append(
                     {
                         "zone_id": zone,
                         **window_columns(granularity, window),
                         "gender": gender,
                         "age_band": age_band,
-                        "visitors": visitors,
+                        "visitors": len(members),
+                        CONTRIBUTORS: frozenset(members),
                     }
                 )
     return rows

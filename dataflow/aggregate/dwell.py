@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from anonflow.contract.tables import DWELL
 from anonflow.dataflow.aggregate.base import (
     ALL_GRANULARITIES,
+    CONTRIBUTORS,
     AggregateTable,
     Cell,
     Row,
@@ -47,6 +48,7 @@ def dwell_rows(day: StoreDay) -> list[Row]:
                     "dwell_p50_s": quantile(values, 0.5),
                     "dwell_p90_s": quantile(values, 0.9),
                     "dwell_mean_s": sum(values) / len(values),
+                    CONTRIBUTORS: frozenset(per_journey),
                 }
             )
     return rows

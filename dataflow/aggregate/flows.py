@@ -13,6 +13,7 @@ from collections import defaultdict
 from anonflow.contract.tables import FLOWS
 from anonflow.dataflow.aggregate.base import (
     ALL_GRANULARITIES,
+    CONTRIBUTORS,
     AggregateTable,
     Row,
     day_windows,
@@ -48,6 +49,7 @@ def flows_rows(day: StoreDay) -> list[Row]:
                     "from_zone": source,
                     "to_zone": target,
                     "visitors": len(journeys),
+                    CONTRIBUTORS: frozenset(journeys),
                 }
             )
     return rows

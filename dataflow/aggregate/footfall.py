@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from anonflow.contract.tables import FOOTFALL
 from anonflow.dataflow.aggregate.base import (
     ALL_GRANULARITIES,
+    CONTRIBUTORS,
     AggregateTable,
     Cell,
     Row,
@@ -72,6 +73,7 @@ def footfall_rows(day: StoreDay) -> list[Row]:
                     "entries": len(crossed["in"].get((zone, window), ())),
                     "exits": len(crossed["out"].get((zone, window), ())),
                     "peak_occupancy": occupancy[zone].peak(window),
+                    CONTRIBUTORS: frozenset(journeys),
                 }
             )
     return rows

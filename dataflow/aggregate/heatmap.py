@@ -10,7 +10,7 @@ from collections import defaultdict
 from typing import Final
 
 from anonflow.contract.tables import HEATMAP
-from anonflow.dataflow.aggregate.base import AggregateTable, Row, day_windows, window_columns
+from anonflow.dataflow.aggregate.base import CONTRIBUTORS, AggregateTable, Row, day_windows, window_columns
 from anonflow.dataflow.journeys import StoreDay
 from anonflow.dataflow.tracks import MINUTE_MS
 from anonflow.dataflow.windows import Granularity, LocalWindow
@@ -41,6 +41,7 @@ def heatmap_rows(day: StoreDay) -> list[Row]:
                     "cell_y": y,
                     "observations": counts[key],
                     "visitors": len(visitors[key]),
+                    CONTRIBUTORS: frozenset(visitors[key]),
                 }
             )
     return rows

@@ -4,6 +4,11 @@ The aisle clip is analysed with two zones (near / far) and a counting line betwe
 gets real rows. The stores file turns re-connection within the camera off (an occlusion gap of 10 ms), so
 each track is one journey and the expected tables follow from the entries alone, computed here
 independently of the job.
+
+The clip lasts seconds: a handful of short journeys, which the real release hides entirely (fewer than k
+people, see tests/dataflow/test_release.py). To check the tables' values end to end, the `job` fixture
+swaps the release step for `PublishExact`, a test double that publishes the true rows; the last test
+runs the real release on the same entries.
 """
 
 from __future__ import annotations
@@ -15,10 +20,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import apache_beam as beam
 import duckdb
 import pytest
 
 from anonflow.cli.main import main
+from anonflow.contract.tables import Table
+from anonflow.dataflow import pipeline
+from anonflow.dataflow.aggregate.base import CONTRIBUTORS, TableRows
 from anonflow.dataflow.pipeline import run as run_job
 
 START = "2026-11-21T10:00:00Z"
@@ -40,6 +49,23 @@ stores:
     occlusion: {max_gap_s: 0.01}
 """
 Job = tuple[Path, list[dict[str, Any]], dict[str, int]]
+
+
+def _exact(batch: TableRows) -> TableRows:
+    rows = tuple(
+        {**{k: v for k, v in r.items() if k != CONTRIBUTORS}, "suppressed": False} for r in batch.rows
+    )
+    return TableRows(batch.table, batch.store_id, batch.date, batch.pane, rows)
+
+
+class PublishExact(beam.PTransform):
+    """Test double of `ProtectCells`: the true rows, so the aggregation can be checked end to end."""
+
+    def __init__(self, table: Table, config: object) -> None:
+        super().__init__()
+
+    def expand(self, batches: beam.PCollection) -> beam.PCollection:
+        return batches | "Exact" >> beam.Map(_exact)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +120,9 @@ def job(edge_entries: Path, tmp_path_factory: pytest.TempPathFactory) -> Job:
     stores = tmp_path_factory.mktemp("config") / "stores.yaml"
     stores.write_text(STORES)
     output = tmp_path_factory.mktemp("tables")
-    result = run_job([f"--input={inputs}", f"--output={output}", "--k_anonymity=1", f"--stores={stores}"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "ProtectCells", PublishExact)
+        result = run_job([f"--input={inputs}", f"--output={output}", f"--stores={stores}"])
     return output, entries, result.counters
 
 
@@ -226,16 +254,14 @@ def test_replayed_entries_are_counted_once(job: Job) -> None:
     assert counters["entries_late"] == 0  # a batch run has nothing late
 
 
-def test_default_store_config_and_suppression(edge_entries: Path, tmp_path: Path) -> None:
-    """Without a stores file: UTC days, and k = 50 hides every count but keeps the keys."""
+def test_the_real_release_through_the_cli(edge_entries: Path, tmp_path: Path) -> None:
+    """Without a stores file, through the CLI: the real release publishes none of the clip's few short
+    journeys (rows below k are not written at all, keys included) and records its parameters."""
     assert (
         main(["pipeline", "--input", str(edge_entries), "--output", str(tmp_path), "--k-anonymity", "50"])
         == 0
     )
-    rows = query(tmp_path, "SELECT visitors, peak_occupancy, suppressed FROM footfall")
-    assert rows and all(v is None and p is None and s for v, p, s in rows)
-    days = query(
-        tmp_path, "SELECT DISTINCT strftime(window_start, '%H:%M') FROM footfall WHERE granularity = '1d'"
-    )
-    assert days == [("00:00",)]
-    assert json.loads((tmp_path / "footfall" / "_privacy.json").read_text())["k"] == 50
+    for table in ("footfall", "dwell", "demographics", "flows", "heatmap"):
+        assert query(tmp_path, f"SELECT count(*) FROM {table}") == [(0,)]
+    sidecar = json.loads((tmp_path / "footfall" / "_privacy.json").read_text())
+    assert sidecar["k"] == 50 and sidecar["perturbation"]["method"] == "cell key"
