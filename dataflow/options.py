@@ -30,6 +30,12 @@ class JobConfig(BaseModel):
     output: str = Field(
         max_length=4096, description="where the tables go: a directory (local) or prefix (s3://, gs://)"
     )
+    dead_letter_output: str | None = Field(
+        None,
+        max_length=4096,
+        description="where rejected input goes, for operators only (local or s3://, gs://); default: "
+        "`operators` next to --output (e.g. out/tables -> out/operators). Keep it out of the analysts' reach",
+    )
     stores: str | None = Field(
         None,
         max_length=4096,
@@ -112,6 +118,17 @@ class JobConfig(BaseModel):
         if self.source == "kinesis" and not re.fullmatch(r"[A-Za-z0-9_.-]{1,128}", self.stream):
             raise ValueError("--input=kinesis://... needs a stream name")
         return self
+
+    @property
+    def operators_output(self) -> str:
+        """Where dead letters go: --dead_letter_output, else `operators` beside --output."""
+        if self.dead_letter_output:
+            return self.dead_letter_output
+        trimmed = self.output.rstrip("/")
+        parent = trimmed.rsplit("/", 1)[0] if "/" in trimmed else "."
+        if parent.endswith(":/") or parent.endswith(":"):
+            raise InputError(f"--output {self.output} is a bucket root: give --dead_letter_output as well")
+        return f"{parent}/operators"
 
     @property
     def source(self) -> Literal["files", "kinesis", "pubsub"]:

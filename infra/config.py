@@ -91,6 +91,9 @@ class RetentionConfig(_Config):
         30, ge=30, le=3650, description="Days after which raw NDJSON moves to infrequent access storage."
     )
     athena_results_days: int = Field(30, ge=1, le=365, description="Days Athena query results are kept.")
+    dead_letter_days: int = Field(
+        30, ge=1, le=365, description="Days a dead letter (rejected input, redacted) is kept for operators."
+    )
     noncurrent_version_days: int = Field(
         30, ge=1, le=365, description="Days an overwritten or deleted object version is kept."
     )

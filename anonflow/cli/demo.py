@@ -94,6 +94,14 @@ def run(args: argparse.Namespace) -> int:
         rows = cursor.fetchall()
     print(f"\nfootfall ({DEMO_STORE}), from {db}:")
     print(render(names, rows))
+    hidden, released = (
+        counters.get("cells_suppressed_footfall", 0),
+        counters.get("cells_released_footfall", 0),
+    )
+    print(
+        f"privacy: {hidden} of {hidden + released} footfall rows not published: fewer than 3 people behind "
+        "them (a few seconds of video are a few people; see footfall/_privacy.json)"
+    )
     print(f"\ndone in {time.perf_counter() - started:.0f} s")
     print(f'try: anonflow query --db {db} "SELECT * FROM footfall"')
     return 0

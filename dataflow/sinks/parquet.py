@@ -5,7 +5,8 @@ partition's files of earlier panes (in a batch run: every other file), so a part
 exactly one day's latest result, and a re-run replaces what it wrote before. File names are
 deterministic, so a retried bundle overwrites its own file.
 
-Dead letters are appended: one file per partition and window, named by a hash of its rows' sources.
+Dead letters are appended: one file per partition and window, named by a hash of its rows' sources, under
+the operators' location (never the analysts'), their raw text redacted (`anonflow.dataflow.redact`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from apache_beam.utils.timestamp import Timestamp
 from anonflow.contract.tables import DEAD_LETTER, Column, Table
 from anonflow.dataflow.aggregate.base import Row, TableRows
 from anonflow.dataflow.deadletter import DeadLetter
+from anonflow.dataflow.redact import redact
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -119,7 +121,12 @@ class WriteTable(beam.PTransform):
 def dead_letter_row(dead: DeadLetter) -> tuple[tuple[str, str], Row]:
     """((store_id, UTC date received), row) of a dead letter."""
     date = datetime.fromtimestamp(dead.received_at_ms / 1000, UTC).date().isoformat()
-    row = {"source": dead.source, "reason": dead.reason, "raw": dead.raw, "received_at": dead.received_at_ms}
+    row = {
+        "source": dead.source,
+        "reason": dead.reason,
+        "raw": redact(dead.raw),
+        "received_at": dead.received_at_ms,
+    }
     return (dead.store_id, date), row
 
 

@@ -20,15 +20,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import apache_beam as beam
 import duckdb
 import pytest
 
 from anonflow.cli.main import main
-from anonflow.contract.tables import Table
 from anonflow.dataflow import pipeline
-from anonflow.dataflow.aggregate.base import CONTRIBUTORS, TableRows
 from anonflow.dataflow.pipeline import run as run_job
+from tests.dataflow.builders import PublishExact
 
 START = "2026-11-21T10:00:00Z"
 CAMERA = """
@@ -49,23 +47,6 @@ stores:
     occlusion: {max_gap_s: 0.01}
 """
 Job = tuple[Path, list[dict[str, Any]], dict[str, int]]
-
-
-def _exact(batch: TableRows) -> TableRows:
-    rows = tuple(
-        {**{k: v for k, v in r.items() if k != CONTRIBUTORS}, "suppressed": False} for r in batch.rows
-    )
-    return TableRows(batch.table, batch.store_id, batch.date, batch.pane, rows)
-
-
-class PublishExact(beam.PTransform):
-    """Test double of `ProtectCells`: the true rows, so the aggregation can be checked end to end."""
-
-    def __init__(self, table: Table, config: object) -> None:
-        super().__init__()
-
-    def expand(self, batches: beam.PCollection) -> beam.PCollection:
-        return batches | "Exact" >> beam.Map(_exact)
 
 
 @pytest.fixture(scope="module")
@@ -119,15 +100,16 @@ def job(edge_entries: Path, tmp_path_factory: pytest.TempPathFactory) -> Job:
         (inputs / source.name).write_text(source.read_text())
     stores = tmp_path_factory.mktemp("config") / "stores.yaml"
     stores.write_text(STORES)
-    output = tmp_path_factory.mktemp("tables")
+    root = tmp_path_factory.mktemp("job")
+    output = root / "tables"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pipeline, "ProtectCells", PublishExact)
         result = run_job([f"--input={inputs}", f"--output={output}", f"--stores={stores}"])
     return output, entries, result.counters
 
 
-def query(output: Path, sql: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(output / "analytics.duckdb"), read_only=True) as connection:
+def query(output: Path, sql: str, db: str = "analytics.duckdb") -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(output / db), read_only=True) as connection:
         connection.execute("SET TimeZone = 'UTC'")
         return connection.execute(sql).fetchall()
 
@@ -223,7 +205,11 @@ def test_dwell_demographics_flows_heatmap(job: Job) -> None:
 
 def test_bad_lines_go_to_dead_letter_with_reasons(job: Job) -> None:
     output, _, _ = job
-    rows = query(output, "SELECT reason, source, store_id FROM dead_letter ORDER BY source")
+    # Operators only: beside the tables (default `operators` next to --output), never among them.
+    operators = output.parent / "operators"
+    rows = query(
+        operators, "SELECT reason, source, store_id FROM dead_letter ORDER BY source", "dead_letters.duckdb"
+    )
     reasons = [r[0] for r in rows]
     assert len(rows) == 4
     assert any(r.startswith("not JSON") for r in reasons)
@@ -233,6 +219,10 @@ def test_bad_lines_go_to_dead_letter_with_reasons(job: Job) -> None:
     assert all(":" in str(r[1]) and "replayed.ndjson" in str(r[1]) for r in rows)
     # A reject that names a valid store is filed under it, so the store's analysts see it.
     assert sorted({r[2] for r in rows}) == ["s1", "s9", "unknown"]
+    # The raw text is redacted: the face keypoint sent by mistake is not kept.
+    raws = [r[0] for r in query(operators, "SELECT raw FROM dead_letter", "dead_letters.duckdb")]
+    face = next(raw for raw in raws if '"nose"' in raw)
+    assert '"nose": "<redacted>"' in face and "0.9" not in face.split('"nose"')[1][:40]
 
 
 def test_partitions_and_views(job: Job) -> None:
@@ -242,7 +232,8 @@ def test_partitions_and_views(job: Job) -> None:
         assert [p.name for p in (output / table / "store_id=s1").iterdir()] == ["date=2026-11-21"]
         assert (output / table / "_privacy.json").is_file()
     names = {r[0] for r in query(output, "SELECT view_name FROM duckdb_views() WHERE NOT internal")}
-    assert {"footfall", "dwell", "demographics", "flows", "heatmap", "dead_letter"} <= names
+    assert names == {"footfall", "dwell", "demographics", "flows", "heatmap"}
+    assert not (output / "dead_letter").exists()
 
 
 def test_replayed_entries_are_counted_once(job: Job) -> None:
