@@ -4,7 +4,8 @@ Runs the real chain (pose network, gate and crop, attribute network, tracker, en
 sample videos for several setups, at 1 and 2 inference threads, and prints
 
 - per-stage time, p50 / p95 in ms over the frames the pose model ran on: decode (video), pose prepare /
-  inference / grouping, gate+crop, classify (crop rendering and appearance template, without the
+  inference / grouping, gate+crop, head zones, face check, classify (crop rendering and appearance
+  template, without the
   network), attribute network, track, entries (building them), serialise (JSON); and the whole time of
   skipped frames;
 - sustained FPS (frames / wall time of the whole loop, decode included), the share of frame time spent
@@ -41,6 +42,7 @@ from anonflow.contract.errors import AnonflowError
 from anonflow.edge.attributes import AttributeModel, AttributeScores, load_attribute_model
 from anonflow.edge.chain import EdgeChain
 from anonflow.edge.config import CameraChainConfig
+from anonflow.edge.facecheck import FaceCheck
 from anonflow.edge.modelfiles.registry import model_dir, resolve, spec
 from anonflow.edge.pose.model import load_pose_model
 from anonflow.edge.tracking.base import TrackAssignment
@@ -101,6 +103,8 @@ STAGES = (
     "pose_net",
     "grouping",
     "gate_crop",
+    "head_zones",
+    "face_check",
     "classify",
     "attr_net",
     "track",
@@ -110,7 +114,7 @@ STAGES = (
 
 
 # The chain's own stages (everything but video decode, the pose decoder and the two networks).
-CHAIN_STAGES = ("gate_crop", "classify", "track", "entries", "serialise")
+CHAIN_STAGES = ("gate_crop", "head_zones", "face_check", "classify", "track", "entries", "serialise")
 
 
 class TimedAttributes:
@@ -202,6 +206,7 @@ def run_setup(setup: Setup, threads: int, models: Path, videos: Path, frames: in
             pose_model=pose,
             attribute_model=attributes,  # type: ignore[arg-type]  # same call and labels, timed
             tracker=tracker,
+            face_check=FaceCheck(config.face_check),
         )
         held = run.boxes.setdefault(clip.video, [])
         for index, (decode_ms, frame) in enumerate(frames_of(videos / clip.video, clip.start, frames)):
@@ -222,6 +227,8 @@ def run_setup(setup: Setup, threads: int, models: Path, videos: Path, frames: in
                 "pose_net": times.pose.inference_ms,
                 "grouping": times.pose.decode_ms,
                 "gate_crop": times.gate_crop_ms,
+                "head_zones": times.head_zones_ms,
+                "face_check": times.face_check_ms,
                 "classify": times.classify_ms - attributes.ms,
                 "attr_net": attributes.ms,
                 "track": times.track_ms,

@@ -22,7 +22,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from anonflow.contract.entry import Entry
 from anonflow.contract.tables import DEMOGRAPHICS, DWELL, FLOWS, FOOTFALL, HEATMAP, Table
 from anonflow.dataflow.aggregate.base import CONTRIBUTORS, Row, TableRows
 from anonflow.dataflow.aggregate.demographics import demographics_rows
@@ -36,7 +35,7 @@ from anonflow.dataflow.reconnect.link import reconnect
 from anonflow.dataflow.release import release, support
 from anonflow.dataflow.support import OVERLAP_MS, contributors
 from anonflow.dataflow.tracks import summarise
-from anonflow.dataflow.transforms.parse import parse_payload
+from anonflow.dataflow.transforms.parse import Rejected, parse_payload
 from anonflow.dataflow.windows import Granularity, ZoneWindows
 from bench.storeday import StoreDayConfig, generate
 
@@ -55,7 +54,7 @@ def job_day(visitors: int, seed: int) -> tuple[StoreDay, list[set[int]]]:
     by_track: dict[tuple[str, str, str], list[Observation]] = defaultdict(list)
     for line in day.render(0, day.rows).decode().splitlines():
         for item in parse_payload(line):
-            if isinstance(item, Entry):
+            if not isinstance(item, Rejected):
                 observation = Observation.from_entry(item)
                 by_track[observation.fragment_key].append(observation)
     tracks = [summarise(observations) for observations in by_track.values()]

@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from anonflow.edge.runtime.rehearsal import rehearse_outage
+from tests.kit.rehearsal import rehearse_outage
 
 
 def main(argv: Sequence[str] | None = None) -> int:

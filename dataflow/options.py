@@ -11,36 +11,44 @@ import re
 from typing import Any, Literal, Self
 
 from apache_beam.options.pipeline_options import PipelineOptions
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from anonflow.contract.errors import InputError
+from anonflow.contract.settings import StrictModel, first_problem
+
+# The help groups of `anonflow pipeline --help`, in order; each JobConfig field names its group.
+GROUPS = ("input", "output", "stores", "privacy", "streaming")
 
 
-class JobConfig(BaseModel):
-    """What the job reads, how it protects the tables, and where it writes them."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class JobConfig(StrictModel):
+    """What the job reads, how it protects the tables, and where it writes them. Each field names its
+    help group (one of GROUPS) in json_schema_extra."""
 
     input: str = Field(
         max_length=4096,
         description="where entries come from: a file, a glob or a directory/prefix of NDJSON files (local, "
         "s3://, gs://; gzip is detected), kinesis://<stream>, or pubsub://projects/<p>/subscriptions/<s> "
         "(or .../topics/<t>)",
+        json_schema_extra={"group": "input"},
     )
     output: str = Field(
-        max_length=4096, description="where the tables go: a directory (local) or prefix (s3://, gs://)"
+        max_length=4096,
+        description="where the tables go: a directory (local) or prefix (s3://, gs://)",
+        json_schema_extra={"group": "output"},
     )
     dead_letter_output: str | None = Field(
         None,
         max_length=4096,
         description="where rejected input goes, for operators only (local or s3://, gs://); default: "
         "`operators` next to --output (e.g. out/tables -> out/operators). Keep it out of the analysts' reach",
+        json_schema_extra={"group": "output"},
     )
     stores: str | None = Field(
         None,
         max_length=4096,
         description="stores YAML (time zones, camera links; local or s3://); without it every store "
         "gets UTC days and no camera links, and with it entries of unlisted stores are dead-lettered",
+        json_schema_extra={"group": "stores"},
     )
     k_anonymity: int = Field(
         3,
@@ -48,12 +56,14 @@ class JobConfig(BaseModel):
         le=1000,
         description="rows backed by fewer people (the fewest that could have made their journeys) are not "
         "published (default 3; at least 2)",
+        json_schema_extra={"group": "privacy"},
     )
     dwell_min_support: int = Field(
         10,
         ge=2,
         le=10_000,
         description="dwell percentiles and means only for rows of at least this many people (default 10)",
+        json_schema_extra={"group": "privacy"},
     )
     dp_epsilon: float | None = Field(
         None,
@@ -61,9 +71,12 @@ class JobConfig(BaseModel):
         le=10.0,
         description="add noise to released counts with this epsilon per count (not yet a differential-"
         "privacy guarantee, see _privacy.json)",
+        json_schema_extra={"group": "privacy"},
     )
     dp_mechanism: Literal["geometric", "laplace"] = Field(
-        "geometric", description="noise distribution when --dp_epsilon is set"
+        "geometric",
+        description="noise distribution when --dp_epsilon is set",
+        json_schema_extra={"group": "privacy"},
     )
     allowed_lateness_s: float = Field(
         3600.0,
@@ -71,27 +84,43 @@ class JobConfig(BaseModel):
         le=7 * 86400.0,
         description="seconds after a store-day closes that its late entries are still taken in (default "
         "3600); later ones are dropped, so cover the gateways' longest spool",
+        json_schema_extra={"group": "streaming"},
     )
     early_firing_s: float | None = Field(
         None,
         gt=0.0,
         le=86400.0,
         description="streaming: also write the day so far every this many seconds (processing time)",
+        json_schema_extra={"group": "streaming"},
     )
-    heatmap_grid: int = Field(16, ge=2, le=256, description="heat map cells per image side (default 16)")
+    heatmap_grid: int = Field(
+        16,
+        ge=2,
+        le=256,
+        description="heat map cells per image side (default 16)",
+        json_schema_extra={"group": "output"},
+    )
     kinesis_region: str | None = Field(
         None,
         max_length=64,
         description="AWS region of the Kinesis stream (default: --s3_region_name, else boto3's)",
+        json_schema_extra={"group": "input"},
     )
     kinesis_endpoint_url: str | None = Field(
-        None, max_length=1024, description="Kinesis endpoint (a local test server); default: AWS"
+        None,
+        max_length=1024,
+        description="Kinesis endpoint (a local test server); default: AWS",
+        json_schema_extra={"group": "input"},
     )
     kinesis_start: Literal["TRIM_HORIZON", "LATEST"] = Field(
-        "TRIM_HORIZON", description="where a new Kinesis read starts"
+        "TRIM_HORIZON",
+        description="where a new Kinesis read starts",
+        json_schema_extra={"group": "input"},
     )
     kinesis_stop_at_latest: bool = Field(
-        False, description="stop once every Kinesis shard is caught up (backfills, tests)"
+        False,
+        description="stop once every Kinesis shard is caught up (backfills, tests)",
+        json_schema_extra={"group": "input"},
     )
     metrics_namespace: str | None = Field(
         None,
@@ -99,12 +128,19 @@ class JobConfig(BaseModel):
         pattern=r"^[A-Za-z0-9_./#:-]+$",
         description="publish EntriesRead and DeadLetterEntries to this CloudWatch namespace (e.g. "
         "Anonflow/prod, as the alarms expect); off when not given",
+        json_schema_extra={"group": "output"},
     )
     cloudwatch_endpoint_url: str | None = Field(
-        None, max_length=1024, description="CloudWatch endpoint (a local test server); default: AWS"
+        None,
+        max_length=1024,
+        description="CloudWatch endpoint (a local test server); default: AWS",
+        json_schema_extra={"group": "output"},
     )
     pubsub_id_label: str | None = Field(
-        None, max_length=256, description="message attribute with a unique id, for exactly-once delivery"
+        None,
+        max_length=256,
+        description="message attribute with a unique id, for exactly-once delivery",
+        json_schema_extra={"group": "input"},
     )
 
     @model_validator(mode="after")
@@ -151,10 +187,10 @@ class JobConfig(BaseModel):
         try:
             return cls.model_validate({k: v for k, v in given.items() if v is not None})
         except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            message = first["msg"].removeprefix("Value error, ")
-            raise InputError(f"--{where}: {message}" if where else message) from None
+            # Options are named as typed on the command line; a rule across options names its own.
+            problem = first_problem(error)
+            where = f"--{problem.path}: " if problem.path else ""
+            raise InputError(f"{where}{problem.message}{problem.more}") from None
 
 
 class AnonflowOptions(PipelineOptions):

@@ -24,9 +24,10 @@ from typing import Any, Final, Literal
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from anonflow import __version__
+from anonflow.contract.settings import StrictModel
 from anonflow.contract.tables import Table
 from anonflow.dataflow.aggregate.base import TableRows
 from anonflow.dataflow.cellkey import PERTURBATION
@@ -45,10 +46,8 @@ SECRET_ENV: Final = "ANONFLOW_CELL_KEY_SECRET"
 Uniform = Callable[[], float]
 
 
-class PrivacyConfig(BaseModel):
+class PrivacyConfig(StrictModel):
     """How the job protects released cells."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     k: int = Field(
         3,

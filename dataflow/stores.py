@@ -20,11 +20,11 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from anonflow.contract.entry import Identifier
 from anonflow.contract.errors import InputError
+from anonflow.contract.settings import StrictModel, parse_yaml, validate_config
 
 
 @cache
@@ -32,11 +32,7 @@ def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class OcclusionRule(_Config):
+class OcclusionRule(StrictModel):
     """When two tracks of one camera are the same person briefly hidden (see dataflow/reconnect/README.md)."""
 
     max_gap_s: float = Field(
@@ -61,7 +57,7 @@ class OcclusionRule(_Config):
     )
 
 
-class CameraLink(_Config):
+class CameraLink(StrictModel):
     """A walkable connection from one camera's view to another's, with its plausible transit time.
 
     `min_transit_s` may be negative for cameras whose views overlap (the person appears in the next view
@@ -115,7 +111,47 @@ class CameraLink(_Config):
         return (forward, reverse)
 
 
-class StoreConfig(_Config):
+class PeopleRule(StrictModel):
+    """How journeys become people (the method is in dataflow/people/README.md).
+
+    With door lines named, every person's first journey crosses one inwards; a journey that does not
+    is a fragment of someone already inside and is stitched to the most plausible unfinished journey.
+    Without door lines, each journey counts as one person.
+    """
+
+    doors: tuple[Identifier, ...] = Field(
+        (),
+        max_length=32,
+        description="Counting lines (line_id) that every way in and out of the store crosses: the doors. "
+        "Leave empty when a way in has no line (a staff door, a mall side): stitching then stays off.",
+    )
+    max_gap_s: float = Field(
+        1800.0,
+        gt=0.0,
+        le=4 * 3600.0,
+        description="Longest time out of every camera's view between two journeys of one person.",
+    )
+    time_scale_s: float = Field(
+        60.0,
+        gt=0.0,
+        le=3600.0,
+        description="Seconds of gap that cost as much as one mismatched cue; shorter gaps are preferred.",
+    )
+    group_penalty: float = Field(
+        3.0,
+        ge=0.0,
+        le=100.0,
+        description="Cost of a different appearance group at the join (light and flicker change groups).",
+    )
+    place_penalty: float = Field(
+        3.0,
+        ge=0.0,
+        le=100.0,
+        description="Cost of a join between cameras without a link, or whose link zones do not match.",
+    )
+
+
+class StoreConfig(StrictModel):
     """One store: where it is in time, how its cameras connect, and how tracks may be re-connected."""
 
     store_id: Identifier
@@ -128,6 +164,9 @@ class StoreConfig(_Config):
         True,
         description="Join only tracks with the same appearance group. Turning this off makes joins rest on "
         "time and place alone; keep it on unless the gateways send no groups.",
+    )
+    people: PeopleRule = Field(
+        default_factory=PeopleRule, description="How the headline `visitors` turns journeys into people."
     )
 
     @field_validator("time_zone")
@@ -148,7 +187,7 @@ class StoreConfig(_Config):
         return tuple(d for link in self.links for d in link.directed())
 
 
-class StoresConfig(_Config):
+class StoresConfig(StrictModel):
     """All stores the job knows; entries from an unknown store go to the dead-letter output."""
 
     stores: tuple[StoreConfig, ...] = Field(min_length=1, max_length=100_000)
@@ -194,17 +233,12 @@ def _read_text(path: str) -> str:
 def load_stores(path: str | Path) -> StoresConfig:
     """Read and validate a stores YAML file (local, or any Beam filesystem URL such as s3://); any
     problem is one InputError naming the file and the field."""
+    source = f"stores file {path}"
     try:
-        data = yaml.safe_load(_read_text(str(path)))
+        text = _read_text(str(path))
     except FileNotFoundError as error:
-        raise InputError(f"stores file {path} does not exist") from error
+        raise InputError(f"{source} does not exist") from error
     except UnicodeDecodeError as error:
-        raise InputError(f"stores file {path} is not UTF-8 text") from error
-    except yaml.YAMLError as error:
-        raise InputError(f"stores file {path} is not valid YAML: {error}") from error
-    try:
-        return StoresConfig.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise InputError(f"stores file {path}: {where}: {first['msg']}") from error
+        raise InputError(f"{source} is not UTF-8 text") from error
+    data = parse_yaml(text, source)
+    return validate_config(data if data is not None else {}, StoresConfig, source)

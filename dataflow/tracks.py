@@ -17,7 +17,7 @@ from anonflow.dataflow.reconnect.fragments import Fragment
 
 Record = tuple[int, float, float, tuple[str, ...], tuple[tuple[str, str], ...], str, str, int]
 """One observation inside the accumulator: (event_time_ms, foot_x, foot_y, zones, crossings, gender,
-age_band, appearance_group)."""
+age_group, appearance_group)."""
 
 MINUTE_MS = 60_000
 
@@ -51,7 +51,7 @@ class Track:
 
     fragment: what re-connection compares (ends, group, zones at the ends).
     stints: the zone runs in time order; crossings: in time order.
-    genders / age_bands: (label, observations) counts, most frequent first.
+    genders / age_groups: (label, observations) counts, most frequent first.
     heat: foot points per grid cell and UTC minute, as (cell_x, cell_y, minute, observations) tuples
     (cells of a `grid_size` x `grid_size` grid over the image, 0, 0 at the top left; plain tuples keep
     the summaries cheap to ship). Local 5-minute, hour and day windows always start on a whole
@@ -63,7 +63,7 @@ class Track:
     stints: tuple[Stint, ...]
     crossings: tuple[Crossing, ...]
     genders: tuple[tuple[str, int], ...]
-    age_bands: tuple[tuple[str, int], ...]
+    age_groups: tuple[tuple[str, int], ...]
     heat: tuple[tuple[int, int, int, int], ...]
     grid_size: int
     received: int
@@ -99,7 +99,7 @@ class TrackAccumulator:
             o.zones,
             o.crossings,
             o.gender,
-            o.age_band,
+            o.age_group,
             o.appearance_group,
         )
         self.received += 1
@@ -150,7 +150,7 @@ class TrackAccumulator:
                 Crossing(r[0], line, direction, r[3]) for r in ordered for line, direction in r[4]
             ),
             genders=_ranked(r[5] for r in ordered),
-            age_bands=_ranked(r[6] for r in ordered),
+            age_groups=_ranked(r[6] for r in ordered),
             heat=_heat(ordered, grid_size),
             grid_size=grid_size,
             received=self.received,

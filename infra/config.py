@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from anonflow.contract.entry import Identifier
 from anonflow.contract.errors import InputError
+from anonflow.contract.settings import StrictModel, read_mapping, validate_config
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parent / "environments"
 # Relative paths in an environment file (recipe, artifacts, Lambda code) are taken from the repository root.
@@ -25,11 +25,7 @@ SemVer = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
 ThingName = Identifier  # a gateway id is its thing name
 
 
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class GatewaySpec(_Config):
+class GatewaySpec(StrictModel):
     """One store gateway: its IoT thing and the cameras it analyses."""
 
     thing_name: ThingName = Field(description="IoT thing name; also the gateway id in its health topic.")
@@ -41,7 +37,7 @@ class GatewaySpec(_Config):
     )
 
 
-class StoreConfig(_Config):
+class StoreConfig(StrictModel):
     """A store and the Greengrass core devices (IoT things) that may publish its entries."""
 
     store_id: Identifier = Field(description="Store id; the `store_id` thing attribute and topic level.")
@@ -60,7 +56,7 @@ class StoreConfig(_Config):
         return value
 
 
-class StreamConfig(_Config):
+class StreamConfig(StrictModel):
     """The Kinesis data stream the topic rule writes entries to and the Beam job reads."""
 
     shard_count: int | None = Field(
@@ -71,14 +67,14 @@ class StreamConfig(_Config):
     )
 
 
-class ArchiveConfig(_Config):
+class ArchiveConfig(StrictModel):
     """The Firehose delivery stream writing raw NDJSON to the raw bucket."""
 
     buffering_interval_s: int = Field(300, ge=0, le=900, description="Longest wait before a file is written.")
     buffering_size_mib: int = Field(64, ge=1, le=128, description="Largest batch before a file is written.")
 
 
-class RetentionConfig(_Config):
+class RetentionConfig(StrictModel):
     """Lifecycle of the buckets; audit crops always expire, tables are kept until deleted."""
 
     audit_crop_days: int = Field(
@@ -99,7 +95,7 @@ class RetentionConfig(_Config):
     )
 
 
-class AnalyticsConfig(_Config):
+class AnalyticsConfig(StrictModel):
     """Glue catalog and Athena workgroup for the analysts."""
 
     projection_start: dt.date = Field(
@@ -110,7 +106,7 @@ class AnalyticsConfig(_Config):
     )
 
 
-class GreengrassConfig(_Config):
+class GreengrassConfig(StrictModel):
     """The gateway software as Greengrass components and the deployment to the fleet."""
 
     recipe_path: Path = Field(
@@ -172,7 +168,7 @@ class GreengrassConfig(_Config):
         return self
 
 
-class FlinkConfig(_Config):
+class FlinkConfig(StrictModel):
     """The Managed Service for Apache Flink application running the Beam job."""
 
     runtime: Literal["FLINK-1_19", "FLINK-1_20"] = Field(
@@ -189,7 +185,7 @@ class FlinkConfig(_Config):
     autoscaling: bool = Field(True, description="Let the service scale parallelism with load.")
 
 
-class AlarmsConfig(_Config):
+class AlarmsConfig(StrictModel):
     """Thresholds of the operational alarms, and who hears about them."""
 
     dead_letter_percent: float = Field(
@@ -206,7 +202,7 @@ class AlarmsConfig(_Config):
     )
 
 
-class EnvironmentConfig(_Config):
+class EnvironmentConfig(StrictModel):
     """One deployable environment of anonflow."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,15}$", description="Short name; prefixes every resource.")
@@ -256,15 +252,5 @@ def load_environment(source: str | Path) -> EnvironmentConfig:
     if not path.is_file():
         known = sorted(p.stem for p in ENVIRONMENTS_DIR.glob("*.yaml"))
         raise InputError(f"environment file {path} not found (known environments: {', '.join(known)})")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise InputError(f"{path}: not valid YAML: {error}") from error
-    if not isinstance(raw, dict):
-        raise InputError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
-    try:
-        return EnvironmentConfig.model_validate(raw)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise InputError(f"{path}: {where}: {first['msg']}") from error
+    raw = read_mapping(path, "environment file", holds="environment settings")
+    return validate_config(raw, EnvironmentConfig, str(path))

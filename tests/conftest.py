@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -35,6 +36,14 @@ def video_dir() -> Path:
     if not path.is_dir():
         pytest.fail(f"video directory {path} not found: set ANONFLOW_VIDEO_DIR")
     return path
+
+
+@pytest.fixture(scope="session")
+def storeday() -> ModuleType:
+    """The synthetic store-day generator (bench/storeday/), used by the dataflow and bench tests."""
+    import bench.storeday
+
+    return bench.storeday
 
 
 def link_release_files(source: Path, directory: Path) -> Path:

@@ -38,6 +38,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "infra": frozenset({"contract", "infra", "edge.greengrass"}),
     "cli": frozenset({"contract", "edge", "dataflow", "models", "infra", "cli"}),
 }
+SKIPPED = frozenset(
+    {"node_modules", "cdk.out", "__pycache__"}
+)  # installed tools and build output, not product
 NEVER_IMPORTED = ("tests", "bench", "testkit", *PARTS)  # the bare part names exist only inside `anonflow`
 
 
@@ -57,6 +60,8 @@ def product_files(root: Path) -> Iterator[tuple[str, Path]]:
             continue
         for path in sorted(base.rglob("*.py")):
             relative = path.relative_to(base)
+            if SKIPPED.intersection(relative.parts):
+                continue
             if relative.parts[0] in PARTS and base.name == "anonflow":
                 continue  # the symlinks anonflow/<part>: the part folders are read under their own name
             names = [prefix, *relative.with_suffix("").parts]

@@ -33,13 +33,29 @@ def register(subparsers: Any) -> None:
     verify.add_argument("names", nargs="*", help="only these models (each must then be present)")
     verify.set_defaults(handler=run_verify)
 
-    fetch = actions.add_parser("fetch", help="download a model from a mirror, checking its sha256")
-    _model_dir_option(fetch)
-    fetch.add_argument("name", help="manifest name of the model")
+    fetch = actions.add_parser(
+        "fetch",
+        help="download models from their upstream release, check each file's sha256, convert and prove them",
+        description="Download the manifest's upstream release files (default host: the public Open Model Zoo "
+        "storage), check each against its pinned sha256, convert the OpenVINO IR to ONNX and prove the "
+        "result by its outputs on the manifest's fixed probe input; then write the model and its sidecar "
+        "into the model directory (created if absent). Copyleft (AGPL) models only when named.",
+    )
+    fetch.add_argument(
+        "--model-dir",
+        type=Path,
+        help="model directory to fill (default: $ANONFLOW_MODEL_DIR; created if absent)",
+    )
+    which = fetch.add_mutually_exclusive_group(required=True)
+    which.add_argument("name", nargs="?", help="manifest name of the model")
+    which.add_argument(
+        "--all", action="store_true", help="every release model except copyleft ones (those only by name)"
+    )
     fetch.add_argument(
         "--mirror",
-        help="base URL of a verified model directory (default: $ANONFLOW_MODEL_MIRROR); the file is "
-        "read from MIRROR/<manifest file path>",
+        help="base URL standing in for the upstream host, same relative paths (default: "
+        "$ANONFLOW_MODEL_MIRROR, else the public host); for a model without a conversion, a location "
+        "holding a verified model directory",
     )
     fetch.add_argument("--timeout", type=float, default=30.0, help="network timeout in seconds (default 30)")
     fetch.set_defaults(handler=run_fetch)
@@ -163,17 +179,34 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from anonflow.edge.modelfiles.registry import model_dir, spec
-    from anonflow.models.fetch import fetch
+    from anonflow.edge.modelfiles.registry import MODEL_DIR_ENV, spec
+    from anonflow.models.fetch import fetch, fetchable_by_default
 
-    row = spec(args.name)
-    path = fetch(row, model_dir(args.model_dir), args.mirror, args.timeout)
-    note = (
-        f" ({row.licence}: copyleft, never a default; a deployment must run without it)"
-        if row.copyleft
-        else ""
-    )
-    print(f"ok {args.name}: {path}{note}")
+    raw = args.model_dir or os.environ.get(MODEL_DIR_ENV)
+    if not raw:
+        raise InputError(f"no model directory: pass --model-dir or set {MODEL_DIR_ENV}")
+    directory = Path(raw).expanduser()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"cannot create model directory {directory}: {error.strerror or error}") from None
+    rows = fetchable_by_default() if args.all else (spec(args.name),)
+    for row in rows:
+        if row.copyleft:
+            print(
+                f"note: {row.name} is licensed {row.licence} (copyleft): a deployment running it must offer "
+                "its source under that licence; it is never a default",
+                file=sys.stderr,
+            )
+        done = fetch(row, directory, args.mirror, args.timeout)
+        how = (
+            "already present, verified"
+            if done.already_present
+            else f"converted and proved (outputs within {done.max_relative_diff:.1g} sd of the reference)"
+            if done.max_relative_diff is not None
+            else "downloaded, sha256 verified"
+        )
+        print(f"ok {row.name} ({row.licence}): {done.path} - {how}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Demographics: distinct journeys per zone, window, gender and age band. Each journey has one label (the
+"""Demographics: distinct journeys per zone, window, gender and age group. Each journey has one label (the
 majority over its observations, see `Journey`), so per zone and window the rows add up to footfall's
 visitors."""
 
@@ -25,14 +25,14 @@ def demographics_rows(day: StoreDay) -> list[Row]:
         for (zone, window), journeys in sorted(presence(day, day_windows(day, granularity)).items()):
             labels: dict[tuple[str, str], set[int]] = defaultdict(set)
             for i in journeys:
-                labels[(day.journeys[i].gender, day.journeys[i].age_band)].add(i)
-            for (gender, age_band), members in sorted(labels.items()):
+                labels[(day.journeys[i].gender, day.journeys[i].age_group)].add(i)
+            for (gender, age_group), members in sorted(labels.items()):
                 rows.append(
                     {
                         "zone_id": zone,
                         **window_columns(granularity, window),
                         "gender": gender,
-                        "age_band": age_band,
+                        "age_group": age_group,
                         "visitors": len(members),
                         CONTRIBUTORS: frozenset(members),
                     }

@@ -7,11 +7,20 @@ import tomllib
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from anonflow.contract.errors import InputError, ModelFileError
+from anonflow.edge.modelfiles.converted import check_converted, has_converted_sidecar
 from anonflow.edge.modelfiles.derived import check_derived
 from anonflow.edge.modelfiles.hashing import sha256_of, verified
-from anonflow.edge.modelfiles.spec import ModelSpec, Role
+from anonflow.edge.modelfiles.spec import (
+    Conversion,
+    DynamicAxis,
+    ModelSpec,
+    ReferenceOutput,
+    Role,
+    UpstreamFile,
+)
 
 MODEL_DIR_ENV = "ANONFLOW_MODEL_DIR"
 
@@ -27,7 +36,8 @@ def manifest() -> tuple[ModelSpec, ...]:
                 **row,
                 "outputs": tuple(row["outputs"]),
                 "labels": tuple(row.get("labels", ())),
-                "upstream": tuple(row.get("upstream", ())),
+                "upstream": tuple(UpstreamFile(**f) for f in row.get("upstream", ())),
+                "conversion": _conversion(row["conversion"]) if "conversion" in row else None,
             }
         )
         for row in rows
@@ -40,7 +50,30 @@ def manifest() -> tuple[ModelSpec, ...]:
             raise AssertionError(f"derived model {spec.name}: needs a manifest parent, no sha256, no default")
         if not spec.derived_from and len(spec.sha256) != 64:
             raise AssertionError(f"manifest model {spec.name} has no sha256")
+        if any(len(f.sha256) != 64 for f in spec.upstream) or (spec.conversion and not spec.upstream):
+            raise AssertionError(f"manifest model {spec.name}: a conversion needs upstream files with sha256")
     return specs
+
+
+def _conversion(raw: dict[str, Any]) -> Conversion:
+    return Conversion(
+        input_name=raw["input_name"],
+        dynamic_axes=tuple(
+            DynamicAxis(int(axis), name) for axis, name in raw.get("dynamic_axes", {}).items()
+        ),
+        probe_shape=tuple(raw["probe_shape"]),
+        tolerance=float(raw["tolerance"]),
+        reference=tuple(
+            ReferenceOutput(
+                output=ref["output"],
+                shape=tuple(ref["shape"]),
+                mean=float(ref["mean"]),
+                std=float(ref["std"]),
+                samples=tuple(float(v) for v in ref["samples"]),
+            )
+            for ref in raw["reference"]
+        ),
+    )
 
 
 def spec(name: str, role: Role | None = None) -> ModelSpec:
@@ -70,7 +103,8 @@ def model_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def resolve(model: ModelSpec, directory: Path) -> Path:
-    """Path of the model's file, after checking it exists and matches the manifest's sha256."""
+    """Path of the model's file, after checking it exists and matches the manifest's sha256 (or, for a file
+    converted here from the upstream release, its conversion sidecar)."""
     path = directory / model.file
     if model.derived_from:
         check_derived(model, spec(model.derived_from), path)
@@ -81,9 +115,12 @@ def resolve(model: ModelSpec, directory: Path) -> Path:
             f"model file {path} for {model.name} is missing (expected sha256 {model.sha256}); {how}"
         )
     stat = path.stat()
-    if not verified(path, stat.st_size, stat.st_mtime_ns, model.sha256):
-        raise ModelFileError(
-            f"model file {path} does not match the manifest (expected sha256 {model.sha256}, "
-            f"got {sha256_of(path)}); replace it: {how}"
-        )
-    return path
+    if verified(path, stat.st_size, stat.st_mtime_ns, model.sha256):
+        return path
+    if model.conversion is not None and has_converted_sidecar(path):
+        check_converted(model, path)  # converted here from the upstream release, proved by its outputs
+        return path
+    raise ModelFileError(
+        f"model file {path} does not match the manifest (expected sha256 {model.sha256}, "
+        f"got {sha256_of(path)}); replace it: {how}"
+    )

@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, FilePath, ValidationError, field_validator, model_validator
+from pydantic import Field, FilePath, field_validator, model_validator
 
 from anonflow.contract.entry import Identifier
-from anonflow.contract.errors import InputError
-from anonflow.contract.settings import describe, read_yaml
+from anonflow.contract.settings import StrictModel, expect_mapping, read_yaml, validate_config
 from anonflow.edge.config import CameraChainConfig
 from anonflow.edge.runtime.batch import DEFAULT_MAX_PAYLOAD_BYTES, IOT_CORE_MAX_PAYLOAD_BYTES
 
@@ -23,15 +22,11 @@ MiB = 1024 * KiB
 GiB = 1024 * MiB
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def is_stream_url(source: str | int) -> bool:
     return isinstance(source, str) and "://" in source
 
 
-class CameraConfig(_Strict):
+class CameraConfig(StrictModel):
     """One camera: where frames come from, how often to analyse them, and its chain settings."""
 
     id: Identifier = Field(description="Camera id, unique in the store; the entries topic carries it.")
@@ -73,7 +68,7 @@ class CameraConfig(_Strict):
         return self
 
 
-class LocalTransportConfig(_Strict):
+class LocalTransportConfig(StrictModel):
     """NDJSON files in a directory (what the Beam job reads locally); see edge/runtime/transports/local.py."""
 
     kind: Literal["local"] = "local"
@@ -82,7 +77,7 @@ class LocalTransportConfig(_Strict):
     max_file_bytes: int = Field(16 * MiB, ge=4 * KiB, le=4 * GiB, description="Close a file at this size.")
 
 
-class MqttTransportConfig(_Strict):
+class MqttTransportConfig(StrictModel):
     """Direct MQTT5 with mutual TLS to an IoT Core endpoint (gateways without Greengrass)."""
 
     kind: Literal["mqtt"]
@@ -101,7 +96,7 @@ class MqttTransportConfig(_Strict):
     reconnect_max_s: float = Field(60.0, ge=1.0, le=3600.0, description="Longest reconnect delay.")
 
 
-class GreengrassTransportConfig(_Strict):
+class GreengrassTransportConfig(StrictModel):
     """IPC PublishToIoTCore through the Greengrass nucleus (the component's default)."""
 
     kind: Literal["greengrass"]
@@ -113,7 +108,7 @@ TransportConfig = Annotated[
 ]
 
 
-class SpoolConfig(_Strict):
+class SpoolConfig(StrictModel):
     """The on-disk spool that holds entries until the transport acknowledges them."""
 
     directory: Path = Field(Path("spool"), description="Directory of the SQLite spool file (local disk).")
@@ -125,7 +120,7 @@ class SpoolConfig(_Strict):
     )
 
 
-class BatchConfig(_Strict):
+class BatchConfig(StrictModel):
     """How spooled entries are packed into messages."""
 
     max_payload_bytes: int = Field(
@@ -138,13 +133,13 @@ class BatchConfig(_Strict):
     retry_max_s: float = Field(30.0, gt=0.0, le=3600.0, description="Longest delay between failed publishes.")
 
 
-class HealthConfig(_Strict):
+class HealthConfig(StrictModel):
     """How often the gateway reports its health."""
 
     interval_s: float = Field(60.0, ge=0.2, le=3600.0, description="Seconds between health messages.")
 
 
-class GatewayConfig(_Strict):
+class GatewayConfig(StrictModel):
     """One gateway process: a store's cameras, where entries go, and how they are kept until then."""
 
     store_id: Identifier = Field(description="Store id; first level of every topic.")
@@ -173,12 +168,7 @@ class GatewayConfig(_Strict):
 
 def parse_config(data: Any, where: str) -> GatewayConfig:
     """Validate already-parsed settings (a YAML file's content, or a Greengrass component configuration)."""
-    if not isinstance(data, dict):
-        raise InputError(f"{where}: expected a mapping of settings, got {type(data).__name__}")
-    try:
-        return GatewayConfig.model_validate(data)
-    except ValidationError as error:
-        raise InputError(describe(error, where)) from None
+    return validate_config(expect_mapping(data, where), GatewayConfig, where)
 
 
 def load_config(path: Path) -> GatewayConfig:

@@ -41,6 +41,9 @@ class ChainOutput(Protocol):
     @property
     def entries(self) -> tuple[Entry, ...]: ...
 
+    @property
+    def face_dropped(self) -> int: ...
+
 
 class FrameProcessor(Protocol):
     """What the gateway needs of a camera's chain (edge.chain.EdgeChain)."""
@@ -96,6 +99,7 @@ class CameraWorker:
         self._processed = 0
         self._entries = 0
         self._errors = 0
+        self._face_dropped = 0
         self._lag_ms: float | None = None
         self._times: collections.deque[float] = collections.deque(maxlen=4096)
         self._thread = threading.Thread(target=self._run, name=f"analysis-{camera_id}", daemon=True)
@@ -122,6 +126,7 @@ class CameraWorker:
                 frames_processed=self._processed,
                 entries=self._entries,
                 processing_errors=self._errors,
+                crops_face_dropped=self._face_dropped,
                 fps=len(recent) / _FPS_WINDOW_S,
                 lag_ms=self._lag_ms,
             )
@@ -156,6 +161,7 @@ class CameraWorker:
             with self._lock:
                 self._processed += 1
                 self._entries += stored
+                self._face_dropped += result.face_dropped
                 self._lag_ms = self._clock() * 1000 - frame.capture_ms
                 self._times.append(time.monotonic())
 

@@ -38,18 +38,17 @@ from enum import Enum
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from anonflow.contract.settings import StrictModel
 from anonflow.edge.tracking.assignment import match
 from anonflow.edge.tracking.base import TrackAssignment
 from anonflow.edge.tracking.iou import iou_matrix
 from anonflow.edge.tracking.kalman import BoxKalman, cxcywh_to_xyxy, xyxy_to_cxcywh
 
 
-class ByteTrackConfig(BaseModel):
+class ByteTrackConfig(StrictModel):
     """ByteTrack settings; defaults are the paper's (its 30-frame buffer at 30 fps is 1 s)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     high_score: float = Field(
         0.5,

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
 from anonflow.contract.errors import InputError
+from anonflow.contract.settings import read_mapping
 
 _NAME, _VERSION, _AUTHOR = "{COMPONENT_NAME}", "{COMPONENT_VERSION}", "{COMPONENT_AUTHOR}"
 
@@ -50,13 +49,7 @@ class RenderedRecipe:
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"Greengrass recipe {path} not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise InputError(f"{path}: not valid YAML: {error}") from error
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a recipe mapping, got {type(data).__name__}")
-    return data
+    return read_mapping(path, "Greengrass recipe", holds="recipe fields")
 
 
 @dataclass(frozen=True, slots=True)

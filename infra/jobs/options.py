@@ -12,9 +12,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import yaml
-
 from anonflow.contract.errors import AnonflowError, InputError
+from anonflow.contract.settings import read_mapping
 
 
 def placeholders(template: str) -> set[str]:
@@ -26,12 +25,7 @@ def job_arguments(path: Path, values: Mapping[str, str]) -> list[str]:
 
     Raises InputError naming a placeholder without a value, or a value no option uses.
     """
-    try:
-        options = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise InputError(f"job options {path}: {error}") from error
-    if not isinstance(options, dict):
-        raise InputError(f"job options {path}: expected a mapping of option to value")
+    options = read_mapping(path, "job options", holds="option to value")
     needed = set().union(*(placeholders(str(v)) for v in options.values()))
     missing, unused = sorted(needed - set(values)), sorted(set(values) - needed)
     if missing:

@@ -1,22 +1,17 @@
-"""Fixtures for the dataflow tests: the synthetic store-day generator (bench/storeday.py), a moto server."""
+"""Fixtures for the dataflow tests: a moto server and dummy AWS credentials for it.
+
+`storeday` (the synthetic store-day generator) comes from tests/conftest.py.
+"""
 
 from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from types import ModuleType
 
 import pytest
 
-import bench.storeday
 from anonflow.dataflow import pipeline
 from tests.dataflow.builders import PublishExact
-
-
-@pytest.fixture(scope="session")
-def storeday() -> ModuleType:
-    """The synthetic store-day generator."""
-    return bench.storeday
 
 
 @pytest.fixture(scope="session")

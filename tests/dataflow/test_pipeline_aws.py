@@ -116,6 +116,6 @@ def test_kinesis_in(
         rejects = db.execute("SELECT reason FROM dead_letter").fetchall()
     assert counted == (unique,)
     assert [r[0][:8] for r in rejects] == ["not JSON"]
-    if not streaming:  # the streaming DirectRunner's counters are incomplete (see test_storedays_stream.py)
+    if not streaming:  # the streaming DirectRunner's counters are incomplete (transforms/test_storedays.py)
         assert result.counters["entries_counted"] == unique
         assert result.counters["entries_duplicate"] == len(entries) - unique

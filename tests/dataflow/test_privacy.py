@@ -141,7 +141,14 @@ def test_laplace_noise_scale() -> None:
 
 
 def test_columns_per_table() -> None:
-    assert noised_columns(FOOTFALL) == ("visitors", "entries", "exits", "peak_occupancy")
+    assert noised_columns(FOOTFALL) == (
+        "visitors",
+        "journeys",
+        "unlinked",
+        "entries",
+        "exits",
+        "peak_occupancy",
+    )
     assert withheld_columns(HEATMAP) == ("observations",)
     assert statistic_columns(DWELL) == ("dwell_p50_s", "dwell_p90_s", "dwell_mean_s")
 
@@ -155,7 +162,14 @@ def test_sidecar_records_parameters(tmp_path: Path) -> None:
     assert written["perturbation"]["method"] == "cell key"
     assert written["perturbation"]["secret"] == "per_run"
     assert written["noise"]["differentially_private"] is False
-    assert written["noise"]["noised_columns"] == ["visitors", "entries", "exits", "peak_occupancy"]
+    assert written["noise"]["noised_columns"] == [
+        "visitors",
+        "journeys",
+        "unlinked",
+        "entries",
+        "exits",
+        "peak_occupancy",
+    ]
     assert sidecar(FOOTFALL, PrivacyConfig())["noise"] is None
     assert SECRET.hex() not in Path(path).read_text()
 

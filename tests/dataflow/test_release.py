@@ -75,12 +75,12 @@ def publish(day: StoreDay, secret: bytes | None, k: int = K) -> Published:
 
 
 def shopper(
-    n: int, start_s: float, *, zone: str, seconds: float = 200.0, gender: str = "female", age: str = "18-34"
+    n: int, start_s: float, *, zone: str, seconds: float = 200.0, gender: str = "female", age: str = "adult"
 ) -> list[list[Any]]:
     """One journey of one person (own appearance group n) walking in `zone` from start_s. Shoppers of a
     constructed day overlap in time, so support counts each of them (see `anonflow.dataflow.support`)."""
     track = walk(
-        "cam", f"p{n}", start_s, start_s + seconds, 0.2, 0.8, zone=zone, group=n, gender=gender, age_band=age
+        "cam", f"p{n}", start_s, start_s + seconds, 0.2, 0.8, zone=zone, group=n, gender=gender, age_group=age
     )
     return [track]
 
@@ -108,10 +108,10 @@ FITTING = 10 * 3600.0  # 10:00:00 UTC on the builders' day
 
 
 def fitting_room(with_man: bool) -> StoreDay:
-    """Four women 18-34 in the fitting room at 10:00; with_man: a man 55+ there too, at the same time."""
+    """Four adult women in the fitting room at 10:00; with_man: a senior man there too, at the same time."""
     people = [shopper(i, FITTING + 5 * i, zone="fitting") for i in range(4)]
     if with_man:
-        people.append(shopper(9, FITTING + 2, zone="fitting", gender="male", age="55+"))
+        people.append(shopper(9, FITTING + 2, zone="fitting", gender="male", age="senior"))
     return store_day(people)
 
 
@@ -132,7 +132,7 @@ def test_differencing_rows_recovers_the_lone_man_only_from_the_naive_release() -
 
 
 def test_no_suppressed_key_is_published() -> None:
-    man = {"gender": "male", "age_band": "55+"}
+    man = {"gender": "male", "age_group": "senior"}
     assert rows(publish(fitting_room(True), None), "demographics", **man)  # naive: "such a man was there"
     for secret in SECRETS[:20]:
         assert not rows(publish(fitting_room(True), secret), "demographics", **man)

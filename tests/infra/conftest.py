@@ -18,7 +18,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "16,18,20
 
 from anonflow.infra.app import build_app
 from anonflow.infra.config import EnvironmentConfig, load_environment
-from anonflow.infra.testing import Assembly
+from tests.kit.cdk import Assembly
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

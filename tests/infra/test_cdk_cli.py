@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from anonflow.infra.config import REPO_ROOT
-from anonflow.infra.testing import PARTS, Assembly
+from tests.kit.cdk import PARTS, Assembly
 
 INFRA = REPO_ROOT / "infra"
 CDK = INFRA / "node_modules" / ".bin" / "cdk"

@@ -16,7 +16,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 
 from anonflow.infra.config import REPO_ROOT
-from anonflow.infra.testing import PARTS, Assembly
+from tests.kit.cdk import PARTS, Assembly
 
 CHECKOV = Path(os.environ.get("ANONFLOW_CHECKOV", REPO_ROOT / ".venv-tools" / "bin" / "checkov"))
 

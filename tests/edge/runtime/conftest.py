@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from awsiot.greengrasscoreipc import model
 
-from anonflow.edge.runtime.devbroker import DevBroker, Receiver
+from tests.kit.broker import DevBroker, Receiver
 
 
 @pytest.fixture

@@ -1,0 +1,189 @@
+"""EdgeStack: the recipe registered with its S3 artifacts, the pinned edge Lambda, and the deployment: to
+the thing group by default, or per gateway."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from anonflow.edge.greengrass.settings import (
+    THING_NAME_ENV,
+    merge_configuration,
+    select_gateway,
+    with_greengrass_defaults,
+)
+from anonflow.edge.runtime.config import parse_config
+from anonflow.infra.app import build_app
+from anonflow.infra.config import EnvironmentConfig
+from anonflow.infra.greengrass.edge_lambda import HANDLER, EdgeLambdaComponent
+from tests.kit.cdk import Assembly, logical_id, ref, render, resources, symbolic
+
+
+def _edge_lambda(assembly: Assembly) -> EdgeLambdaComponent:
+    edge_lambda = assembly.stacks.edge.edge_lambda
+    assert edge_lambda is not None, "the test environment registers the edge Lambda"
+    return edge_lambda
+
+
+def _components(assembly: Assembly) -> list[dict[str, Any]]:
+    return [
+        c["Properties"]
+        for c in resources(assembly.template_json("Edge"), "AWS::GreengrassV2::ComponentVersion")
+    ]
+
+
+def _recipe(assembly: Assembly) -> dict[str, Any]:
+    (inline,) = [c["InlineRecipe"] for c in _components(assembly) if "InlineRecipe" in c]
+    text = symbolic(render(inline), {"artifacts": assembly.stacks.data.artifacts_bucket})
+    recipe: dict[str, Any] = json.loads(text)
+    return recipe
+
+
+def test_recipe_is_registered_with_name_version_and_artifacts_in_the_bucket(assembly: Assembly) -> None:
+    recipe = _recipe(assembly)
+    edge_recipe = yaml.safe_load(assembly.config.resolve(assembly.config.greengrass.recipe_path).read_text())
+    assert recipe["ComponentName"] == "dev.anonflow.Gateway"  # from edge/greengrass/gdk-config.json
+    assert recipe["ComponentVersion"] == assembly.config.greengrass.component_version == "1.2.3"
+    prefix = "s3://{artifacts}/greengrass/dev.anonflow.Gateway/1.2.3/"
+    for registered, templated in zip(recipe["Manifests"], edge_recipe["Manifests"], strict=True):
+        assert [a["URI"] for a in registered["Artifacts"]] == [
+            prefix + a["URI"].rsplit("/", 1)[-1] for a in templated["Artifacts"]
+        ]
+        assert registered["Lifecycle"] == templated["Lifecycle"]  # everything else as the edge wrote it
+    access = recipe["ComponentConfiguration"]["DefaultConfiguration"]["accessControl"]
+    assert list(access["aws.greengrass.ipc.mqttproxy"]) == ["dev.anonflow.Gateway:mqttproxy:1"]
+    assert "{COMPONENT_" not in json.dumps(recipe)
+
+
+def test_artifacts_are_uploaded_where_the_recipe_points_before_the_version_exists(assembly: Assembly) -> None:
+    template = assembly.template_json("Edge")
+    (upload,) = resources(template, "Custom::CDKBucketDeployment")
+    props = upload["Properties"]
+    assert props["DestinationBucketKeyPrefix"] == "greengrass/dev.anonflow.Gateway/1.2.3/"
+    assert (
+        symbolic(render(props["DestinationBucketName"]), {"b": assembly.stacks.data.artifacts_bucket})
+        == "{b}"
+    )
+    assert props["Prune"] is False and props["RetainOnDelete"] is True
+    versions = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::GreengrassV2::ComponentVersion"
+    ]
+    (native,) = [v for v in versions if "InlineRecipe" in v["Properties"]]
+    upload_id = next(k for k, v in template["Resources"].items() if v is upload)
+    assert upload_id in native["DependsOn"]
+
+
+def test_edge_lambda_is_a_pinned_uncontainerised_component(assembly: Assembly) -> None:
+    (function,) = [
+        f
+        for f in resources(assembly.template_json("Edge"), "AWS::Lambda::Function")
+        if f["Properties"].get("Handler") == HANDLER
+    ]
+    assert function["Properties"]["Runtime"] == "python3.11"
+    (lambda_component,) = [c["LambdaFunction"] for c in _components(assembly) if "LambdaFunction" in c]
+    assert lambda_component["ComponentName"] == "dev.anonflow.EdgeLambda"
+    assert lambda_component["ComponentVersion"] == "1.2.3"
+    assert render(lambda_component["LambdaArn"]) == ref(_edge_lambda(assembly).version)
+    parameters = lambda_component["ComponentLambdaParameters"]
+    assert parameters["Pinned"] is True
+    assert parameters["MaxInstancesCount"] == 1
+    assert parameters["LinuxProcessParams"] == {"IsolationMode": "NoContainer"}
+
+
+def test_lambda_cloud_role_grants_nothing(assembly: Assembly) -> None:
+    edge_lambda = _edge_lambda(assembly)
+    policies = resources(assembly.template_json("Edge"), "AWS::IAM::Policy")
+    role_ref = ref(edge_lambda.function.role)
+    assert not [p for p in policies if role_ref in render(p["Properties"]["Roles"])]
+    role = assembly.template_json("Edge")["Resources"][logical_id(edge_lambda.function.role)]
+    assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def _deployments(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return [render(d["Properties"]) for d in resources(template, "AWS::GreengrassV2::Deployment")]
+
+
+@pytest.fixture(scope="module")
+def per_gateway(environment: EnvironmentConfig, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The Edge template of the test environment with `deployment_target: gateway`."""
+    greengrass = environment.greengrass.model_copy(update={"deployment_target": "gateway"})
+    config = environment.model_copy(update={"greengrass": greengrass})
+    directory = tmp_path_factory.mktemp("cdk.out-per-gateway")
+    app, stacks = build_app(config, outdir=str(directory))
+    app.synth()
+    return Assembly(config=config, directory=directory, stacks=stacks).template_json("Edge")
+
+
+def _expected_gateways(assembly: Assembly) -> dict[str, dict[str, Any]]:
+    return {
+        g.thing_name: {"store_id": s.store_id, "gateway_id": g.thing_name, "cameras": g.cameras}
+        for s in assembly.config.stores
+        for g in s.gateways
+    }
+
+
+def _merge(component: dict[str, Any]) -> dict[str, Any]:
+    merge: dict[str, Any] = json.loads(component["ConfigurationUpdate"]["Merge"])
+    return merge
+
+
+def test_the_default_is_one_deployment_to_the_thing_group_with_every_gateway(assembly: Assembly) -> None:
+    assert assembly.config.greengrass.deployment_target == "group"
+    (deployment,) = _deployments(assembly.template_json("Edge"))
+    assert deployment["TargetArn"] == render(
+        assembly.stacks.edge.resolve(assembly.stacks.fleet.fleet.group_arn)
+    )
+    assert deployment["TargetArn"].endswith(":thinggroup/anonflow-test-gateways")
+    assert set(deployment["Components"]) == {"dev.anonflow.Gateway", "aws.greengrass.LogManager"}
+    gateway = deployment["Components"]["dev.anonflow.Gateway"]
+    assert gateway["ComponentVersion"] == "1.2.3"
+    assert _merge(gateway) == {"gateway": {"log_level": "debug"}, "gateways": _expected_gateways(assembly)}
+    assert gateway["ConfigurationUpdate"]["Reset"] == ["/gateway", "/gateways"]
+    assert deployment["DeploymentPolicies"]["FailureHandlingPolicy"] == "ROLLBACK"
+    logs = _merge(deployment["Components"]["aws.greengrass.LogManager"])
+    assert "dev.anonflow.Gateway" in logs["logsUploaderConfiguration"]["componentLogsConfigurationMap"]
+
+
+def test_every_gateway_of_the_group_finds_its_own_valid_settings(
+    assembly: Assembly, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What each gateway reads over IPC (recipe defaults, then the deployment's reset and merge) passes
+    the edge's own selection and settings model, and is that gateway's store and cameras."""
+    defaults = _recipe(assembly)["ComponentConfiguration"]["DefaultConfiguration"]
+    (deployment,) = _deployments(assembly.template_json("Edge"))
+    on_device = merge_configuration(defaults, _merge(deployment["Components"]["dev.anonflow.Gateway"]))
+    for store in assembly.config.stores:
+        for gateway in store.gateways:
+            monkeypatch.setenv(THING_NAME_ENV, gateway.thing_name)
+            settings = parse_config(with_greengrass_defaults(select_gateway(on_device)[0]), "deployment")
+            assert (settings.store_id, settings.gateway_id) == (store.store_id, gateway.thing_name)
+            assert [c.id for c in settings.cameras] == [c["id"] for c in gateway.cameras]
+            assert settings.transport.kind == "greengrass" and settings.log_level == "debug"
+
+
+def test_per_gateway_target_deploys_each_gateway_its_own_store_and_cameras(
+    assembly: Assembly, per_gateway: dict[str, Any]
+) -> None:
+    deployments = _deployments(per_gateway)
+    gateway_deployments = {
+        d["TargetArn"].rsplit(":thing/", 1)[-1]: d for d in deployments if ":thing/" in d["TargetArn"]
+    }
+    expected = _expected_gateways(assembly)
+    assert set(gateway_deployments) == set(expected)
+    for thing, own in expected.items():
+        deployment = gateway_deployments[thing]
+        (component,) = deployment["Components"].items()
+        assert component[0] == "dev.anonflow.Gateway"
+        assert component[1]["ComponentVersion"] == "1.2.3"
+        assert _merge(component[1]) == {"gateway": {"log_level": "debug", **own}}
+        assert component[1]["ConfigurationUpdate"]["Reset"] == ["/gateway", "/gateways"]
+        assert deployment["DeploymentPolicies"]["FailureHandlingPolicy"] == "ROLLBACK"
+        settings = parse_config(with_greengrass_defaults(_merge(component[1])["gateway"]), "deployment")
+        assert settings.transport.kind == "greengrass"
+    # The log manager goes to the whole thing group, in a deployment of its own.
+    (fleet,) = [d for d in deployments if d["TargetArn"].endswith(":thinggroup/anonflow-test-gateways")]
+    assert list(fleet["Components"]) == ["aws.greengrass.LogManager"]
+    assert len(deployments) == len(expected) + 1
