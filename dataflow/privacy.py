@@ -36,7 +36,7 @@ from pydantic import Field
 
 from anonflow import __version__
 from anonflow.contract.settings import StrictModel
-from anonflow.contract.tables import Table
+from anonflow.contract.tables import SUPPRESSED, Table
 from anonflow.dataflow.aggregate.base import TableRows
 
 SUPPORT_COLUMN: Final = "visitors"
@@ -132,9 +132,9 @@ def protect_row(
     if support < config.k:
         for name in value_columns(table):
             out[name] = None
-        out["suppressed"] = True
+        out[SUPPRESSED] = True
         return out
-    out["suppressed"] = False
+    out[SUPPRESSED] = False
     if config.epsilon is None:
         return out
     for name in noised_columns(table):
@@ -209,7 +209,7 @@ class _ProtectDoFn(beam.DoFn):
         if batch.table != self._table.name:
             raise ValueError(f"rows of table {batch.table} given to the {self._table.name} step")
         rows = tuple(protect_row(row, self._table, self._config, self._uniform) for row in batch.rows)
-        hidden = sum(1 for row in rows if row["suppressed"])
+        hidden = sum(1 for row in rows if row[SUPPRESSED])
         self.suppressed.inc(hidden)
         self.released.inc(len(rows) - hidden)
         yield replace(batch, rows=rows)

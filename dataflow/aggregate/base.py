@@ -5,18 +5,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from anonflow.contract.tables import Table
+from anonflow.contract.tables import Row, Table
 from anonflow.dataflow.journeys import StoreDay
 from anonflow.dataflow.windows import Granularity, LocalWindow, ZoneWindows, overlapping
 
 ALL_GRANULARITIES: Final = (Granularity.FIVE_MINUTES, Granularity.HOUR, Granularity.DAY)
 
-Row = dict[str, Any]
 Cell = tuple[str, LocalWindow]
 """A zone (or camera) and a window."""
 
@@ -25,9 +24,9 @@ Cell = tuple[str, LocalWindow]
 class TableRows:
     """Every row of one table for one store-day, as of one pane of the day's window.
 
-    Rows are dicts keyed by the table's column names, timestamps as UTC milliseconds, with true counts
-    (privacy is applied by `ProtectCells`). The partition is (store_id, date); a later pane's rows replace
-    an earlier pane's.
+    Rows are made by `Table.row` (every column but `suppressed`), timestamps as UTC milliseconds, with
+    true counts (privacy is applied by `ProtectCells`, which adds `suppressed`). The partition is
+    (store_id, date); a later pane's rows replace an earlier pane's.
     """
 
     table: str

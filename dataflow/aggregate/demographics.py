@@ -25,13 +25,15 @@ def demographics_rows(day: StoreDay) -> list[Row]:
             labels = Counter((day.journeys[i].gender, day.journeys[i].age_band) for i in journeys)
             for (gender, age_band), visitors in sorted(labels.items()):
                 rows.append(
-                    {
-                        "zone_id": zone,
-                        **window_columns(granularity, window),
-                        "gender": gender,
-                        "age_band": age_band,
-                        "visitors": visitors,
-                    }
+                    DEMOGRAPHICS.row(
+                        {
+                            "zone_id": zone,
+                            **window_columns(granularity, window),
+                            "gender": gender,
+                            "age_band": age_band,
+                            "visitors": visitors,
+                        }
+                    )
                 )
     return rows
 

@@ -43,12 +43,14 @@ def flows_rows(day: StoreDay) -> list[Row]:
                 movers[(windows(t_ms), source, target)].add(index)
         for (window, source, target), journeys in sorted(movers.items()):
             rows.append(
-                {
-                    **window_columns(granularity, window),
-                    "from_zone": source,
-                    "to_zone": target,
-                    "visitors": len(journeys),
-                }
+                FLOWS.row(
+                    {
+                        **window_columns(granularity, window),
+                        "from_zone": source,
+                        "to_zone": target,
+                        "visitors": len(journeys),
+                    }
+                )
             )
     return rows
 

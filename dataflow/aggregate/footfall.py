@@ -65,14 +65,16 @@ def footfall_rows(day: StoreDay) -> list[Row]:
                     crossed[crossing.direction][(zone, window)].add(index)
         for (zone, window), journeys in sorted(presence(day, windows).items()):
             rows.append(
-                {
-                    "zone_id": zone,
-                    **window_columns(granularity, window),
-                    "visitors": len(journeys),
-                    "entries": len(crossed["in"].get((zone, window), ())),
-                    "exits": len(crossed["out"].get((zone, window), ())),
-                    "peak_occupancy": occupancy[zone].peak(window),
-                }
+                FOOTFALL.row(
+                    {
+                        "zone_id": zone,
+                        **window_columns(granularity, window),
+                        "visitors": len(journeys),
+                        "entries": len(crossed["in"].get((zone, window), ())),
+                        "exits": len(crossed["out"].get((zone, window), ())),
+                        "peak_occupancy": occupancy[zone].peak(window),
+                    }
+                )
             )
     return rows
 

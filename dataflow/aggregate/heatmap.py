@@ -33,15 +33,17 @@ def heatmap_rows(day: StoreDay) -> list[Row]:
         for key in sorted(counts):
             camera, window, grid_size, x, y = key
             rows.append(
-                {
-                    "camera_id": camera,
-                    **window_columns(granularity, window),
-                    "grid_size": grid_size,
-                    "cell_x": x,
-                    "cell_y": y,
-                    "observations": counts[key],
-                    "visitors": len(visitors[key]),
-                }
+                HEATMAP.row(
+                    {
+                        "camera_id": camera,
+                        **window_columns(granularity, window),
+                        "grid_size": grid_size,
+                        "cell_x": x,
+                        "cell_y": y,
+                        "observations": counts[key],
+                        "visitors": len(visitors[key]),
+                    }
+                )
             )
     return rows
 
