@@ -3,19 +3,34 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 SHARED ?= $(abspath ../shared)
+# A developer checkout has ../shared beside it; a fresh clone has not, and the demo then fetches the models
+# and sample videos from their public sources (or from ANONFLOW_MODEL_MIRROR / ANONFLOW_VIDEO_MIRROR).
+ifneq ($(wildcard $(SHARED)/models),)
 export ANONFLOW_MODEL_DIR ?= $(SHARED)/models
+endif
+ifneq ($(wildcard $(SHARED)/videos),)
 export ANONFLOW_VIDEO_DIR ?= $(SHARED)/videos
+endif
 EXTRAS := edge,dataflow,infra,train,dev
+DEMO_EXTRAS := edge,dataflow
 
 .PHONY: demo check lint typecheck test system-deps infra-tools clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/uv:
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv
+
+# Everything `make check` tests.
+$(BIN)/.installed: pyproject.toml | $(BIN)/uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[$(EXTRAS)]'
 	touch $@
 
-demo: $(BIN)/.installed
+# Only what the demo runs: the edge chain and the Beam job (no CDK, no training or test libraries).
+$(BIN)/.installed-demo: pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[$(DEMO_EXTRAS)]'
+	touch $@
+
+demo: $(BIN)/.installed-demo
 	$(BIN)/anonflow demo --output demo-out
 
 lint: $(BIN)/.installed

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from anonflow.dataflow.people.model import People
 from anonflow.dataflow.reconnect.fragments import FragmentKey
 from anonflow.dataflow.tracks import Crossing, Track
 
@@ -45,7 +46,7 @@ class Visit:
 class Journey:
     """One anonymous journey: random id, its tracks (time order), zone visits (start order) and label.
 
-    gender / age_band: the majority label over the journey's observations, ignoring "unknown"; a tie
+    gender / age_group: the majority label over the journey's observations, ignoring "unknown"; a tie
     between the two most frequent labels, or no known label at all, gives "unknown".
     """
 
@@ -53,7 +54,7 @@ class Journey:
     tracks: tuple[Track, ...]
     visits: tuple[Visit, ...]
     gender: str
-    age_band: str
+    age_group: str
 
     @classmethod
     def of(cls, journey_id: str, tracks: Iterable[Track], visit_gap_ms: int) -> Journey:
@@ -65,7 +66,7 @@ class Journey:
             tracks=ordered,
             visits=_visits(ordered, visit_gap_ms),
             gender=_majority(label for t in ordered for label in t.genders),
-            age_band=_majority(label for t in ordered for label in t.age_bands),
+            age_group=_majority(label for t in ordered for label in t.age_groups),
         )
 
     @property
@@ -119,7 +120,8 @@ class StoreDay:
 
     pane: the pane index of the day's window (0 in a batch run); timing: "early", "on_time", "late" or
     "unknown" (batch runners do not say). observations / duplicates: distinct entries and repeated
-    deliveries the day's tracks hold.
+    deliveries the day's tracks hold. people: which estimated person each journey belongs to
+    (dataflow/people); None: one person per journey.
     """
 
     store_id: str
@@ -129,6 +131,12 @@ class StoreDay:
     pane: int
     timing: str
     journeys: tuple[Journey, ...]
+    people: People | None = None
+
+    @property
+    def persons(self) -> People:
+        """The people estimate (one person per journey when none was made)."""
+        return self.people if self.people is not None else People.one_per_journey(len(self.journeys))
 
     @property
     def date(self) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from anonflow.contract.entry import Entry
+from anonflow.contract.entry import AGE_GROUP_OF_BAND, Entry, ResearchEntry
+from anonflow.contract.entry_v1 import EntryV1
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,7 +13,7 @@ class Observation:
     """What the aggregations need of one entry; built only from entries that passed validation.
 
     foot_x, foot_y: normalised image position; zones: zone ids of the foot point (may be empty);
-    crossings: (line_id, "in" | "out") pairs; gender / age_band: the entry's labels (already smoothed
+    crossings: (line_id, "in" | "out") pairs; gender / age_group: the entry's labels (already smoothed
     over the track by the gateway); appearance_group: the coarse clothing-colour bucket.
     """
 
@@ -26,11 +27,16 @@ class Observation:
     zones: tuple[str, ...]
     crossings: tuple[tuple[str, str], ...]
     gender: str
-    age_band: str
+    age_group: str
     appearance_group: int
 
     @classmethod
-    def from_entry(cls, entry: Entry) -> Observation:
+    def from_entry(cls, entry: Entry | ResearchEntry | EntryV1) -> Observation:
+        """Any readable version: a v1 entry's finer age band is mapped to its age group."""
+        if isinstance(entry, EntryV1):
+            age_group = AGE_GROUP_OF_BAND[entry.demographics.age_band].value
+        else:
+            age_group = entry.demographics.age_group.value
         return cls(
             entry_id=entry.entry_id,
             store_id=entry.store_id,
@@ -42,7 +48,7 @@ class Observation:
             zones=tuple(entry.zones),
             crossings=tuple((c.line_id, c.direction) for c in entry.line_crossings),
             gender=entry.demographics.gender.value,
-            age_band=entry.demographics.age_band.value,
+            age_group=age_group,
             appearance_group=entry.appearance_group,
         )
 

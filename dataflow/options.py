@@ -16,36 +16,51 @@ from pydantic import Field, ValidationError, model_validator
 from anonflow.contract.errors import InputError
 from anonflow.contract.settings import StrictModel, first_problem
 
+# The help groups of `anonflow pipeline --help`, in order; each JobConfig field names its group.
+GROUPS = ("input", "output", "stores", "privacy", "streaming")
+
 
 class JobConfig(StrictModel):
-    """What the job reads, how it protects the tables, and where it writes them."""
+    """What the job reads, how it protects the tables, and where it writes them. Each field names its
+    help group (one of GROUPS) in json_schema_extra."""
 
     input: str = Field(
         max_length=4096,
         description="where entries come from: a file, a glob or a directory/prefix of NDJSON files (local, "
         "s3://, gs://; gzip is detected), kinesis://<stream>, or pubsub://projects/<p>/subscriptions/<s> "
         "(or .../topics/<t>)",
+        json_schema_extra={"group": "input"},
     )
     output: str = Field(
-        max_length=4096, description="where the tables go: a directory (local) or prefix (s3://, gs://)"
+        max_length=4096,
+        description="where the tables go: a directory (local) or prefix (s3://, gs://)",
+        json_schema_extra={"group": "output"},
     )
     stores: str | None = Field(
         None,
         max_length=4096,
         description="stores YAML (time zones, camera links; local or s3://); without it every store "
         "gets UTC days and no camera links, and with it entries of unlisted stores are dead-lettered",
+        json_schema_extra={"group": "stores"},
     )
     k_anonymity: int = Field(
-        3, ge=1, le=1000, description="cells backed by fewer distinct journeys are suppressed (default 3)"
+        3,
+        ge=1,
+        le=1000,
+        description="cells backed by fewer distinct journeys are suppressed (default 3)",
+        json_schema_extra={"group": "privacy"},
     )
     dp_epsilon: float | None = Field(
         None,
         gt=0.0,
         le=10.0,
         description="add differential-privacy noise to released counts with this epsilon per count",
+        json_schema_extra={"group": "privacy"},
     )
     dp_mechanism: Literal["geometric", "laplace"] = Field(
-        "geometric", description="noise distribution when --dp_epsilon is set"
+        "geometric",
+        description="noise distribution when --dp_epsilon is set",
+        json_schema_extra={"group": "privacy"},
     )
     allowed_lateness_s: float = Field(
         3600.0,
@@ -53,27 +68,43 @@ class JobConfig(StrictModel):
         le=7 * 86400.0,
         description="seconds after a store-day closes that its late entries are still taken in (default "
         "3600); later ones are dropped, so cover the gateways' longest spool",
+        json_schema_extra={"group": "streaming"},
     )
     early_firing_s: float | None = Field(
         None,
         gt=0.0,
         le=86400.0,
         description="streaming: also write the day so far every this many seconds (processing time)",
+        json_schema_extra={"group": "streaming"},
     )
-    heatmap_grid: int = Field(16, ge=2, le=256, description="heat map cells per image side (default 16)")
+    heatmap_grid: int = Field(
+        16,
+        ge=2,
+        le=256,
+        description="heat map cells per image side (default 16)",
+        json_schema_extra={"group": "output"},
+    )
     kinesis_region: str | None = Field(
         None,
         max_length=64,
         description="AWS region of the Kinesis stream (default: --s3_region_name, else boto3's)",
+        json_schema_extra={"group": "input"},
     )
     kinesis_endpoint_url: str | None = Field(
-        None, max_length=1024, description="Kinesis endpoint (a local test server); default: AWS"
+        None,
+        max_length=1024,
+        description="Kinesis endpoint (a local test server); default: AWS",
+        json_schema_extra={"group": "input"},
     )
     kinesis_start: Literal["TRIM_HORIZON", "LATEST"] = Field(
-        "TRIM_HORIZON", description="where a new Kinesis read starts"
+        "TRIM_HORIZON",
+        description="where a new Kinesis read starts",
+        json_schema_extra={"group": "input"},
     )
     kinesis_stop_at_latest: bool = Field(
-        False, description="stop once every Kinesis shard is caught up (backfills, tests)"
+        False,
+        description="stop once every Kinesis shard is caught up (backfills, tests)",
+        json_schema_extra={"group": "input"},
     )
     metrics_namespace: str | None = Field(
         None,
@@ -81,12 +112,19 @@ class JobConfig(StrictModel):
         pattern=r"^[A-Za-z0-9_./#:-]+$",
         description="publish EntriesRead and DeadLetterEntries to this CloudWatch namespace (e.g. "
         "Anonflow/prod, as the alarms expect); off when not given",
+        json_schema_extra={"group": "output"},
     )
     cloudwatch_endpoint_url: str | None = Field(
-        None, max_length=1024, description="CloudWatch endpoint (a local test server); default: AWS"
+        None,
+        max_length=1024,
+        description="CloudWatch endpoint (a local test server); default: AWS",
+        json_schema_extra={"group": "output"},
     )
     pubsub_id_label: str | None = Field(
-        None, max_length=256, description="message attribute with a unique id, for exactly-once delivery"
+        None,
+        max_length=256,
+        description="message attribute with a unique id, for exactly-once delivery",
+        json_schema_extra={"group": "input"},
     )
 
     @model_validator(mode="after")

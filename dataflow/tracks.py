@@ -21,7 +21,7 @@ from anonflow.dataflow.reconnect.fragments import Fragment
 class Sighting(NamedTuple):
     """What a track summary needs of one observation, kept in the accumulator under its entry id.
 
-    event_time_ms: UTC ms; foot_x, foot_y: normalised foot point; zones, crossings, gender, age_band,
+    event_time_ms: UTC ms; foot_x, foot_y: normalised foot point; zones, crossings, gender, age_group,
     appearance_group: as in `Observation`. A NamedTuple rather than a dataclass: a million are made
     per store-day and they cross the combiner's shuffle, where a tuple is the cheapest record.
     """
@@ -32,7 +32,7 @@ class Sighting(NamedTuple):
     zones: tuple[str, ...]
     crossings: tuple[tuple[str, str], ...]
     gender: str
-    age_band: str
+    age_group: str
     appearance_group: int
 
 
@@ -72,7 +72,7 @@ class Track:
 
     fragment: what re-connection compares (ends, group, zones at the ends).
     stints: the zone runs in time order; crossings: in time order.
-    genders / age_bands: (label, observations) counts, most frequent first.
+    genders / age_groups: (label, observations) counts, most frequent first.
     heat: foot points per cell of a `grid_size` x `grid_size` grid over the image and UTC minute, as
     (cell_x, cell_y, minute, observations) in that order (0, 0 is the top left; plain tuples, as a
     NamedTuple would cost a Python-level constructor call per cell each time a Track is unpickled).
@@ -85,7 +85,7 @@ class Track:
     stints: tuple[Stint, ...]
     crossings: tuple[Crossing, ...]
     genders: tuple[tuple[str, int], ...]
-    age_bands: tuple[tuple[str, int], ...]
+    age_groups: tuple[tuple[str, int], ...]
     heat: tuple[tuple[int, int, int, int], ...]
     grid_size: int
     received: int
@@ -122,7 +122,7 @@ class TrackAccumulator:
                 o.zones,
                 o.crossings,
                 o.gender,
-                o.age_band,
+                o.age_group,
                 o.appearance_group,
             )
         )
@@ -185,7 +185,7 @@ class TrackAccumulator:
                 for line, direction in s.crossings
             ),
             genders=_ranked(s.gender for s in ordered),
-            age_bands=_ranked(s.age_band for s in ordered),
+            age_groups=_ranked(s.age_group for s in ordered),
             heat=_heat(ordered, grid_size),
             grid_size=grid_size,
             received=self.received,

@@ -48,6 +48,7 @@ class AnalyzeSummary:
     people_detected: int = 0
     people_gated_out: int = 0
     unusable_crops: int = 0
+    face_dropped: int = 0
     entries: int = 0
     track_ids: set[str] = field(default_factory=set)
     frame_ms: list[float] = field(default_factory=list)
@@ -63,6 +64,7 @@ class AnalyzeSummary:
         self.people_detected += result.detected
         self.people_gated_out += result.gated_out
         self.unusable_crops += result.unusable_crops
+        self.face_dropped += result.face_dropped
         self.entries += len(result.entries)
         self.track_ids.update(p.track_id for p in result.people)
         self.frame_ms.append(wall_ms)
@@ -79,7 +81,7 @@ class AnalyzeSummary:
                 else ""
             ),
             f"people           {self.people_detected} detections, {self.people_gated_out} below the gate, "
-            f"{self.unusable_crops} uncroppable",
+            f"{self.unusable_crops} uncroppable, {self.face_dropped} crops dropped by the face check",
             f"tracks           {self.tracks}",
             f"entries          {self.entries}",
             f"ms/frame         mean {ms.mean():.1f}, p50 {np.percentile(ms, 50):.1f}, "

@@ -51,6 +51,8 @@ class AuditCropWriter:
                 continue
             row = row_of.get(entry.track_id)
             if row is None:
+                if result.face_dropped:
+                    continue  # the face check dropped this crop: it is never saved
                 raise ValueError(f"entry {entry.entry_id} has no crop in its frame ({frame.index})")
             self._write(entry.entry_id, result.crops[row])
 

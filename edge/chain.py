@@ -1,4 +1,5 @@
-"""The frame -> entry chain of one camera: pose, gate, anonymous crop, attributes, tracking, entries.
+"""The frame -> entry chain of one camera: pose, gate, anonymous crop, face check, attributes, tracking,
+entries.
 
 The chain owns no I/O. The pose and attribute models, the tracker and the id source are handed in, and
 frames arrive with their capture time, so the same chain serves `anonflow analyze` (a file, as fast as
@@ -21,6 +22,7 @@ import numpy.typing as npt
 from anonflow import __version__
 from anonflow.contract.body import BODY_POINTS, POINT_INDEX
 from anonflow.contract.entry import (
+    POSITION_DECIMALS,
     BodyKeyPoints,
     Box,
     Demographics,
@@ -30,23 +32,28 @@ from anonflow.contract.entry import (
     Orientation,
     Point,
     Producer,
+    ResearchDetail,
+    ResearchEntry,
 )
-from anonflow.edge.appearance import TEMPLATE_SIZE, group_ids, templates
+from anonflow.edge.appearance import TEMPLATE_SIZE, DailyKeys, group_ids, templates
 from anonflow.edge.attributes import AttributeModel, AttributeScores
 from anonflow.edge.config import CameraChainConfig
 from anonflow.edge.crop import CropGeometry, fit_crops, render_crops
-from anonflow.edge.demographics import demographics
+from anonflow.edge.demographics import attribute_probabilities, demographics
 from anonflow.edge.gate import passes_gate
+from anonflow.edge.heads import head_zones
 from anonflow.edge.modelfiles.registry import ModelSpec
 from anonflow.edge.orientation import orientations
 from anonflow.edge.pose.model import PoseTiming
 from anonflow.edge.pose.types import Poses
 from anonflow.edge.tracking.base import Tracker
-from anonflow.edge.zones import ZoneMap
+from anonflow.edge.zones import LineCounter, ZoneMap
 
-_REQUIRED_SCORE_POINTS = [
-    POINT_INDEX[p] for p in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
-]
+_CORE_POINTS = [POINT_INDEX[p] for p in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+
+
+FaceDetector = Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.bool_]]
+"""uint8 [M, H, W, 3] BGR crops -> bool [M], True where a face is found (edge.facecheck.FaceCheck)."""
 
 
 class PoseEstimator(Protocol):
@@ -63,6 +70,8 @@ class StageTimes:
 
     pose: PoseTiming = field(default_factory=lambda: PoseTiming(0.0, 0.0, 0.0))
     gate_crop_ms: float = 0.0
+    head_zones_ms: float = 0.0
+    face_check_ms: float = 0.0
     classify_ms: float = 0.0
     track_ms: float = 0.0
     entries_ms: float = 0.0
@@ -90,9 +99,11 @@ class FrameResult:
     """What one frame produced: entries to send, people seen, and counts for the run summary.
 
     crops (only with keep_crops) are the classifier's inputs, row k belonging to crop_track_ids[k]; every
-    entry of the frame has its track's crop among them. poses and geometry cover every detected person,
-    tracked or not (body points only), so audit outputs can mask everyone; empty where the pose model did
-    not run. Like the frame, all of it is meant to be dropped once the frame is handled.
+    entry of the frame has its track's crop among them unless the face check dropped it (face_dropped
+    counts crops in which the independent face check found a face: never classified, kept or saved).
+    poses and geometry cover every detected person, tracked or not (body points and edge-internal head
+    evidence), so audit outputs can mask everyone; empty where the pose model did not run. Like the
+    frame, all of it is meant to be dropped once the frame is handled.
     """
 
     entries: tuple[Entry, ...]
@@ -100,6 +111,7 @@ class FrameResult:
     detected: int
     gated_out: int
     unusable_crops: int
+    face_dropped: int
     crops: npt.NDArray[np.uint8] | None
     crop_track_ids: tuple[str, ...]
     times: StageTimes
@@ -117,7 +129,6 @@ class _Track:
     template_sum: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(TEMPLATE_SIZE))
     last_attribute_ms: int | None = None
     last_entry_ms: int | None = None
-    last_foot: tuple[float, float] | None = None
     pending_crossings: list[LineCrossing] = field(default_factory=list)
 
 
@@ -133,6 +144,8 @@ class EdgeChain:
         pose_model: PoseEstimator,
         attribute_model: AttributeModel,
         tracker: Tracker,
+        face_check: FaceDetector,
+        appearance_key: Callable[[int], bytes],
         new_entry_id: Callable[[], str] = lambda: secrets.token_hex(16),
         keep_crops: bool = False,
     ) -> None:
@@ -142,9 +155,12 @@ class EdgeChain:
         self._pose = pose_model
         self._attributes = attribute_model
         self._tracker = tracker
+        self._face_check = face_check
+        self._appearance_key = appearance_key
         self._new_entry_id = new_entry_id
         self._keep_crops = keep_crops
-        self._zones = ZoneMap(tuple(config.zones), tuple(config.lines))
+        self._zones = ZoneMap(tuple(config.zones))
+        self._lines = LineCounter(tuple(config.lines))
         self._tracks: dict[str, _Track] = {}
         self._frame_index = 0
         self._last_update_ms: int | None = None
@@ -164,24 +180,25 @@ class EdgeChain:
             started = time.perf_counter()
             self._tracker.predict(dt_s)
             times = StageTimes(track_ms=_ms_since(started))
-            return FrameResult((), (), 0, 0, 0, None, (), times, pose_ran=False)
+            return FrameResult((), (), 0, 0, 0, 0, None, (), times, pose_ran=False)
 
         poses, pose_times = self._pose.infer(frame)
         threshold = self.config.gate.point_threshold
 
         started = time.perf_counter()
         geometry = fit_crops(poses, frame.shape, self.config.crop, threshold)
-        gated = passes_gate(poses, self.config.gate)
+        gated = passes_gate(poses, self.config.gate, frame_width=frame.shape[1])
         usable = gated & geometry.valid
         chosen = np.flatnonzero(usable)
         crop_ms = _ms_since(started)
 
         started = time.perf_counter()
         boxes = geometry.boxes[chosen].astype(np.float32)
-        scores = poses.scores[chosen][:, _REQUIRED_SCORE_POINTS].mean(axis=1).astype(np.float32)
+        scores = _detection_scores(poses.scores[chosen], threshold)
         assignment = self._tracker.update(boxes, scores, dt_s)
         for ended in assignment.ended:
             self._tracks.pop(ended, None)
+            self._lines.forget(ended)
         track_ms = _ms_since(started)
 
         started = time.perf_counter()
@@ -193,10 +210,14 @@ class EdgeChain:
         steps_ms = _ms_since(started)
 
         started = time.perf_counter()
-        crops, crop_ids = self._read_attributes(
-            frame, geometry, poses, tracked, event_time_ms, entry_due=entry_due
+        heads = head_zones(poses, threshold, frame.shape)
+        heads_ms = _ms_since(started)
+
+        started = time.perf_counter()
+        crops, crop_ids, face_dropped, face_ms = self._read_attributes(
+            frame, geometry, poses, tracked, event_time_ms, heads=heads, entry_due=entry_due
         )
-        classify_ms = _ms_since(started)
+        classify_ms = _ms_since(started) - face_ms
 
         started = time.perf_counter()
         entries, people = self._entries(
@@ -210,9 +231,10 @@ class EdgeChain:
             detected=len(poses),
             gated_out=int((~gated).sum()),
             unusable_crops=int((gated & ~geometry.valid).sum()),
+            face_dropped=face_dropped,
             crops=crops if self._keep_crops else None,
             crop_track_ids=crop_ids if self._keep_crops else (),
-            times=StageTimes(pose_times, crop_ms, classify_ms, track_ms, entries_ms),
+            times=StageTimes(pose_times, crop_ms, heads_ms, face_ms, classify_ms, track_ms, entries_ms),
             pose_ran=True,
             poses=poses,
             geometry=geometry,
@@ -229,9 +251,7 @@ class EdgeChain:
         for person, track_id in tracked:
             track = self._tracks.setdefault(track_id, _Track())
             foot = (float(feet[person, 0]), float(feet[person, 1]))
-            if track.last_foot is not None:
-                track.pending_crossings.extend(self._zones.crossings(track.last_foot, foot))
-            track.last_foot = foot
+            track.pending_crossings.extend(self._lines.step(track_id, foot))
         return feet
 
     def _entry_due(self, track: _Track, now_ms: int) -> bool:
@@ -250,12 +270,15 @@ class EdgeChain:
         tracked: list[tuple[int, str]],
         now_ms: int,
         *,
+        heads: npt.NDArray[np.int32],
         entry_due: set[str],
-    ) -> tuple[npt.NDArray[np.uint8], tuple[str, ...]]:
+    ) -> tuple[npt.NDArray[np.uint8], tuple[str, ...], int, float]:
         """Classify the crops of tracks whose reading is due, and fold the results into their means.
 
         A track about to emit an entry is always read, so the entry carries this frame's reading and an
-        audit can show exactly the crop behind each entry.
+        audit can show exactly the crop behind each entry. Crops in which the face check finds a face
+        are dropped first (their tracks keep their previous reading). Returns (face-free crops, their
+        track ids, crops dropped, face check milliseconds).
         """
         every_ms = self.config.attribute_every_s * 1000
         due = []
@@ -275,7 +298,13 @@ class EdgeChain:
             self.config.crop,
             which=which,
             point_threshold=self.config.gate.point_threshold,
+            heads=heads,
         )
+        started = time.perf_counter()
+        face = self._face_check(crops) if len(crops) else np.zeros(0, bool)
+        face_ms = _ms_since(started)
+        crops = np.ascontiguousarray(crops[~face])
+        due = [d for d, dropped in zip(due, face, strict=True) if not dropped]
         scores: AttributeScores = self._attributes(crops)
         found = templates(crops, scores.labels, scores.probabilities)
         for row, (_, track_id) in enumerate(due):
@@ -285,7 +314,7 @@ class EdgeChain:
             track.attribute_count += 1
             track.template_sum = track.template_sum + found[row]
             track.last_attribute_ms = now_ms
-        return crops, tuple(track_id for _, track_id in due)
+        return crops, tuple(track_id for _, track_id in due), int(face.sum()), face_ms
 
     def _entries(
         self,
@@ -310,6 +339,7 @@ class EdgeChain:
             track = self._tracks[track_id]
             foot = (float(feet[person, 0]), float(feet[person, 1]))
             reading = Demographics()
+            mean = np.zeros(len(labels), np.float32)
             if track.attribute_sum is not None:
                 mean = np.asarray(track.attribute_sum / max(track.attribute_count, 1), np.float32)
                 reading = demographics(labels, mean)
@@ -327,28 +357,36 @@ class EdgeChain:
             if track_id not in due:
                 continue
             template = (track.template_sum / max(track.attribute_count, 1)).astype(np.float32)
-            group = int(group_ids(template[None, :], self.config.appearance_groups)[0])
-            x0, y0, x1, y1 = (float(v) for v in geometry.boxes[person])
-            entries.append(
-                Entry(
-                    schema_version=1,
-                    entry_id=self._new_entry_id(),
-                    store_id=self.store_id,
-                    camera_id=self.camera_id,
-                    track_id=track_id,
-                    event_time_ms=now_ms,
+            key = self._appearance_key(now_ms)
+            group = int(group_ids(template[None, :], self.config.appearance_groups, key)[0])
+            fields = {
+                "schema_version": 2,
+                "entry_id": self._new_entry_id(),
+                "store_id": self.store_id,
+                "camera_id": self.camera_id,
+                "track_id": track_id,
+                "event_time_ms": now_ms,
+                "foot": Point(x=round(foot[0], POSITION_DECIMALS), y=round(foot[1], POSITION_DECIMALS)),
+                "demographics": reading,
+                "appearance_group": group,
+                "appearance_groups": self.config.appearance_groups,
+                "zones": zones,
+                "line_crossings": track.pending_crossings,
+                "producer": self._producer,
+            }
+            if self.config.entry_detail == "minimal":
+                entries.append(Entry(**fields))
+            else:
+                x0, y0, x1, y1 = (float(v) for v in geometry.boxes[person])
+                detail = ResearchDetail(
                     box=Box(x_min=x0 / width, y_min=y0 / height, x_max=x1 / width, y_max=y1 / height),
-                    foot=Point(x=foot[0], y=foot[1]),
                     keypoints=_keypoints(poses.points[person], poses.scores[person], scale, threshold),
                     orientation=facing[person],
-                    demographics=reading,
-                    appearance_group=group,
-                    appearance_groups=self.config.appearance_groups,
-                    zones=zones,
-                    line_crossings=track.pending_crossings,
-                    producer=self._producer,
+                    attributes=attribute_probabilities(labels, mean)
+                    if track.attribute_sum is not None
+                    else {},
                 )
-            )
+                entries.append(ResearchEntry(**fields, profile="research", research=detail))
             track.pending_crossings = []
             track.last_entry_ms = now_ms
         return entries, people
@@ -373,6 +411,19 @@ def _keypoints(
     return BodyKeyPoints(**named)
 
 
+def _detection_scores(scores: npt.NDArray[np.float32], threshold: float) -> npt.NDArray[np.float32]:
+    """float32 [N]: the tracker's score per person, the mean of the core points (shoulders, hips) seen.
+
+    Points the frame cuts off do not count against the person: someone seen from the chest up behind a
+    counter is as certain as someone seen whole, and would otherwise never start a track.
+    """
+    core = scores[:, _CORE_POINTS]
+    seen = core >= threshold
+    total = np.where(seen, core, 0.0).sum(axis=1)
+    mean: npt.NDArray[np.float32] = (total / np.maximum(seen.sum(axis=1), 1)).astype(np.float32)
+    return mean
+
+
 def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
@@ -385,9 +436,16 @@ def build_chain(
     model_dir: Path,
     threads: int = 2,
     keep_crops: bool = False,
+    appearance_secret: bytes | None = None,
+    time_zone: str = "UTC",
 ) -> EdgeChain:
-    """Load the configured models (verified against the manifest) and a fresh tracker."""
+    """Load the configured models (verified against the manifest) and a fresh tracker.
+
+    appearance_secret / time_zone: the store's secret and zone the appearance groups are keyed by per
+    store-local day (None: a random secret for this chain only).
+    """
     from anonflow.edge.attributes import load_attribute_model
+    from anonflow.edge.facecheck import FaceCheck
     from anonflow.edge.modelfiles.registry import spec
     from anonflow.edge.pose.model import load_pose_model
     from anonflow.edge.tracking.bytetrack import ByteTrack
@@ -403,5 +461,7 @@ def build_chain(
         pose_model=pose,
         attribute_model=attributes,
         tracker=ByteTrack(),
+        face_check=FaceCheck(config.face_check),
+        appearance_key=DailyKeys(appearance_secret, store_id, time_zone),
         keep_crops=keep_crops,
     )

@@ -1,9 +1,11 @@
 """The anonymous crop (patent claims 3, 6, 7; para 46-48): torso, limbs and accessories, never the head.
 
 Geometry is pure numpy: a rectangle fitted to the confident body points plus margins, whose top is capped
-a configurable fraction of the torso height above the shoulder line. Nothing above that cap is ever
-copied out of the frame, so the classifier cannot see a face whatever the pose network got wrong below it.
-Rendering (copy, masking, resize) is the only step that touches pixels.
+a configurable fraction of the torso height above the shoulder line, so nothing above that cap is copied
+out of the frame. A head is not always above the cap (bowed, bending, sitting, lying, seen from above),
+so inside the copy every detected person's head zone (`edge.heads`), the person's own included, is
+blanked before anything else reads it. Rendering (copy, masking, resize) is the only step that touches
+pixels.
 """
 
 from __future__ import annotations
@@ -16,15 +18,13 @@ import numpy.typing as npt
 
 from anonflow.contract.body import POINT_INDEX
 from anonflow.edge.config import CropConfig
+from anonflow.edge.heads import head_zones
 from anonflow.edge.pose.types import Poses
 
 CLASSIFIER_SIZE = (160, 80)  # height, width the attribute networks read
 _LS, _RS = POINT_INDEX["left_shoulder"], POINT_INDEX["right_shoulder"]
 _LH, _RH = POINT_INDEX["left_hip"], POINT_INDEX["right_hip"]
 _ANKLES = [POINT_INDEX["left_ankle"], POINT_INDEX["right_ankle"]]
-# Head and neck reach about this many torso heights above the shoulder line; used to blank other people's
-# heads that fall inside a crop (someone shorter standing in front).
-_HEAD_REACH = 1.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,8 @@ class CropGeometry:
     shoulder_y: float32 [N] mean y of the two shoulders.
     torso: float32 [N] torso height in pixels (shoulder line to hip line), the scale of every margin.
     foot: float32 [N, 2] ground point (mid-ankles where seen, else box bottom centre), frame pixels.
-    valid: bool [N] False where a shoulder is unseen or the clipped box is too small (zero-size, off-frame).
+    valid: bool [N] False where the shoulder line is unknown (a shoulder unseen, unless the other shoulder and
+        the hip below it are seen) or the clipped box is too small (zero-size, off-frame).
     """
 
     boxes: npt.NDArray[np.int32]
@@ -77,7 +78,7 @@ def fit_crops(
 ) -> CropGeometry:
     """Fit one head-free crop rectangle per person, for every detected person.
 
-    Rows of people without both shoulders are marked invalid (the cap needs the shoulder line), but their
+    Rows of people without a measured shoulder line are marked invalid (the cap hangs from it), but their
     head zones still count for masking them out of other people's crops.
     """
     height, width = int(frame_shape[0]), int(frame_shape[1])
@@ -113,8 +114,11 @@ def fit_crops(
         y0 = np.clip(np.ceil(np.nan_to_num(cap_y, nan=float(height))), 0, height)
         y1 = np.clip(np.ceil(np.nan_to_num(y_hi, nan=0.0)), 0, height)
     boxes = np.stack([x0, y0, x1, y1], axis=1).astype(np.int32)
+    # A person cut by a side edge keeps one shoulder; with the hip under it the torso height, and so the
+    # head cap, is measured, not guessed.
+    one_side = conf[:, [_LS, _LH]].all(axis=1) | conf[:, [_RS, _RH]].all(axis=1)
     valid: npt.NDArray[np.bool_] = (
-        both_shoulders & (boxes[:, 2] - boxes[:, 0] >= 4) & (boxes[:, 3] - boxes[:, 1] >= 4)
+        (both_shoulders | one_side) & (boxes[:, 2] - boxes[:, 0] >= 4) & (boxes[:, 3] - boxes[:, 1] >= 4)
     )
 
     ankle_seen_both = np.asarray(conf[:, _ANKLES].all(axis=1), bool)
@@ -141,31 +145,6 @@ def _mean_seen(
     return mean
 
 
-def head_zones(geometry: CropGeometry, poses: Poses, point_threshold: float) -> npt.NDArray[np.int32]:
-    """int32 [N, 4] rectangles covering each person's head and neck, from their shoulders up.
-
-    Zero-size for people with no confident shoulder (nothing tells where their head is).
-    """
-    conf = poses.scores[:, [_LS, _RS]] >= point_threshold
-    x = poses.points[:, [_LS, _RS], 0]
-    x_lo = np.where(conf, x, np.inf).min(axis=1)
-    x_hi = np.where(conf, x, -np.inf).max(axis=1)
-    reach = 0.5 * geometry.torso
-    zones = np.stack(
-        [
-            x_lo - reach,
-            geometry.shoulder_y - _HEAD_REACH * geometry.torso,
-            x_hi + reach,
-            geometry.shoulder_y,
-        ],
-        axis=1,
-    )
-    zones = np.where(np.asarray(conf.any(axis=1), bool)[:, None], zones, 0.0)
-    return np.stack(
-        [np.floor(zones[:, 0]), np.floor(zones[:, 1]), np.ceil(zones[:, 2]), np.ceil(zones[:, 3])], axis=1
-    ).astype(np.int32)
-
-
 def render_crops(
     frame: npt.NDArray[np.uint8],
     geometry: CropGeometry,
@@ -174,14 +153,18 @@ def render_crops(
     *,
     which: npt.NDArray[np.intp],
     point_threshold: float,
+    heads: npt.NDArray[np.int32] | None = None,
 ) -> npt.NDArray[np.uint8]:
     """uint8 [M, 160, 80, 3] BGR crops of the people `which` (valid rows of geometry), ready to classify.
 
-    Other people's heads inside a crop are always blanked; with `mask_others`, so are the bodies of people
-    standing in front (lower foot point); with `body_mask`, everything outside the body polygon.
+    Every detected person's head zone inside a crop is blanked, the person's own included (a bowed,
+    bending or lying head, or one seen from above, reaches below the cap); with `mask_others`, so are
+    the bodies of people standing in front (lower foot point); with `body_mask`, everything outside the
+    body polygon. `heads` is `head_zones(...)` when the caller already has it.
     """
     out = np.empty((len(which), *CLASSIFIER_SIZE, 3), np.uint8)
-    heads = head_zones(geometry, poses, point_threshold)
+    if heads is None:
+        heads = head_zones(poses, point_threshold, frame.shape)
     for row, i in enumerate(which):
         patch = native_crop(
             frame, geometry, poses, config, int(i), point_threshold=point_threshold, heads=heads
@@ -206,15 +189,17 @@ def native_crop(
     `head_zones(...)` when the caller already has it.
     """
     if heads is None:
-        heads = head_zones(geometry, poses, point_threshold)
+        heads = head_zones(poses, point_threshold, frame.shape)
     x0, y0, x1, y1 = (int(v) for v in geometry.boxes[person])
     patch = frame[y0:y1, x0:x1].copy()
     for j in range(len(geometry)):
         if j == person:
             continue
-        _blank(patch, heads[j], x0, y0, config.neutral_value)
         if config.mask_others and geometry.foot[j, 1] > geometry.foot[person, 1]:
             _blank(patch, geometry.boxes[j], x0, y0, config.neutral_value)
+    # Every head, own included; the body mask below only ever adds more neutral pixels.
+    for j in range(len(geometry)):
+        _blank(patch, heads[j], x0, y0, config.neutral_value)
     if config.body_mask:
         seen = poses.scores[person] >= point_threshold
         _keep_body_only(

@@ -11,19 +11,27 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from anonflow.contract.entry import AgeBand, Demographics, Gender
+from anonflow.contract.entry import AgeBand, AgeGroup, Demographics, Gender
 from anonflow.edge.chain import FrameResult, TrackedPerson
 from anonflow.edge.video import VideoFrame
 
 COLUMNS = ("frame", "person_id", "x", "y", "w", "h", "age_min", "age_max", "gender")
 
-# Age band -> (age_min, age_max); None is an empty cell (an open-ended or unknown bound).
+# Age band (where a customer-trained model reads one) -> (age_min, age_max); None is an empty cell
+# (an open-ended or unknown bound).
 AGE_BOUNDS: dict[AgeBand, tuple[int | None, int | None]] = {
     AgeBand.CHILD: (0, 17),
     AgeBand.YOUNG: (18, 34),
     AgeBand.MIDDLE: (35, 54),
     AgeBand.SENIOR: (55, None),
     AgeBand.UNKNOWN: (None, None),
+}
+# Age group -> (age_min, age_max), where the model reads no finer band.
+GROUP_BOUNDS: dict[AgeGroup, tuple[int | None, int | None]] = {
+    AgeGroup.CHILD: (0, 17),
+    AgeGroup.ADULT: (18, 54),
+    AgeGroup.SENIOR: (55, None),
+    AgeGroup.UNKNOWN: (None, None),
 }
 
 
@@ -42,7 +50,7 @@ def person_row(frame_index: int, person: TrackedPerson) -> list[str]:
 
 
 def _labels(reading: Demographics) -> list[str]:
-    low, high = AGE_BOUNDS[reading.age_band]
+    low, high = GROUP_BOUNDS[reading.age_group] if reading.age_band is None else AGE_BOUNDS[reading.age_band]
     gender = "" if reading.gender is Gender.UNKNOWN else reading.gender.value
     return ["" if low is None else str(low), "" if high is None else str(high), gender]
 

@@ -1,8 +1,8 @@
 """`--preview`: an audit video of what the chain saw, with every detected person's head masked.
 
 Masking is done twice over, for every person the pose network found (tracked or not):
-1. Within the person's head zone (`edge.crop.head_zones`), everything above their shoulder cap is
-   blanked with the neutral grey the crops use.
+1. The person's head zone (`edge.heads.head_zones`, in any pose) is blanked with the neutral grey the
+   crops use.
 2. As a safety net for a head that reaches outside that zone (bent over, a mis-scaled torso, no
    shoulders found), a wider region above the cap, two torso heights tall, is blurred beyond
    recognition. People without a confident shoulder get it above their highest confident body point.
@@ -21,10 +21,11 @@ import numpy as np
 import numpy.typing as npt
 
 from anonflow.contract.body import POINT_INDEX
-from anonflow.contract.entry import AgeBand, Gender, Orientation
+from anonflow.contract.entry import AgeGroup, Gender, Orientation
 from anonflow.contract.errors import InputError
 from anonflow.edge.chain import FrameResult, TrackedPerson
-from anonflow.edge.crop import CropGeometry, head_zones
+from anonflow.edge.crop import CropGeometry
+from anonflow.edge.heads import head_zones
 from anonflow.edge.pose.types import Poses
 from anonflow.edge.video import VideoFrame
 
@@ -54,21 +55,18 @@ _LIMBS = [
 
 
 def head_masks(
-    poses: Poses, geometry: CropGeometry, point_threshold: float
+    poses: Poses, geometry: CropGeometry, point_threshold: float, frame_shape: tuple[int, ...]
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
     """(blank, blur): int32 [N, 4] (x0, y0, x1, y1) frame rectangles per detected person, zero-size if none.
 
-    blank is the head zone cut off at the shoulder cap; blur is the wider safety region above the cap
+    blank is the head zone (`edge.heads`, in any pose); blur is the wider safety region above the cap
     (or above the highest confident point when no shoulder was found).
     """
     n = len(poses)
     if n == 0:
         return np.zeros((0, 4), np.int32), np.zeros((0, 4), np.int32)
-    zones = head_zones(geometry, poses, point_threshold)
-    shoulder_seen = np.asarray((zones[:, 2] > zones[:, 0]) & (zones[:, 3] > zones[:, 1]), bool)
-    blank = zones.copy()
-    blank[:, 3] = np.minimum(blank[:, 3], np.floor(geometry.cap_y)).astype(np.int32)
-    blank[~shoulder_seen] = 0
+    blank = head_zones(poses, point_threshold, frame_shape)
+    shoulder_seen = np.asarray((poses.scores[:, :2] >= point_threshold).any(axis=1), bool)
 
     conf = poses.scores >= point_threshold
     any_seen = np.asarray(conf.any(axis=1), bool)
@@ -95,7 +93,7 @@ def mask_heads(
     image: npt.NDArray[np.uint8], poses: Poses, geometry: CropGeometry, point_threshold: float
 ) -> None:
     """Blur every safety region, then blank every head zone above the cap, in place."""
-    blank, blur = head_masks(poses, geometry, point_threshold)
+    blank, blur = head_masks(poses, geometry, point_threshold, image.shape)
     height, width = image.shape[:2]
     for (x0, y0, x1, y1), torso in zip(_clip(blur, width, height), geometry.torso, strict=True):
         if x1 > x0 and y1 > y0:
@@ -149,13 +147,15 @@ def track_colour(track_id: str) -> tuple[int, int, int]:
 
 
 def label(person: TrackedPerson) -> str:
-    """Short id plus the readings that are known, e.g. `3fa91c F 18-34 back`."""
+    """Short id plus the readings that are known, e.g. `3fa91c F adult back`."""
     parts = [person.track_id[:6]]
     reading = person.demographics
     if reading.gender is not Gender.UNKNOWN:
         parts.append("M" if reading.gender is Gender.MALE else "F")
-    if reading.age_band is not AgeBand.UNKNOWN:
+    if reading.age_band is not None:
         parts.append(reading.age_band.value)
+    elif reading.age_group is not AgeGroup.UNKNOWN:
+        parts.append(reading.age_group.value)
     if person.orientation is not Orientation.UNKNOWN:
         parts.append(person.orientation.value)
     return " ".join(parts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from anonflow.cli.options import add_model_dir
 
 FOOTFALL_SQL = (
     "SELECT zone_id, granularity, strftime(window_start, '%Y-%m-%d %H:%M') AS start_utc, "
-    "strftime(window_end, '%Y-%m-%d %H:%M') AS end_utc, visitors, peak_occupancy, suppressed "
+    "strftime(window_end, '%Y-%m-%d %H:%M') AS end_utc, visitors, journeys, peak_occupancy, suppressed "
     "FROM footfall WHERE granularity IN ('1h', '1d') "
     "ORDER BY CASE granularity WHEN '5m' THEN 0 WHEN '1h' THEN 1 ELSE 2 END, window_start, zone_id"
 )
@@ -22,40 +23,66 @@ def register(subparsers: Any) -> None:
         "demo",
         help="the main job on the sample videos: analyze -> pipeline -> footfall table",
         description="Analyze every sample video as one camera of a demo store, run the Beam job over the "
-        "entries, and print the footfall table. Everything is written under --output.",
+        "entries, print the footfall table and write a report. Unless --no-synthetic, also write a "
+        "clearly labelled synthetic week of the demo store (store-day generator) with its own tables and "
+        "report, so the report shows a running store. Everything is written under --output.",
     )
     parser.add_argument(
         "--output", type=Path, default=Path("demo-out"), help="output directory (default demo-out)"
     )
-    parser.add_argument("--video-dir", help="sample videos (default: $ANONFLOW_VIDEO_DIR)")
+    parser.add_argument(
+        "--video-dir",
+        help="folder holding the sample videos (default: $ANONFLOW_VIDEO_DIR; videos it lacks are downloaded "
+        "from their public source into the download cache)",
+    )
+    parser.add_argument(
+        "--video-mirror",
+        metavar="URL",
+        help="base URL of a folder serving the sample videos by file name, instead of their public source "
+        "(default: $ANONFLOW_VIDEO_MIRROR)",
+    )
+    parser.add_argument(
+        "--mirror",
+        metavar="URL",
+        help="host standing in for the public model storage, same paths (default: $ANONFLOW_MODEL_MIRROR); "
+        "models are fetched and converted only when the model directory lacks them",
+    )
     parser.add_argument(
         "--fps", type=float, default=5.0, help="frames per second analysed per video (default 5)"
     )
     parser.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
+    parser.add_argument(
+        "--no-synthetic",
+        dest="synthetic",
+        action="store_false",
+        help="leave out the labelled synthetic week of the demo store (written to OUTPUT/synthetic-week)",
+    )
     add_model_dir(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from anonflow.cli.options import parse_time_ms, video_dir
-    from anonflow.cli.samples import DEMO_STORE, SAMPLE_CAMERAS
+    from anonflow.cli.options import parse_time_ms
+    from anonflow.cli.samples import DEMO_STORE, DEMO_TIME_ZONE
     from anonflow.cli.tabulate import render
-    from anonflow.contract.errors import InputError
     from anonflow.edge.analyze import analyze_video
     from anonflow.edge.chain import build_chain
     from anonflow.edge.config import CameraChainConfig, ZoneConfig
-    from anonflow.edge.modelfiles.registry import model_dir
     from anonflow.edge.video import VideoFile
 
-    videos = video_dir(args.video_dir)
-    models = model_dir(args.model_dir)
+    models = _models(args)
+    samples = _videos(args)
     entries_dir = args.output / "entries"
     entries_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    for sample in SAMPLE_CAMERAS:
-        path = videos / sample.file
-        if not path.is_file():
-            raise InputError(f"sample video {path} is missing; point --video-dir at the sample videos")
+    for resolved in samples:
+        sample, path = resolved.sample, resolved.path
+        if path is None:
+            print(
+                f"{sample.camera_id:>13}: skipped ({sample.file} is not in the video directory and is not "
+                f"downloaded: licence {sample.licence})"
+            )
+            continue
         whole_view = ZoneConfig(id=sample.zone_id, polygon=[(0, 0), (1, 0), (1, 1), (0, 1)])
         config = CameraChainConfig(zones=[whole_view])
         chain = build_chain(
@@ -79,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     from anonflow.dataflow.pipeline import run as run_job
 
     tables = args.output / "tables"
-    result = run_job([f"--input={entries_dir}", f"--output={tables}"])
+    stores = _stores_file(args.output, DEMO_STORE, DEMO_TIME_ZONE)
+    result = run_job([f"--input={entries_dir}", f"--output={tables}", f"--stores={stores}"])
     counters = result.counters
     print(
         f"pipeline: {counters.get('entries_valid', 0)} entries, "
@@ -94,6 +122,69 @@ def run(args: argparse.Namespace) -> int:
         rows = cursor.fetchall()
     print(f"\nfootfall ({DEMO_STORE}), from {db}:")
     print(render(names, rows))
+    reports = [_report(tables / "analytics.duckdb", args.output / "report.html", stores)]
+    if args.synthetic:
+        reports += write_synthetic_week(args.output, run_job)
+    for report in reports:
+        print(f"report: {report}")
     print(f"\ndone in {time.perf_counter() - started:.0f} s")
     print(f'try: anonflow query --db {db} "SELECT * FROM footfall"')
     return 0
+
+
+def _models(args: argparse.Namespace) -> Path:
+    """The model directory (the setting, else the download cache's), holding verified default models:
+    fetched from their upstream release and converted when absent."""
+    from anonflow.edge.modelfiles.registry import MODEL_DIR_ENV, default_model, model_dir
+    from anonflow.models.download import cache_dir
+    from anonflow.models.fetch import fetch
+
+    explicit = args.model_dir or os.environ.get(MODEL_DIR_ENV)
+    directory = model_dir(explicit) if explicit else cache_dir() / "models"
+    directory.mkdir(parents=True, exist_ok=True)
+    for role in ("pose", "attributes"):
+        done = fetch(default_model(role), directory, args.mirror)
+        if not done.already_present:
+            print(f"fetched {done.spec.name} ({done.spec.licence}) from its upstream release: {done.path}")
+    return directory
+
+
+def _videos(args: argparse.Namespace) -> list[Any]:
+    from anonflow.cli.options import VIDEO_DIR_ENV, video_dir
+    from anonflow.cli.sample_videos import resolve_samples
+
+    explicit = args.video_dir or os.environ.get(VIDEO_DIR_ENV)
+    return list(resolve_samples(video_dir(explicit) if explicit else None, args.video_mirror))
+
+
+def _stores_file(output: Path, store_id: str, time_zone: str) -> Path:
+    """The demo store's entry for the job: its time zone (days and hours are cut in local time)."""
+    import yaml
+
+    path = output / "stores.yaml"
+    path.write_text(yaml.safe_dump({"stores": [{"store_id": store_id, "time_zone": time_zone}]}), "utf-8")
+    return path
+
+
+def _report(db: Path, out: Path, stores: Path) -> Path:
+    from anonflow.dataflow.report.html import write_report
+
+    return write_report(db, out, stores=stores).path
+
+
+def write_synthetic_week(output: Path, run_job: Any) -> list[Path]:
+    """Seven synthetic days of the demo store ending on the clips' day, through the same job."""
+    from anonflow.cli.samples import DEMO_STORE, DEMO_TIME_ZONE, SAMPLE_CAMERAS
+    from anonflow.cli.synthetic import write_week
+
+    last_day = min(s.start_time for s in SAMPLE_CAMERAS)[:10]
+    week = write_week(output, DEMO_STORE, DEMO_TIME_ZONE, last_day)
+    if week is None:
+        return []
+    tables = week.root / "tables"
+    result = run_job([f"--input={week.entries}", f"--output={tables}", f"--stores={week.stores}"])
+    print(
+        f"synthetic week ({week.root}, labelled synthetic): "
+        f"{result.counters.get('entries_valid', 0)} entries, {result.counters.get('journeys', 0)} journeys"
+    )
+    return [_report(tables / "analytics.duckdb", week.root / "report.html", week.stores)]

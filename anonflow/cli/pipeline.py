@@ -5,18 +5,29 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from anonflow.cli.pipeline_help import JobHelpAction
+
+# The job fields this command takes under its own spelling (the job itself reads --k_anonymity etc.).
+ALIASES = {"k_anonymity": "--k-anonymity", "dp_epsilon": "--dp-epsilon"}
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "pipeline",
+        add_help=False,
         help="run the Beam job: entries -> validated, windowed tables (Parquet + DuckDB)",
         description="Read entries, validate them (bad lines go to the dead_letter table with the reason), "
         "drop repeated entry ids, window by store-local day, re-connect tracks into anonymous journeys and "
         "write the footfall, dwell, demographics, flows and heatmap tables as Parquet under OUTPUT (plus "
-        "OUTPUT/analytics.duckdb with a view per table for a local OUTPUT). Any other option is passed to "
-        "Beam: the job's own (--allowed_lateness_s, --heatmap_grid, --kinesis_stop_at_latest, "
-        "...; see the README) and Beam's (--runner, --streaming, --direct_num_workers, "
-        "--s3_endpoint_url, ...).",
+        "OUTPUT/analytics.duckdb with a view per table for a local OUTPUT). Every option below is passed to "
+        "the job; options the command does not name itself go on to Beam unchanged.",
+    )
+    parser.add_argument(
+        "-h",
+        "--help",
+        action=JobHelpAction,
+        aliases=ALIASES,
+        help="every option the job takes, grouped, and exit",
     )
     parser.add_argument(
         "--input",

@@ -21,34 +21,36 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "report",
         help="write an HTML report of the tables (plots, no external files)",
-        description="Write one self-contained HTML page with plots of the analysts' tables: visitors per "
-        "hour, dwell, demographics, flows between zones and per-camera heatmaps.",
+        description="Write one self-contained HTML page of the analysts' tables in the store's local time: "
+        "the day at a glance, people over time, visit length, demographics, flows between zones and "
+        "per-camera heatmaps.",
     )
     parser.add_argument("--db", type=Path, required=True, help="DuckDB file written by `anonflow pipeline`")
     parser.add_argument("--out", type=Path, required=True, help="HTML file to write")
     parser.add_argument("--store", help="store to report on (required when the file holds several)")
     parser.add_argument("--date", type=date.fromisoformat, help="only this local date (YYYY-MM-DD)")
-    parser.add_argument("--time-zone", default="UTC", help="IANA zone for the hour axis (default UTC)")
+    parser.add_argument(
+        "--time-zone",
+        help="IANA zone to show times in (default: the store's own zone, from --stores or read from the "
+        "tables' day windows)",
+    )
+    parser.add_argument(
+        "--stores", type=Path, help="the stores file the job ran with: each store's IANA time zone"
+    )
     parser.add_argument(
         "--background",
         type=_background,
         action="append",
         default=[],
         metavar="CAMERA=IMAGE",
-        help="a head-masked frame (PNG/JPEG) of CAMERA to draw its heatmap on; repeat per camera",
+        help="a person-free background plate (PNG/JPEG) of CAMERA to draw its heatmap on; repeat per camera",
     )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     from anonflow.dataflow.report.html import write_report
 
-    try:
-        ZoneInfo(args.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(f"unknown time zone {args.time_zone!r} (for example Europe/Berlin)") from None
     backgrounds = dict(args.background)
     for camera, path in backgrounds.items():
         if not path.is_file():
@@ -59,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
         store_id=args.store,
         day=args.date,
         time_zone=args.time_zone,
+        stores=args.stores,
         backgrounds=backgrounds,
     )
-    print(f"wrote {report.path} ({report.figures} figures, store {report.store_id})")
+    empty = f", {report.empty} empty with a reason" if report.empty else ""
+    print(f"wrote {report.path} ({report.figures} figures{empty}, store {report.store_id})")
     return 0

@@ -90,14 +90,33 @@ _WINDOW: Final[tuple[Column, ...]] = (
 
 FOOTFALL: Final = Table(
     "footfall",
-    "Distinct visitors, line entries/exits and peak occupancy per zone and window.",
+    "People (estimated), journeys, line entries/exits and peak occupancy per zone and window.",
     (
         Column(
             "zone_id", "string", "Zone (camera polygon) the visitors were seen in; '*' is the whole store."
         ),
         *_WINDOW,
         Column(
-            "visitors", "int64", "Distinct anonymous journeys seen in the zone; null if suppressed.", True
+            "visitors",
+            "int64",
+            "Estimated people seen in the zone (journeys grouped into people at the store's door lines, "
+            "see dataflow/people/README.md; one per journey without door lines); null if suppressed.",
+            True,
+        ),
+        Column(
+            "journeys",
+            "int64",
+            "Distinct re-connected journeys seen in the zone (diagnostic: a person whose walk "
+            "re-connection could not follow counts more than once); null if suppressed.",
+            True,
+        ),
+        Column(
+            "unlinked",
+            "int64",
+            "Of visitors, people whose journeys reach back to no door entry: the estimate's uncertainty "
+            "(the true count most likely lies between visitors - unlinked and visitors); null if "
+            "suppressed or the store names no door lines.",
+            True,
         ),
         Column(
             "entries",
@@ -111,10 +130,18 @@ FOOTFALL: Final = Table(
             "Journeys crossing a counting line outwards (once each); null if suppressed.",
             True,
         ),
-        Column("peak_occupancy", "int64", "Most journeys present at once; null if suppressed.", True),
+        Column(
+            "peak_occupancy",
+            "int64",
+            "Most journeys present at once (whole store '*': estimated people); null if suppressed.",
+            True,
+        ),
         Column("suppressed", "bool", "True when fewer than k journeys back the row."),
     ),
 )
+
+HEADLINE_COLUMN: Final = "visitors"
+"""The footfall column a store manager reads first: estimated people (dataflow/people/README.md)."""
 
 DWELL: Final = Table(
     "dwell",
@@ -132,12 +159,16 @@ DWELL: Final = Table(
 
 DEMOGRAPHICS: Final = Table(
     "demographics",
-    "Visitors by coarse gender and age band, per zone and window.",
+    "Visitors by coarse gender and age group, per zone and window.",
     (
         Column("zone_id", "string", "Zone the visitors were seen in; '*' is the whole store."),
         *_WINDOW,
         Column("gender", "string", "female, male or unknown (from the anonymous body crop)."),
-        Column("age_band", "string", "0-17, 18-34, 35-54, 55+ or unknown."),
+        Column(
+            "age_group",
+            "string",
+            "child, adult, senior or unknown (from the anonymous body crop; v1 age bands are mapped).",
+        ),
         Column("visitors", "int64", "Distinct journeys; null if suppressed.", True),
         Column("suppressed", "bool", "True when fewer than k journeys back the row."),
     ),

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from anonflow.contract.body import BODY_POINTS
-from anonflow.contract.entry import SCHEMA_VERSION, AgeBand, Gender, LineCrossing, Orientation
-from anonflow.dataflow.stores import CameraLink, OcclusionRule, StoreConfig
+from anonflow.contract.entry import AgeBand, Gender, LineCrossing, Orientation
+from anonflow.dataflow.stores import CameraLink, OcclusionRule, PeopleRule, StoreConfig
 
 CAMERAS: Final = ("entrance", "aisle-a", "aisle-b", "checkout")
 ENTRANCE, AISLE_A, AISLE_B, CHECKOUT = range(4)
@@ -61,7 +61,9 @@ CROSSINGS: Final[tuple[list[dict[str, Any]], ...]] = (
     [LineCrossing(line_id=DOOR_LINE, direction="in").model_dump()],
     [LineCrossing(line_id=DOOR_LINE, direction="out").model_dump()],
 )
-ENTRY_SCHEMA_VERSION: Final = SCHEMA_VERSION
+# The generator writes the archived v1 layout (key points, box, attribute probabilities, age band): the
+# job still reads it, and it is the heavier parse. Gateways write v2 (anonflow.contract.entry).
+ENTRY_SCHEMA_VERSION: Final = 1
 PRODUCER: Final = {
     "version": "0.1.0",
     "pose_model": "synthetic-store-day",
@@ -108,4 +110,10 @@ def store_config(store_id: str, time_zone: str) -> StoreConfig:
                 max_transit_s=hi,
             )
         )
-    return StoreConfig(store_id=store_id, time_zone=time_zone, occlusion=OCCLUSION, links=tuple(links))
+    return StoreConfig(
+        store_id=store_id,
+        time_zone=time_zone,
+        occlusion=OCCLUSION,
+        links=tuple(links),
+        people=PeopleRule(doors=(DOOR_LINE,)),
+    )

@@ -1,4 +1,4 @@
-"""Demographics: distinct journeys per zone, window, gender and age band. Each journey has one label (the
+"""Demographics: distinct journeys per zone, window, gender and age group. Each journey has one label (the
 majority over its observations, see `Journey`), so per zone and window the rows add up to footfall's
 visitors."""
 
@@ -22,15 +22,15 @@ def demographics_rows(day: StoreDay) -> list[Row]:
     rows: list[Row] = []
     for granularity in ALL_GRANULARITIES:
         for (zone, window), journeys in sorted(presence(day, day_windows(day, granularity)).items()):
-            labels = Counter((day.journeys[i].gender, day.journeys[i].age_band) for i in journeys)
-            for (gender, age_band), visitors in sorted(labels.items()):
+            labels = Counter((day.journeys[i].gender, day.journeys[i].age_group) for i in journeys)
+            for (gender, age_group), visitors in sorted(labels.items()):
                 rows.append(
                     DEMOGRAPHICS.row(
                         {
                             "zone_id": zone,
                             **window_columns(granularity, window),
                             "gender": gender,
-                            "age_band": age_band,
+                            "age_group": age_group,
                             "visitors": visitors,
                         }
                     )

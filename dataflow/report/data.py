@@ -1,17 +1,25 @@
-"""What the report reads from the analysts' DuckDB file: the six views, filtered to one store."""
+"""What the report reads from the analysts' DuckDB file: the six views, filtered to one store.
+
+The headline people figure is read through PEOPLE_COLUMN only, so renaming the tables' headline column
+is one line here.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from anonflow.contract.errors import InputError
 from anonflow.contract.tables import ALL_TABLES
 from anonflow.dataflow.journeys import STORE_ZONE
 
+# The footfall / dwell / demographics / flows / heatmap column that counts people (k is checked on it).
+PEOPLE_COLUMN: Final = "visitors"
+# A file the demo writes next to a synthetic week's tables; the page then says the data is synthetic.
+SYNTHETIC_MARKER: Final = "SYNTHETIC.json"
 _CELL_TABLES = ("footfall", "dwell", "demographics", "flows", "heatmap")
 
 
@@ -31,21 +39,66 @@ class Rows:
 
 
 @dataclass(frozen=True, slots=True)
+class Window:
+    """One footfall row: a zone's people in one window (UTC bounds; `day` is the store-local date)."""
+
+    zone_id: str
+    granularity: str
+    start: datetime
+    end: datetime
+    day: date
+    people: int | None
+    peak_occupancy: int | None
+    suppressed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """One daily dwell row of a zone (`*`: the whole visit): how long people stayed, in seconds."""
+
+    zone_id: str
+    day: date
+    people: int | None
+    p50_s: float | None
+    p90_s: float | None
+    suppressed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ReportData:
-    """Everything one report shows, already filtered to one store (and optionally a date range)."""
+    """Everything one report shows, already filtered to one store (and optionally one local date).
+
+    windows: footfall rows of 1 h and 1 d, every zone, ordered by start then zone.
+    store_days: the whole-store daily rows of every date (not only the report's), for comparisons.
+    demographics: gender, age_group, people, suppressed_cells (whole store, summed over the period).
+    flows: from_zone, to_zone, people, suppressed_cells (summed over the period).
+    heatmap: camera_id, grid_size, cell_x, cell_y, observations, suppressed (summed over the period).
+    """
 
     store_id: str
     first_date: date | None
     last_date: date | None
-    footfall_hourly: Rows  # zone_id, window_start, visitors, entries, exits, suppressed
-    dwell_hourly: Rows  # zone_id, visitors, dwell_p50_s, suppressed
-    dwell_daily: Rows  # zone_id, visitors, dwell_p50_s, dwell_p90_s, dwell_mean_s (summed over days: mean)
-    demographics: Rows  # gender, age_band, visitors, suppressed_cells (whole store, zone '*')
-    flows: Rows  # from_zone, to_zone, visitors, suppressed_cells
-    heatmap: Rows  # camera_id, grid_size, cell_x, cell_y, observations, suppressed
-    cells: Rows  # table, rows, suppressed
-    dead_letter: Rows  # reason, count
+    windows: tuple[Window, ...]
+    store_days: tuple[Window, ...]
+    stays: tuple[Stay, ...]
+    demographics: Rows
+    flows: Rows
+    heatmap: Rows
+    cells: Rows  # table_name, rows, suppressed
+    dead_letter: Rows  # reason, payloads
     privacy: dict[str, Any]
+    synthetic: dict[str, Any] | None
+
+    @property
+    def k(self) -> int | None:
+        """The suppression threshold recorded next to the tables, if the job wrote it."""
+        values = {r.get("k") for r in self.privacy.values() if isinstance(r.get("k"), int)}
+        return values.pop() if len(values) == 1 else None
+
+    @property
+    def zones(self) -> tuple[str, ...]:
+        """Configured zones that have rows (the whole-store `*` excluded), sorted."""
+        return tuple(sorted({w.zone_id for w in self.windows if w.zone_id != STORE_ZONE}))
 
 
 def _query(connection: Any, sql: str, params: list[Any]) -> Rows:
@@ -61,6 +114,33 @@ def _privacy_sidecars(db: Path) -> dict[str, Any]:
         if path.is_file():
             found[table.name] = json.loads(path.read_text(encoding="utf-8"))
     return found
+
+
+def _synthetic_marker(db: Path) -> dict[str, Any] | None:
+    """The marker of a synthetic data set, beside the tables or one folder up (where the demo puts it)."""
+    for folder in (db.parent, db.parent.parent):
+        path = folder / SYNTHETIC_MARKER
+        if path.is_file():
+            record = json.loads(path.read_text(encoding="utf-8"))
+            return record if isinstance(record, dict) else {"note": str(record)}
+    return None
+
+
+def _windows(rows: Rows) -> tuple[Window, ...]:
+    return tuple(Window(*row) for row in rows.rows)
+
+
+def _store(connection: Any, db: Path, store_id: str | None) -> str:
+    stores = sorted(r[0] for r in connection.execute("SELECT DISTINCT store_id FROM footfall").fetchall())
+    if store_id is None:
+        if len(stores) > 1:
+            raise InputError(f"{db} holds stores {', '.join(stores)}; choose one with --store")
+        return stores[0] if stores else "(none)"
+    if store_id not in stores:
+        raise InputError(
+            f"store {store_id!r} has no footfall rows in {db} (stores: {', '.join(stores) or 'none'})"
+        )
+    return store_id
 
 
 def load(db: Path, store_id: str | None = None, day: date | None = None) -> ReportData:
@@ -83,16 +163,7 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
             raise InputError(
                 f"{db} has no {', '.join(missing)} view(s); was it written by `anonflow pipeline`?"
             )
-        stores = sorted(r[0] for r in connection.execute("SELECT DISTINCT store_id FROM footfall").fetchall())
-        if store_id is None:
-            if len(stores) > 1:
-                raise InputError(f"{db} holds stores {', '.join(stores)}; choose one with --store")
-            store_id = stores[0] if stores else "(none)"
-        elif store_id not in stores:
-            raise InputError(
-                f"store {store_id!r} has no footfall rows in {db} (stores: {', '.join(stores) or 'none'})"
-            )
-
+        store_id = _store(connection, db, store_id)
         where = "store_id = ?" + (" AND date = ?" if day else "")
         params: list[Any] = [store_id, day] if day else [store_id]
         span = connection.execute(
@@ -102,32 +173,44 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
         def q(sql: str, repeat: int = 1) -> Rows:
             return _query(connection, sql.replace("{where}", where), params * repeat)
 
+        window_columns = (
+            "zone_id, granularity, window_start, window_end, date, "
+            f"{PEOPLE_COLUMN}, peak_occupancy, suppressed"
+        )
         return ReportData(
             store_id=store_id,
             first_date=span[0] if span else None,
             last_date=span[1] if span else None,
-            footfall_hourly=q(
-                "SELECT zone_id, window_start, visitors, entries, exits, suppressed FROM footfall "
-                "WHERE {where} AND granularity = '1h' ORDER BY window_start, zone_id"
+            windows=_windows(
+                q(
+                    f"SELECT {window_columns} FROM footfall WHERE {{where}} AND granularity IN ('1h', '1d') "
+                    "ORDER BY window_start, zone_id"
+                )
             ),
-            dwell_hourly=q(
-                "SELECT zone_id, visitors, dwell_p50_s, suppressed FROM dwell "
-                "WHERE {where} AND granularity = '1h' ORDER BY window_start, zone_id"
+            store_days=_windows(
+                _query(
+                    connection,
+                    f"SELECT {window_columns} FROM footfall WHERE store_id = ? AND granularity = '1d' "
+                    f"AND zone_id = '{STORE_ZONE}' ORDER BY window_start",
+                    [store_id],
+                )
             ),
-            dwell_daily=q(
-                "SELECT zone_id, sum(visitors) AS visitors, avg(dwell_p50_s) AS dwell_p50_s, "
-                "avg(dwell_p90_s) AS dwell_p90_s, avg(dwell_mean_s) AS dwell_mean_s FROM dwell "
-                "WHERE {where} AND granularity = '1d' AND NOT suppressed GROUP BY zone_id ORDER BY zone_id"
+            stays=tuple(
+                Stay(*row)
+                for row in q(
+                    f"SELECT zone_id, date, {PEOPLE_COLUMN}, dwell_p50_s, dwell_p90_s, suppressed FROM dwell "
+                    "WHERE {where} AND granularity = '1d' ORDER BY date, zone_id"
+                ).rows
             ),
-            # The whole-store rows: a journey seen in several zones is in each zone's rows once.
+            # The whole-store rows: a person seen in several zones is in each zone's rows once.
             demographics=q(
-                "SELECT gender, age_band, coalesce(sum(visitors), 0) AS visitors, "
+                f"SELECT gender, age_group, coalesce(sum({PEOPLE_COLUMN}), 0) AS people, "
                 "count(*) FILTER (WHERE suppressed) AS suppressed_cells FROM demographics "
                 f"WHERE {{where}} AND granularity = '1d' AND zone_id = '{STORE_ZONE}' "
-                "GROUP BY gender, age_band ORDER BY gender, age_band"
+                "GROUP BY gender, age_group ORDER BY gender, age_group"
             ),
             flows=q(
-                "SELECT from_zone, to_zone, coalesce(sum(visitors), 0) AS visitors, "
+                f"SELECT from_zone, to_zone, coalesce(sum({PEOPLE_COLUMN}), 0) AS people, "
                 "count(*) FILTER (WHERE suppressed) AS suppressed_cells FROM flows "
                 "WHERE {where} AND granularity = '1d' GROUP BY from_zone, to_zone ORDER BY from_zone, to_zone"
             ),
@@ -145,11 +228,14 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
                 ),
                 repeat=len(_CELL_TABLES),
             ),
+            # This store's rejected payloads and those naming no store (filed under 'unknown'), never
+            # another store's.
             dead_letter=_query(
                 connection,
-                "SELECT reason, count(*) AS n FROM dead_letter "
+                "SELECT reason, count(*) AS n FROM dead_letter WHERE store_id IN (?, 'unknown') "
                 "GROUP BY reason ORDER BY n DESC, reason LIMIT 20",
-                [],
+                [store_id],
             ),
             privacy=_privacy_sidecars(db),
+            synthetic=_synthetic_marker(db),
         )

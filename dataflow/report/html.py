@@ -1,25 +1,34 @@
-"""One self-contained HTML page: inline CSS, figures as base64 PNG data URIs, no external URL."""
+"""One self-contained HTML page: inline CSS and inline SVG figures, no script, no external URL."""
 
 from __future__ import annotations
 
-import base64
 import html
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from anonflow import __version__
-from anonflow.dataflow.report import plots
+from anonflow.dataflow.report import plots, timeplots
+from anonflow.dataflow.report.clock import Span, StoreClock, resolve, span_of
 from anonflow.dataflow.report.data import ReportData, load
+from anonflow.dataflow.report.figure import Panel
+from anonflow.dataflow.report.glance import Glance, glance
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;
-color:#222;padding:0 1rem}h1{font-size:1.5rem}
-h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
+color:#222;padding:0 1rem}h1{font-size:1.5rem;margin-bottom:.2rem}
+h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}h3{font-size:1rem;margin:.2rem 0}
 table{border-collapse:collapse;font-size:.85rem}td,th{padding:.2rem .6rem;border-bottom:1px solid #eee;
-text-align:left}td.n{text-align:right}.note{color:#666;font-size:.85rem}img{max-width:100%}
-.grid{display:flex;flex-wrap:wrap;gap:1rem}
+text-align:left}td.n{text-align:right}.note{color:#666;font-size:.85rem}
+svg{max-width:100%;height:auto}figure[data-kind=time] svg{width:100%}figure{margin:1rem 0}
+.counts{color:#555;font-size:.85rem;margin:.1rem 0 .4rem}
+.empty{background:#f6f6f6;border-left:3px solid #bbb;padding:.5rem .8rem;font-size:.9rem}
+.grid{display:flex;flex-wrap:wrap;gap:1rem}.grid figure{flex:1 1 320px;margin:0}
+.glance{display:grid;grid-template-columns:repeat(auto-fill,minmax(155px,1fr));gap:.8rem;margin:1rem 0}
+.glance div{border:1px solid #e2e2e2;border-radius:6px;padding:.6rem .8rem}
+.glance dt{font-size:.8rem;color:#555}.glance dd{margin:.1rem 0;font-size:1.2rem;font-weight:600}
+.glance p{margin:0;font-size:.75rem;color:#666}
+.synthetic{background:#fff4d6;border:1px solid #e0b84c;padding:.6rem .8rem;border-radius:6px}
 """
 
 
@@ -30,13 +39,7 @@ class Report:
     path: Path
     store_id: str
     figures: int
-
-
-def _img(png: bytes | None, alt: str) -> str:
-    if png is None:
-        return f'<p class="note">No rows for {html.escape(alt)}.</p>'
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+    empty: int
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
@@ -55,7 +58,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
 
 def _privacy_note(data: ReportData) -> str:
     if not data.privacy:
-        return "Cells backed by fewer than k distinct journeys are suppressed (blank, never zero)."
+        return "Cells backed by fewer than k people are suppressed (hatched or left out, never zero)."
     parts = []
     for table, record in sorted(data.privacy.items()):
         dp = record.get("differential_privacy")
@@ -64,50 +67,86 @@ def _privacy_note(data: ReportData) -> str:
     return "Privacy parameters (from _privacy.json): " + "; ".join(parts) + "."
 
 
+def _panel(panel: Panel) -> str:
+    body = panel.svg if panel.svg is not None else f'<p class="empty">{html.escape(panel.empty or "")}</p>'
+    return (
+        f'<figure id="fig-{html.escape(panel.key)}" data-kind="{panel.kind}">'
+        f"<figcaption><h3>{html.escape(panel.title)}</h3>"
+        f'<p class="counts">{html.escape(panel.counts)}</p></figcaption>{body}</figure>'
+    )
+
+
+def _glance(day_glance: Glance) -> str:
+    cards = "".join(
+        f"<div><dt>{html.escape(h.label)}</dt><dd>{html.escape(h.value)}</dd><p>{html.escape(h.counts)}</p></div>"
+        for h in day_glance.headlines
+    )
+    return (
+        f"<h2>The day at a glance: {day_glance.day:%A %d %B %Y}</h2>"
+        f'<dl class="glance" id="glance">{cards}</dl>'
+    )
+
+
+def panels(data: ReportData, clock: StoreClock, backgrounds: dict[str, Path]) -> dict[str, list[Panel]]:
+    """Every figure of the page, by section."""
+    first, last = data.first_date, data.last_date
+    span = span_of(first, last) if first and last else Span.DAY
+    in_period = tuple(w for w in data.store_days if first and last and first <= w.day <= last)
+    over_time = [timeplots.people_over_time(data.windows, clock, span, data.k)]
+    if span is Span.WEEK:  # a month's first figure is already per day
+        over_time.append(timeplots.people_per_day(in_period, clock, data.k))
+    over_time.append(timeplots.zones_over_time(data.windows, clock, span, data.k))
+    return {
+        "People over time": over_time,
+        "How long people stay": [plots.visit_length(data)],
+        "Who came": [plots.demographics(data)],
+        "Where people go next": [plots.flows(data)],
+        "Where people walk": plots.heatmaps(data.heatmap, backgrounds, data.k)
+        or [
+            Panel(
+                "heat",
+                "Where people walk",
+                "foot points per cell of each camera's image",
+                "other",
+                empty="No heatmap rows in this period.",
+            )
+        ],
+    }
+
+
 def render(
-    data: ReportData, time_zone: str = "UTC", backgrounds: dict[str, Path] | None = None
-) -> tuple[str, int]:
-    """The page as a string, and how many figures it holds."""
-    zone = ZoneInfo(time_zone)
-    figures = [
-        ("Visitors per hour", plots.visitors_per_hour(data.footfall_hourly, zone), f"Hours in {time_zone}."),
-        ("Dwell", plots.dwell(data.dwell_hourly, data.dwell_daily), "Dwell per zone from the dwell table."),
-        (
-            "Demographics",
-            plots.demographics(data.demographics),
-            "Coarse, from anonymous body crops; per day.",
-        ),
-        ("Flows between zones", plots.flow_matrix(data.flows), "Journeys moving from one zone to the next."),
-    ]
-    heat = plots.heatmaps(data.heatmap, backgrounds or {})
+    data: ReportData, clock: StoreClock, backgrounds: dict[str, Path] | None = None
+) -> tuple[str, list[Panel]]:
+    """The page as a string, and its figures."""
+    sections_by_title = panels(data, clock, backgrounds or {})
     period = (
-        f"{data.first_date} to {data.last_date}"
-        if data.first_date and data.first_date != data.last_date
-        else str(data.first_date or "no data")
+        f"{data.first_date:%a %d %b %Y} to {data.last_date:%a %d %b %Y}"
+        if data.first_date and data.last_date and data.first_date != data.last_date
+        else (f"{data.first_date:%a %d %b %Y}" if data.first_date else "no data")
     )
     sections = [
-        f"<h1>anonflow report — store {html.escape(data.store_id)}</h1>",
-        f'<p class="note">{html.escape(period)} · written by anonflow {__version__} · '
-        f"{html.escape(_privacy_note(data))}</p>",
+        f"<h1>Store {html.escape(data.store_id)}</h1>",
+        f'<p class="note">{html.escape(period)} · times in store-local time, {html.escape(clock.name)} '
+        f"({html.escape(clock.source)}) · written by anonflow {__version__}</p>",
     ]
-    for title, png, note in figures:
-        sections += [
-            f"<h2>{html.escape(title)}</h2>",
-            f'<p class="note">{html.escape(note)}</p>',
-            _img(png, title),
-        ]
-    sections.append("<h2>Where people walk</h2>")
-    if heat:
-        note = "Foot-point density per camera grid" + (
-            ", over each camera's head-masked background frame." if backgrounds else "."
+    if data.synthetic is not None:
+        note = str(data.synthetic.get("note", "Synthetic data."))
+        sections.append(
+            f'<p class="synthetic" id="synthetic"><strong>Synthetic data.</strong> {html.escape(note)}</p>'
         )
-        sections.append(f'<p class="note">{html.escape(note)}</p><div class="grid">')
-        sections += [_img(png, f"heatmap {camera}") for camera, png in heat.items()]
-        sections.append("</div>")
-    else:
-        sections.append(_img(None, "heatmap"))
+    if data.last_date is not None:
+        sections.append(_glance(glance(data, data.last_date, clock)))
+    all_panels: list[Panel] = []
+    for title, section in sections_by_title.items():
+        sections.append(f"<h2>{html.escape(title)}</h2>")
+        if title == "Where people walk" and len(section) > 1:
+            sections.append('<div class="grid">' + "".join(_panel(p) for p in section) + "</div>")
+        else:
+            sections += [_panel(p) for p in section]
+        all_panels += section
     sections += [
-        "<h2>Suppressed cells</h2>",
+        "<h2>Privacy and suppressed cells</h2>",
+        f'<p class="note">{html.escape(_privacy_note(data))}</p>',
         _table(("table", "rows", "suppressed"), data.cells.rows),
         "<h2>Dead letters</h2>",
         _table(("reason", "payloads"), data.dead_letter.rows)
@@ -116,11 +155,12 @@ def render(
     ]
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>anonflow report — {html.escape(data.store_id)}</title><style>{_CSS}</style></head><body>"
         + "\n".join(sections)
         + "</body></html>\n"
     )
-    return page, sum(png is not None for _, png, _ in figures) + len(heat)
+    return page, all_panels
 
 
 def write_report(
@@ -129,12 +169,15 @@ def write_report(
     *,
     store_id: str | None = None,
     day: date | None = None,
-    time_zone: str = "UTC",
+    time_zone: str | None = None,
+    stores: Path | None = None,
     backgrounds: dict[str, Path] | None = None,
 ) -> Report:
     """Read the DuckDB file, draw the figures and write one HTML file."""
     data = load(db, store_id, day)
-    page, figures = render(data, time_zone, backgrounds)
+    clock = resolve(data.store_id, data.store_days, time_zone, stores)
+    page, figures = render(data, clock, backgrounds)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
-    return Report(out, data.store_id, figures)
+    drawn = sum(p.svg is not None for p in figures)
+    return Report(out, data.store_id, drawn, len(figures) - drawn)

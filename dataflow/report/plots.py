@@ -1,162 +1,242 @@
-"""The report's figures, drawn with matplotlib (Agg) and returned as PNG bytes.
+"""The report's figures that are not over time: visit length, demographics, flows, heatmaps.
 
-Each function takes the rows it plots and returns None when there is nothing to draw, so the page can
-say so instead of showing an empty axis. Suppressed cells are never drawn as zero: they are gaps in the
-lines, hatched cells in the matrices.
+Each returns a Panel: an SVG when there is something to draw, else one line saying why. Suppressed cells
+are never drawn as zero: they are hatched (with a legend) or left out with a count of how many.
 """
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
-from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: no display, no GUI toolkit
-
-import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from anonflow.contract.errors import InputError
-from anonflow.dataflow.report.data import Rows
+from anonflow.dataflow.journeys import STORE_ZONE
+from anonflow.dataflow.report.data import ReportData, Rows
+from anonflow.dataflow.report.figure import HATCH, HATCH_COLOUR, Panel, suppressed_patch, svg
 
-_MAX_ZONES = 8
 _GENDERS = ("female", "male", "unknown")
-_AGE_BANDS = ("0-17", "18-34", "35-54", "55+", "unknown")
+_AGE_GROUPS = ("child", "adult", "senior", "unknown")
+_UNKNOWN = "unknown"
 
 
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(figure)
-    return buffer.getvalue()
+def _fewer(k: int | None) -> str:
+    return f"fewer than {k} people" if k else "fewer than k people"
 
 
-def visitors_per_hour(rows: Rows, zone: tzinfo) -> bytes | None:
-    """One line per zone (the busiest few) of hourly visitors; suppressed hours are gaps."""
+def _cells(n: int) -> str:
+    return f"{n} cell" if n == 1 else f"{n} cells"
+
+
+def visit_length(data: ReportData) -> Panel:
+    """Per zone (and the whole visit): median and p90 stay, averaged over the period's days."""
+    title = "How long people stay"
+    counts = (
+        "median and 90th percentile of the time a person spent in each zone per day; 'whole store' is "
+        "the visit, door to door (averaged over the days shown)"
+    )
+    per_zone: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    suppressed = withheld = 0
+    for stay in data.stays:
+        if stay.suppressed:
+            suppressed += 1
+        elif stay.p50_s is None:
+            withheld += 1
+        else:
+            per_zone[stay.zone_id].append((stay.p50_s, stay.p90_s or stay.p50_s))
+    if not per_zone:
+        if withheld:
+            why = (
+                "Stay lengths are withheld: these tables were released with differential-privacy noise, "
+                "and a single long stay is not bounded by it (see dwell/_privacy.json)."
+            )
+        elif suppressed:
+            why = f"Every zone-day had {_fewer(data.k)}; nothing to show."
+        else:
+            why = "No dwell rows in this period."
+        return Panel("stay", title, counts, "other", empty=why)
+    zones = sorted(per_zone, key=lambda z: (z != STORE_ZONE, z))
+    names = ["whole store" if z == STORE_ZONE else z for z in zones]
+    p50 = [float(np.mean([a for a, _ in per_zone[z]])) for z in zones]
+    p90 = [float(np.mean([b for _, b in per_zone[z]])) for z in zones]
+    unit, scale = ("minutes", 60.0) if max(p90) >= 120 else ("seconds", 1.0)
+    p50, p90 = [v / scale for v in p50], [v / scale for v in p90]
+    figure, axis = plt.subplots(figsize=(8, 0.8 + 0.3 * len(zones)))
+    y = np.arange(len(zones))
+    axis.barh(y, p90, height=0.7, color="#c6d7ea", label="p90: one in ten stayed longer")
+    axis.barh(y, p50, height=0.7, color="#3b6ea5", label="median")
+    axis.set_yticks(y, names, fontsize=8)
+    axis.invert_yaxis()
+    axis.set_xlim(0, max(p90) * 1.1 or 1)
+    axis.set_xlabel(unit)
+    axis.set_title(title)
+    axis.legend(fontsize=8, loc="lower right")
+    if suppressed:
+        counts += f"; {suppressed} zone-day{'s' if suppressed != 1 else ''} with {_fewer(data.k)} left out"
+    return Panel("stay", title, counts, "other", svg(figure, "stay"))
+
+
+def _coverage(counts: dict[str, int], what: str) -> str:
+    total = sum(counts.values())
+    named = total - counts.get(_UNKNOWN, 0)
+    if not total:
+        return f"{what}: no one"
+    return f"{what} named for {named / total:.0%} of {total:,} ({counts.get(_UNKNOWN, 0):,} unknown)"
+
+
+def demographics(data: ReportData) -> Panel:
+    """Gender and age group of the people in the period, each saying how many people it names."""
+    title = "Who came"
+    rows = data.demographics
+    counts = (
+        "people by coarse gender and age group read from anonymous body crops (one label per person, the "
+        "majority of their readings); 'unknown' is a person the network could not name"
+    )
     if not len(rows):
-        return None
-    series: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
-    for zone_id, start, visitors, *_ in rows.rows:
-        series[zone_id].append((start.astimezone(zone), np.nan if visitors is None else float(visitors)))
-    busiest = sorted(series, key=lambda z: -np.nansum([v for _, v in series[z]]))[:_MAX_ZONES]
-    figure, axis = plt.subplots(figsize=(9, 3.6))
-    for zone_id in busiest:
-        times, values = zip(*sorted(series[zone_id]), strict=True)
-        axis.plot(times, values, marker="o", markersize=3, label=zone_id)
-    axis.set_ylabel("visitors per hour")
-    axis.set_xlabel(f"hour ({zone})")
-    axis.xaxis.set_major_formatter(mdates.DateFormatter("%a %H:%M", tz=zone))
-    axis.set_ylim(bottom=0)
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8, ncols=2)
-    figure.autofmt_xdate()
-    return _png(figure)
-
-
-def dwell(hourly: Rows, daily: Rows) -> bytes | None:
-    """Left: hourly median dwell, weighted by visitors. Right: daily p50 / mean / p90 per zone."""
-    medians = [(p50, n) for _, n, p50, suppressed in hourly.rows if not suppressed and p50 is not None]
-    if not medians and not len(daily):
-        return None
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
-    if medians:
-        values, weights = zip(*medians, strict=True)
-        left.hist(values, bins=20, weights=weights, color="#4c72b0")
-    left.set_xlabel("median dwell in an hour window (s)")
-    left.set_ylabel("visitors")
-    zones = daily.column("zone_id")
-    x = np.arange(len(zones))
-    for offset, name, label in (
-        (-0.27, "dwell_p50_s", "p50"),
-        (0.0, "dwell_mean_s", "mean"),
-        (0.27, "dwell_p90_s", "p90"),
+        return Panel("who", title, counts, "other", empty="No demographics rows in this period.")
+    gender: dict[str, int] = defaultdict(int)
+    age: dict[str, int] = defaultdict(int)
+    hidden = 0
+    for g, a, people, suppressed_cells in rows.rows:
+        gender[g] += int(people)
+        age[a] += int(people)
+        hidden += int(suppressed_cells)
+    if not sum(gender.values()):
+        why = f"Every cell had {_fewer(data.k)}; nothing to show." if hidden else "Nobody was counted."
+        return Panel("who", title, counts, "other", empty=why)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2), width_ratios=(3, 5))
+    for axis, labels, values, what in (
+        (left, _GENDERS, gender, "Gender"),
+        (right, _AGE_GROUPS, age, "Age group"),
     ):
-        right.bar(x + offset, [v or 0.0 for v in daily.column(name)], width=0.27, label=label)
-    right.set_xticks(x, zones, rotation=30, ha="right", fontsize=8)
-    right.set_ylabel("dwell per day (s)")
-    right.legend(fontsize=8)
-    return _png(figure)
+        heights = [values.get(x, 0) for x in labels]
+        colours = ["#bbbbbb" if x == _UNKNOWN else "#3b6ea5" for x in labels]
+        bars = axis.bar(labels, heights, color=colours)
+        axis.bar_label(bars, [f"{h:,}" for h in heights], fontsize=8)
+        axis.set_ylim(0, max(heights) * 1.2 or 1)
+        axis.set_ylabel("people")
+        axis.set_title(_coverage(values, what), fontsize=9)
+    if hidden:
+        counts += f"; {_cells(hidden)} with {_fewer(data.k)} not included"
+    return Panel("who", title, counts, "other", svg(figure, "who"))
 
 
-def demographics(rows: Rows) -> bytes | None:
-    """Visitors by age band, one bar per gender."""
-    counts = {(g, a): n for g, a, n, _ in rows.rows}
-    if not any(counts.values()):
-        return None
-    figure, axis = plt.subplots(figsize=(7, 3.6))
-    x = np.arange(len(_AGE_BANDS))
-    for i, gender in enumerate(_GENDERS):
-        axis.bar(
-            x + (i - 1) * 0.27, [counts.get((gender, a), 0) for a in _AGE_BANDS], width=0.27, label=gender
-        )
-    axis.set_xticks(x, _AGE_BANDS)
-    axis.set_xlabel("age band")
-    axis.set_ylabel("visitors")
-    axis.legend(fontsize=8)
-    return _png(figure)
-
-
-def flow_matrix(rows: Rows) -> bytes | None:
-    """From-zone x to-zone visitors; hatched where every window of the cell was suppressed."""
+def flows(data: ReportData) -> Panel:
+    """From-zone x to-zone people with counts; suppressed pairs hatched, their numbers hidden."""
+    title = "Where people go next"
+    counts = "people moving from one zone (row) to the next zone they entered (column), over the period"
+    rows = data.flows
     if not len(rows):
-        return None
+        configured = len(data.zones)
+        why = (
+            f"Flows need at least two zones; this store's cameras have {configured} "
+            f"zone{'s' if configured != 1 else ''} configured."
+            if configured < 2
+            else "No zone-to-zone moves in this period. Moves are counted between zones of one camera, "
+            "and across cameras only where the stores file links them."
+        )
+        return Panel("flows", title, counts, "other", empty=why)
     zones = sorted(set(rows.column("from_zone")) | set(rows.column("to_zone")))
     index = {z: i for i, z in enumerate(zones)}
-    matrix = np.zeros((len(zones), len(zones)))
-    hidden = np.zeros_like(matrix, dtype=bool)
-    for source, target, visitors, suppressed_cells in rows.rows:
-        matrix[index[source], index[target]] = visitors
-        hidden[index[source], index[target]] = visitors == 0 and suppressed_cells > 0
-    size = max(4.0, 0.6 * len(zones) + 2)
-    figure, axis = plt.subplots(figsize=(size, size * 0.85))
-    image = axis.imshow(matrix, cmap="Blues")
-    for i, j in zip(*np.nonzero(hidden), strict=True):
-        axis.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#999"))
-    dark = 0.6 * matrix.max()
-    for i, j in zip(*np.nonzero(matrix), strict=True):
+    matrix = np.full((len(zones), len(zones)), np.nan)
+    hidden: list[tuple[int, int]] = []
+    for source, target, people, suppressed_cells in rows.rows:
+        i, j = index[source], index[target]
+        if people:
+            matrix[i, j] = people
+        elif suppressed_cells:
+            hidden.append((i, j))
+    if np.all(np.isnan(matrix)):
+        why = f"All {len(hidden)} zone-to-zone moves had {_fewer(data.k)}; none can be shown."
+        return Panel("flows", title, counts, "other", empty=why)
+    size = max(4.5, 0.55 * len(zones) + 2.5)
+    figure, axis = plt.subplots(figsize=(size + 1.5, size))
+    image = axis.imshow(np.ma.masked_invalid(matrix), cmap="Blues", vmin=0)
+    for i, j in hidden:
+        axis.add_patch(
+            Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="white", edgecolor=HATCH_COLOUR, hatch=HATCH, lw=0)
+        )
+    dark = 0.6 * np.nanmax(matrix)
+    for i, j in zip(*np.nonzero(~np.isnan(matrix)), strict=True):
         colour = "white" if matrix[i, j] > dark else "black"
-        axis.text(j, i, f"{int(matrix[i, j])}", ha="center", va="center", fontsize=7, color=colour)
+        axis.text(j, i, f"{int(matrix[i, j]):,}", ha="center", va="center", fontsize=7, color=colour)
     axis.set_xticks(range(len(zones)), zones, rotation=45, ha="right", fontsize=8)
     axis.set_yticks(range(len(zones)), zones, fontsize=8)
     axis.set_xlabel("to zone")
     axis.set_ylabel("from zone")
-    figure.colorbar(image, ax=axis, shrink=0.8, label="visitors")
-    return _png(figure)
+    axis.set_title(title)
+    figure.colorbar(image, ax=axis, shrink=0.8, label="people")
+    if hidden:
+        axis.legend(
+            handles=[suppressed_patch(data.k)], fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.3)
+        )
+        counts += f"; {len(hidden)} pairs with {_fewer(data.k)} are hatched, their counts hidden"
+    return Panel("flows", title, counts, "other", svg(figure, "flows"))
 
 
-def heatmaps(rows: Rows, backgrounds: dict[str, Path]) -> dict[str, bytes]:
-    """Per camera: foot-point density on its grid, over the camera's background frame when given."""
+def _plate(path: Path, camera: str) -> Any:
+    try:
+        return plt.imread(str(path))
+    except (OSError, ValueError, SyntaxError) as error:  # PIL reports a bad PNG as SyntaxError
+        raise InputError(f"background image {path} for {camera} cannot be read: {error}") from None
+
+
+def heatmaps(rows: Rows, backgrounds: dict[str, Path], k: int | None) -> list[Panel]:
+    """Per camera: foot points per grid cell from zero, over the camera's person-free plate when given."""
     by_camera: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     for row in rows.rows:
         by_camera[row[0]].append(row)
-    images = {}
+    panels = []
     for camera, cells in sorted(by_camera.items()):
-        grid = int(cells[0][1])
-        density = np.full((grid, grid), np.nan)
-        for _, _, x, y, observations, suppressed in cells:
-            if not suppressed:
-                density[int(y), int(x)] = observations
-        figure, axis = plt.subplots(figsize=(5, 3.8))
+        key = f"heat-{camera}"
+        title = f"Where people walk: {camera}"
+        counts = "foot points (one per person per reading) in each cell of the camera's image"
         background = backgrounds.get(camera)
         if background is not None:
-            try:
-                frame = plt.imread(str(background))
-            except (OSError, ValueError, SyntaxError) as error:  # PIL reports a bad PNG as SyntaxError
-                raise InputError(
-                    f"background image {background} for {camera} cannot be read: {error}"
-                ) from None
-            axis.imshow(frame, extent=(0, 1, 1, 0))
-        masked = np.ma.masked_invalid(density)
-        image = axis.imshow(masked, extent=(0, 1, 1, 0), cmap="inferno", alpha=0.6 if background else 1.0)
+            counts += ", over the camera's person-free background"
+        grid = int(cells[0][1])
+        density = np.full((grid, grid), np.nan)
+        hidden = []
+        for _, _, x, y, observations, suppressed in cells:
+            if suppressed:
+                hidden.append((int(x), int(y)))
+            else:
+                density[int(y), int(x)] = observations
+        if np.all(np.isnan(density)):
+            why = f"Every cell of {camera} had {_fewer(k)}; nothing can be shown."
+            panels.append(Panel(key, title, counts, "other", empty=why))
+            continue
+        plate = _plate(background, camera) if background is not None else None
+        figure, axis = plt.subplots(figsize=(5.2, 3.9))
+        if plate is not None:
+            axis.imshow(plate, extent=(0, 1, 1, 0))
+        step = 1 / grid
+        image = axis.imshow(
+            np.ma.masked_invalid(density),
+            extent=(0, 1, 1, 0),
+            cmap="inferno",
+            vmin=0,
+            alpha=0.55 if plate is not None else 1.0,
+        )
+        for x, y in hidden:
+            axis.add_patch(
+                Rectangle(
+                    (x * step, y * step), step, step, fill=False, edgecolor=HATCH_COLOUR, hatch=HATCH, lw=0
+                )
+            )
+        axis.set_xlim(0, 1)
+        axis.set_ylim(1, 0)
         axis.set_title(camera, fontsize=9)
         axis.set_xticks([])
         axis.set_yticks([])
         figure.colorbar(image, ax=axis, shrink=0.8, label="foot points")
-        images[camera] = _png(figure)
-    return images
+        if hidden:
+            axis.legend(
+                handles=[suppressed_patch(k)], fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.02)
+            )
+        panels.append(Panel(key, title, counts, "other", svg(figure, key)))
+    return panels

@@ -1,4 +1,7 @@
-"""Payload -> validated, event-timestamped observations, or dead-letter rows with the reason."""
+"""Payload -> validated, event-timestamped observations, or dead-letter rows with the reason.
+
+Every readable contract version parses: v2 (minimal or research) from gateways, v1 from archives.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,9 @@ from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 from pydantic import ValidationError
 
+from anonflow.contract.entries import VERSION_TAGS, read_entry_json
 from anonflow.contract.entry import Entry
+from anonflow.contract.entry_v1 import EntryV1
 from anonflow.contract.settings import first_problem
 from anonflow.dataflow.deadletter import DEAD_LETTER_TAG, DeadLetter
 from anonflow.dataflow.observation import Observation
@@ -28,12 +33,13 @@ class Rejected:
     store_id: object = None
 
 
-def parse_payload(payload: str, stores: Set[str] | None = None) -> Iterator[Entry | Rejected]:
+def parse_payload(payload: str, stores: Set[str] | None = None) -> Iterator[Entry | EntryV1 | Rejected]:
     """Entries in a payload, each an `Entry` or a `Rejected` piece.
 
     A payload is one or more lines; a line is one entry object, a batch object {"entries": [...]} or a
     JSON array of entries (how gateways pack entries into one MQTT message). Blank lines are ignored.
-    Every entry, packed or not, is validated the same way: the contract model on its JSON text.
+    Every entry, packed or not, is validated the same way: the contract model of its version on its
+    JSON text.
     stores: if given, entries of any other store are rejected (the store has no configuration).
     """
     for line in payload.splitlines():
@@ -41,7 +47,7 @@ def parse_payload(payload: str, stores: Set[str] | None = None) -> Iterator[Entr
             continue
         try:
             # The common case, one entry per line, takes one pass of the compiled validator.
-            yield _known(Entry.model_validate_json(line), line, stores)
+            yield _known(read_entry_json(line), line, stores)
             continue
         except ValidationError as error:
             single_error = error
@@ -50,7 +56,7 @@ def parse_payload(payload: str, stores: Set[str] | None = None) -> Iterator[Entr
 
 def _slow_path(
     line: str, single_error: ValidationError, stores: Set[str] | None
-) -> Iterator[Entry | Rejected]:
+) -> Iterator[Entry | EntryV1 | Rejected]:
     try:
         document = json.loads(line)
     except json.JSONDecodeError as error:
@@ -71,13 +77,13 @@ def _slow_path(
         text = json.dumps(item)
         raw = text if len(items) > 1 else line
         try:
-            yield _known(Entry.model_validate_json(text), raw, stores)
+            yield _known(read_entry_json(text), raw, stores)
         except ValidationError as error:
             store = item.get("store_id") if isinstance(item, dict) else None
             yield Rejected(f"not a valid entry: {_reason(error)}", raw, store)
 
 
-def _known(entry: Entry, raw: str, stores: Set[str] | None) -> Entry | Rejected:
+def _known(entry: Entry | EntryV1, raw: str, stores: Set[str] | None) -> Entry | EntryV1 | Rejected:
     if stores is None or entry.store_id in stores:
         return entry
     return Rejected(f"store {entry.store_id!r} is not in the stores file", raw, entry.store_id)
@@ -86,9 +92,13 @@ def _known(entry: Entry, raw: str, stores: Set[str] | None) -> Entry | Rejected:
 def _reason(error: ValidationError) -> str:
     # Dead-letter reasons are stored and grouped by analysts: keep pydantic's wording, unlike settings files.
     problem = first_problem(error)
+    head, _, rest = problem.path.partition(".")
+    where = (
+        (rest or "(top level)") if head in VERSION_TAGS else problem.where
+    )  # the claimed version, not a field
     message = "unknown field" if problem.kind == "extra_forbidden" else problem.text
     more = f" (+{problem.others} more)" if problem.others else ""
-    return f"{problem.where}: {message}{more}"
+    return f"{where}: {message}{more}"
 
 
 class _ParseDoFn(beam.DoFn):
@@ -100,7 +110,7 @@ class _ParseDoFn(beam.DoFn):
     def process(self, element: tuple[str, str]) -> Iterator[object]:
         source, payload = element
         for item in parse_payload(payload, self._stores):
-            if isinstance(item, Entry):
+            if isinstance(item, Entry | EntryV1):
                 self.valid.inc()
                 observation = Observation.from_entry(item)
                 yield TimestampedValue(observation, Timestamp(micros=observation.event_time_ms * 1000))

@@ -4,7 +4,8 @@ The network emits, at stride 8, 19 heatmaps (18 OpenPose points + background) an
 channels. Decoding finds heatmap peaks, scores every candidate limb by the line integral of its field,
 matches limbs greedily and merges them into people. Face points are never searched: only the neck and
 the twelve body points have their heatmaps read, and only the twelve body limbs, which run from the
-neck outwards, are scored. The neck joins a person's parts but is not emitted.
+neck outwards, are scored. The neck joins a person's parts and is kept only as head evidence, which
+places the person's head zone inside the edge and is never emitted.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from anonflow.contract.errors import InputError
-from anonflow.edge.pose.types import Poses
+from anonflow.edge.pose.types import HEAD_POINTS, N_HEAD, Poses
 
 PAF_OUTPUT = "Mconv7_stage2_L1"
 HEATMAP_OUTPUT = "Mconv7_stage2_L2"
@@ -31,6 +32,7 @@ LAYOUT = (
 )
 
 NECK = 1
+_NECK_COLUMN = HEAD_POINTS.index("neck")
 # OpenPose-18 index of each BODY_POINTS column (l/r shoulder, elbow, wrist, hip, knee, ankle).
 BODY_FROM_OPENPOSE: tuple[int, ...] = (5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10)
 # Neck plus the body points: the only heatmaps ever searched (nose 0, eyes 14-15, ears 16-17 are not).
@@ -446,7 +448,17 @@ class OpenPoseDecoder:
         scores = np.where(found, np.clip(peaks.score[safe], 0.0, 1.0), 0.0).astype(np.float32)
         points = self._to_frame(grid, context)
         points[~found] = 0.0
-        return Poses(points, scores)
+        head_points = np.zeros((len(people), N_HEAD, 2), np.float32)
+        head_scores = np.zeros((len(people), N_HEAD), np.float32)
+        neck = people[:, NECK]
+        has_neck = neck >= 0
+        head_points[:, _NECK_COLUMN] = np.where(
+            has_neck[:, None], self._to_frame(peaks.xy[np.where(has_neck, neck, 0)], context), 0.0
+        )
+        head_scores[:, _NECK_COLUMN] = np.where(
+            has_neck, np.clip(peaks.score[np.where(has_neck, neck, 0)], 0, 1), 0
+        )
+        return Poses(points, scores, head_points, head_scores)
 
     @staticmethod
     def _to_frame(grid: npt.NDArray[np.float32], ctx: OpenPoseContext) -> npt.NDArray[np.float32]:

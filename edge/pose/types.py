@@ -11,6 +11,11 @@ import numpy.typing as npt
 from anonflow.contract.body import BODY_POINTS
 
 N_POINTS = len(BODY_POINTS)
+# Head evidence, used inside the edge only to place each person's head zone (what must be blanked). It
+# never leaves the edge: no entry field, no file, no log holds it. A decoder fills what its model sees
+# (YOLO: nose, eyes, ears; OpenPose: the neck) and leaves the rest at score 0.
+HEAD_POINTS: tuple[str, ...] = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "neck")
+N_HEAD = len(HEAD_POINTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,13 +26,43 @@ class Poses:
         `anonflow.contract.body.BODY_POINTS` (shoulders, elbows, wrists, hips, knees, ankles; left first).
     scores: float32 [N, 12], the network's confidence per point in [0, 1]; 0 where a point was not found
         (its coordinates are then meaningless).
-    N may be 0. Face points (nose, eyes, ears) have no column: decoders drop them.
+    head_points: float32 [N, 6, 2] and head_scores: float32 [N, 6], columns `HEAD_POINTS`: head evidence
+        for placing head zones, edge-internal only (see `HEAD_POINTS`); all-zero scores when not given.
+    N may be 0. Face points never join the body points: they live only in the head evidence.
     """
 
     points: npt.NDArray[np.float32]
     scores: npt.NDArray[np.float32]
+    head_points: npt.NDArray[np.float32] | None = None
+    head_scores: npt.NDArray[np.float32] | None = None
 
     def __post_init__(self) -> None:
+        n = self.points.shape[0] if self.points.ndim == 3 else 0
+        if self.head_points is None:
+            object.__setattr__(self, "head_points", np.zeros((n, N_HEAD, 2), np.float32))
+        if self.head_scores is None:
+            object.__setattr__(self, "head_scores", np.zeros((n, N_HEAD), np.float32))
+        self._check_body()
+        head, head_scores = self.head, self.head_confidence
+        if head.shape != (n, N_HEAD, 2) or head_scores.shape != (n, N_HEAD):
+            raise ValueError(
+                f"head evidence must have shapes [{n}, {N_HEAD}, 2] and [{n}, {N_HEAD}], "
+                f"got {list(head.shape)} and {list(head_scores.shape)}"
+            )
+
+    @property
+    def head(self) -> npt.NDArray[np.float32]:
+        """float32 [N, 6, 2] head evidence positions (never None after construction)."""
+        assert self.head_points is not None
+        return self.head_points
+
+    @property
+    def head_confidence(self) -> npt.NDArray[np.float32]:
+        """float32 [N, 6] head evidence scores (never None after construction)."""
+        assert self.head_scores is not None
+        return self.head_scores
+
+    def _check_body(self) -> None:
         if self.points.ndim != 3 or self.points.shape[1:] != (N_POINTS, 2):
             raise ValueError(f"points must have shape [N, {N_POINTS}, 2], got {list(self.points.shape)}")
         if self.scores.shape != self.points.shape[:2]:
@@ -48,7 +83,7 @@ class Poses:
 
     def select(self, index: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> Poses:
         """The people picked by an index array or a boolean mask."""
-        return Poses(self.points[index], self.scores[index])
+        return Poses(self.points[index], self.scores[index], self.head[index], self.head_confidence[index])
 
 
 class PoseDecoder(Protocol):

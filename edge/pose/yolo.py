@@ -1,8 +1,9 @@
 """YOLO pose (yolo11n-pose): one-stage person boxes with 17 COCO key points each, then NMS.
 
 The output holds, per anchor, a box, a person score and 17 (x, y, confidence) triples in COCO order.
-The first five triples are face points; they are sliced away before anything else reads the
-key points, and only COCO 5-16 (which are `BODY_POINTS`, in order) reach `Poses`.
+The first five triples are face points; they are sliced away from the body points, and only COCO 5-16
+(which are `BODY_POINTS`, in order) reach `Poses.points`. The face triples are kept only as head
+evidence (`Poses.head_points`), which places the head zone inside the edge and is never emitted.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from anonflow.contract.errors import InputError
-from anonflow.edge.pose.types import Poses
+from anonflow.edge.pose.types import N_HEAD, Poses
 
 OUTPUT = "output0"
 N_COCO = 17
@@ -146,6 +147,11 @@ class YoloPoseDecoder:
         box: Letterbox = context
         points = box.to_frame(body[keep, :, :2])
         scores = np.clip(conf[keep], 0.0, 1.0).astype(np.float32)
+        face = rows[5 : 5 + 3 * N_FACE].reshape(N_FACE, 3, -1).transpose(2, 0, 1)[keep]
+        head_points = np.zeros((len(keep), N_HEAD, 2), np.float32)
+        head_scores = np.zeros((len(keep), N_HEAD), np.float32)
+        head_points[:, :N_FACE] = box.to_frame(face[..., :2])
+        head_scores[:, :N_FACE] = np.clip(face[..., 2], 0.0, 1.0)
         # Box and key-point coordinates count pixel edges: the frame spans [0, W] x [0, H].
         outside = (
             (points[..., 0] < 0)
@@ -156,4 +162,4 @@ class YoloPoseDecoder:
         scores[outside] = 0.0
         points[..., 0] = np.clip(points[..., 0], 0, box.frame_w - 1)
         points[..., 1] = np.clip(points[..., 1], 0, box.frame_h - 1)
-        return Poses(points, scores)
+        return Poses(points, scores, head_points, head_scores)

@@ -41,6 +41,9 @@ class ChainOutput(Protocol):
     @property
     def entries(self) -> tuple[Entry, ...]: ...
 
+    @property
+    def face_dropped(self) -> int: ...
+
 
 class FrameProcessor(Protocol):
     """What the gateway needs of a camera's chain (edge.chain.EdgeChain)."""
@@ -57,6 +60,13 @@ def model_chains(config: GatewayConfig) -> ChainFactory:
     from anonflow.edge.modelfiles.registry import model_dir
 
     directory = model_dir(config.model_dir)
+    secret = config.appearance.secret()
+    if secret is None:
+        log.warning(
+            "appearance.secret_file is not set: appearance groups use a random key for this process, "
+            "so the store's gateways do not group alike",
+            extra={"event": "appearance_secret_missing"},
+        )
 
     def build(camera: CameraConfig) -> FrameProcessor:
         return build_chain(
@@ -65,6 +75,8 @@ def model_chains(config: GatewayConfig) -> ChainFactory:
             camera_id=camera.id,
             model_dir=directory,
             threads=config.threads,
+            appearance_secret=secret,
+            time_zone=config.appearance.time_zone,
         )
 
     return build
@@ -96,6 +108,7 @@ class CameraWorker:
         self._processed = 0
         self._entries = 0
         self._errors = 0
+        self._face_dropped = 0
         self._lag_ms: float | None = None
         self._times: collections.deque[float] = collections.deque(maxlen=4096)
         self._thread = threading.Thread(target=self._run, name=f"analysis-{camera_id}", daemon=True)
@@ -122,6 +135,7 @@ class CameraWorker:
                 frames_processed=self._processed,
                 entries=self._entries,
                 processing_errors=self._errors,
+                crops_face_dropped=self._face_dropped,
                 fps=len(recent) / _FPS_WINDOW_S,
                 lag_ms=self._lag_ms,
             )
@@ -156,6 +170,7 @@ class CameraWorker:
             with self._lock:
                 self._processed += 1
                 self._entries += stored
+                self._face_dropped += result.face_dropped
                 self._lag_ms = self._clock() * 1000 - frame.capture_ms
                 self._times.append(time.monotonic())
 

@@ -4,7 +4,7 @@
      "spool_depth", "spool_age_s", "evicted_entries", "cameras_down",
      "cameras": [{"camera_id", "connected", "finished", "fps", "lag_ms", "frames_read",
                   "frames_processed", "frames_dropped", "entries", "open_failures", "stream_losses",
-                  "processing_errors", "last_error"}],
+                  "processing_errors", "crops_face_dropped", "last_error"}],
      "spool": {"depth", "bytes", "oldest_age_s", "evicted_total", "dropped_total"},
      "transport": {"kind", "connected", "last_error", "connect_failures", "certificate_expires_in_s",
                    "published_messages", "published_entries", "publish_failures", "last_ack_age_s"}}
@@ -13,7 +13,8 @@ The top-level numbers are what the cloud alarms on (an IoT topic rule copies the
 they are always numbers: `spool_depth` entries waiting, `spool_age_s` age of the oldest (0 when
 empty), `evicted_entries` evicted since the previous health message, `cameras_down` cameras neither
 connected nor finished. The sections hold the detail: camera counters run from the process start;
-`spool.evicted_total` is kept across restarts; FPS is over the last 10 s; `lag_ms` is the
+`spool.evicted_total` is kept across restarts; `crops_face_dropped` counts crops the independent face
+check refused (never classified or saved); FPS is over the last 10 s; `lag_ms` is the
 capture-to-analysis delay of the latest frame; ages are seconds.
 """
 
@@ -37,6 +38,7 @@ class AnalysisStats:
     frames_processed: int
     entries: int
     processing_errors: int
+    crops_face_dropped: int
     fps: float
     lag_ms: float | None
 
@@ -55,6 +57,7 @@ def camera_health(camera_id: str, source: SourceStats, analysis: AnalysisStats) 
         "open_failures": source.open_failures,
         "stream_losses": source.stream_losses,
         "processing_errors": analysis.processing_errors,
+        "crops_face_dropped": analysis.crops_face_dropped,
         "last_error": source.last_error,
     }
 

@@ -26,7 +26,7 @@ def obs(
     zone: str = "",
     store: str = "s1",
     gender: str = "female",
-    age_band: str = "18-34",
+    age_group: str = "adult",
     crossing: tuple[str, str] | None = None,
     t0_ms: int = T0,
 ) -> Observation:
@@ -43,7 +43,7 @@ def obs(
         zones=(zone,) if zone else (),
         crossings=(crossing,) if crossing else (),
         gender=gender,
-        age_band=age_band,
+        age_group=age_group,
         appearance_group=group,
     )
 
@@ -62,16 +62,14 @@ def walk(
 def entry_json(o: Observation) -> dict[str, Any]:
     """A contract-valid entry (as a dict) that parses back into exactly `o`."""
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "entry_id": o.entry_id,
         "store_id": o.store_id,
         "camera_id": o.camera_id,
         "track_id": o.track_id,
         "event_time_ms": o.event_time_ms,
-        "box": {"x_min": 0.0, "y_min": 0.0, "x_max": 1.0, "y_max": 1.0},
         "foot": {"x": o.foot_x, "y": o.foot_y},
-        "keypoints": {},
-        "demographics": {"gender": o.gender, "age_band": o.age_band},
+        "demographics": {"gender": o.gender, "age_group": o.age_group},
         "appearance_group": o.appearance_group,
         "appearance_groups": 64,
         "zones": list(o.zones),

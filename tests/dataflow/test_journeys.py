@@ -40,11 +40,11 @@ def test_majority_label(labels: list[tuple[str, int]], expected: str) -> None:
 def test_journey_label_is_over_all_its_observations() -> None:
     tracks = [
         [obs("a", "t1", 0, gender="male"), obs("a", "t1", 1, gender="male")],
-        [obs("b", "t2", 9, gender="female", age_band="55+") for _ in range(1)]
-        + [obs("b", "t2", s, gender="female", age_band="55+") for s in (10, 11)],
+        [obs("b", "t2", 9, gender="female", age_group="senior") for _ in range(1)]
+        + [obs("b", "t2", s, gender="female", age_group="senior") for s in (10, 11)],
     ]
     (journey,) = store_day([tracks]).journeys
-    assert (journey.gender, journey.age_band) == ("female", "55+")
+    assert (journey.gender, journey.age_group) == ("female", "senior")
 
 
 def test_store_day_date_is_local() -> None:

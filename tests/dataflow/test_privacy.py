@@ -53,7 +53,7 @@ def _row_strategy(table: Table) -> st.SearchStrategy[dict[str, Any]]:
         elif column.type == "timestamp":
             fields[column.name] = st.integers(1_700_000_000_000, 1_800_000_000_000)
         else:
-            fields[column.name] = st.sampled_from(["zone-a", "5m", "1h", "female", "18-34"])
+            fields[column.name] = st.sampled_from(["zone-a", "5m", "1h", "female", "adult"])
     return st.fixed_dictionaries(fields)
 
 
@@ -156,7 +156,14 @@ def test_laplace_noise_scale() -> None:
 
 
 def test_columns_per_table() -> None:
-    assert noised_columns(FOOTFALL) == ("visitors", "entries", "exits", "peak_occupancy")
+    assert noised_columns(FOOTFALL) == (
+        "visitors",
+        "journeys",
+        "unlinked",
+        "entries",
+        "exits",
+        "peak_occupancy",
+    )
     assert withheld_columns(HEATMAP) == ("observations",)
     assert withheld_columns(DWELL) == ("dwell_p50_s", "dwell_p90_s", "dwell_mean_s")
 
@@ -171,6 +178,8 @@ def test_sidecar_records_parameters(tmp_path: Path) -> None:
     assert written["differential_privacy"]["epsilon"] == 1.0
     assert written["differential_privacy"]["noised_columns"] == [
         "visitors",
+        "journeys",
+        "unlinked",
         "entries",
         "exits",
         "peak_occupancy",
@@ -180,13 +189,36 @@ def test_sidecar_records_parameters(tmp_path: Path) -> None:
 
 def test_protect_cells_transform() -> None:
     rows = (
-        {"zone_id": "a", "visitors": 2, "entries": 2, "exits": 0, "peak_occupancy": 2},
-        {"zone_id": "b", "visitors": 7, "entries": 5, "exits": 4, "peak_occupancy": 3},
+        {
+            "zone_id": "a",
+            "visitors": 2,
+            "journeys": 3,
+            "unlinked": 0,
+            "entries": 2,
+            "exits": 0,
+            "peak_occupancy": 2,
+        },
+        {
+            "zone_id": "b",
+            "visitors": 7,
+            "journeys": 9,
+            "unlinked": 1,
+            "entries": 5,
+            "exits": 4,
+            "peak_occupancy": 3,
+        },
     )
     batch = TableRows("footfall", "store-1", "2024-05-01", 0, rows)
     with BeamPipeline() as p:
         out = p | beam.Create([batch]) | ProtectCells(FOOTFALL, PrivacyConfig(k=3))
-        hidden = {"visitors": None, "entries": None, "exits": None, "peak_occupancy": None}
+        hidden = {
+            "visitors": None,
+            "journeys": None,
+            "unlinked": None,
+            "entries": None,
+            "exits": None,
+            "peak_occupancy": None,
+        }
         expected = ({"zone_id": "a", **hidden, "suppressed": True}, {**rows[1], "suppressed": False})
         assert_that(out, equal_to([TableRows("footfall", "store-1", "2024-05-01", 0, expected)]))
 

@@ -89,11 +89,11 @@ def test_labels_are_ranked_by_count() -> None:
     observations = [
         obs("a", "t", 0, gender="male"),
         obs("a", "t", 1, gender="female"),
-        obs("a", "t", 2, gender="female", age_band="55+"),
+        obs("a", "t", 2, gender="female", age_group="senior"),
     ]
     track = summarise(observations)
     assert track.genders == (("female", 2), ("male", 1))
-    assert track.age_bands == (("18-34", 2), ("55+", 1))
+    assert track.age_groups == (("adult", 2), ("senior", 1))
 
 
 def test_empty_or_mixed_tracks_are_refused() -> None:

@@ -35,12 +35,34 @@ def test_entries_follow_the_contract_and_carry_nothing_identifying(aisle_results
     for entry in entries:
         document = json.loads(entry.model_dump_json(exclude_none=True))
         jsonschema.validate(document, schema)
-        keys = set(document["keypoints"])
-        assert not keys & set(FACE_POINTS)
-        assert not face.search(" ".join(keys))
+        assert document["profile"] == "minimal" and "research" not in document
+        assert document["foot"] == {k: round(v, 3) for k, v in document["foot"].items()}
+        assert not face.search(" ".join(_keys(document)))
         # No image data: no long opaque strings anywhere in the entry.
         strings = [v for v in _leaves(document) if isinstance(v, str)]
         assert max(len(s) for s in strings) <= 64
+
+
+def test_research_detail_only_when_configured(make_chain, clip) -> None:  # type: ignore[no-untyped-def]
+    config = CameraChainConfig(entry_interval_s=0.5, entry_detail="research")
+    results = run(make_chain(config), clip("store-aisle-detection.gif", 12), 16.7)
+    entries = [e for r in results for e in r.entries]
+    assert entries
+    schema = committed_entry_schema("entry-research")
+    face = re.compile("|".join(FACE_POINTS) + "|nose|eye|ear\\b")
+    for entry in entries:
+        document = json.loads(entry.model_dump_json(exclude_none=True))
+        jsonschema.validate(document, schema)
+        assert document["profile"] == "research" and document["research"]["keypoints"]
+        assert not face.search(" ".join(_keys(document)))
+
+
+def _keys(node: object) -> list[str]:
+    if isinstance(node, dict):
+        return [k for key, value in node.items() for k in (key, *_keys(value))]
+    if isinstance(node, list):
+        return [k for value in node for k in _keys(value)]
+    return []
 
 
 def _leaves(node: object) -> list[object]:

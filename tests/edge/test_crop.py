@@ -7,7 +7,8 @@ import pytest
 
 from anonflow.contract.body import BODY_POINTS, POINT_INDEX
 from anonflow.edge.config import CropConfig
-from anonflow.edge.crop import CLASSIFIER_SIZE, fit_crops, head_zones, render_crops
+from anonflow.edge.crop import CLASSIFIER_SIZE, fit_crops, render_crops
+from anonflow.edge.heads import head_zones
 from anonflow.edge.pose.types import Poses
 
 
@@ -39,6 +40,7 @@ STANDING = {
 }
 NO_LEGS = {k: v for k, v in STANDING.items() if "knee" not in k and "ankle" not in k}
 ONE_SHOULDER = {k: v for k, v in STANDING.items() if k != "right_shoulder"}
+ONE_SHOULDER_NO_HIP = {k: v for k, v in ONE_SHOULDER.items() if k != "left_hip"}
 AT_LEFT_EDGE = {k: (x - 100, y) for k, (x, y) in STANDING.items()}
 
 
@@ -51,8 +53,11 @@ AT_LEFT_EDGE = {k: (x - 100, y) for k, (x, y) in STANDING.items()}
         (NO_LEGS, True, (70, 85, 130, 370)),
         # left edge: clipped at x = 0.
         (AT_LEFT_EDGE, True, (0, 85, 30, 328)),
-        # one shoulder: no shoulder line, so no crop.
-        (ONE_SHOULDER, False, None),
+        # one shoulder (a side edge cut the other) with the hip under it: the torso height is measured,
+        # so the cap is too; side margin 0.25 x 0.6 torso = 15 px.
+        (ONE_SHOULDER, True, (70, 85, 135, 328)),
+        # one shoulder and not its hip: no measured shoulder line, so no crop.
+        (ONE_SHOULDER_NO_HIP, False, None),
     ],
 )
 def test_crop_geometry(
@@ -90,7 +95,7 @@ def test_other_heads_are_blanked_inside_a_crop() -> None:
     poses = poses_of(tall, short_in_front)
     frame = np.full((480, 640, 3), 255, np.uint8)
     geometry = fit_crops(poses, frame.shape, CropConfig(mask_others=False), 0.2)
-    head = head_zones(geometry, poses, 0.2)[1]
+    head = head_zones(poses, 0.2, frame.shape)[1]
     crops = render_crops(
         frame, geometry, poses, CropConfig(mask_others=False), which=np.array([0]), point_threshold=0.2
     )

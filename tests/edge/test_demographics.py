@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anonflow.contract.entry import AgeBand, Gender
-from anonflow.edge.demographics import AGE_LABELS, demographics
+from anonflow.contract.entry import AgeBand, AgeGroup, Gender
+from anonflow.edge.demographics import AGE_LABELS, attribute_probabilities, demographics
 
 OMZ = ("male", "bag", "backpack", "hat", "long_sleeves", "long_pants", "long_hair", "coat_jacket")
 HEADFREE = ("male", "age_0_17", "age_18_34", "age_35_54", "age_55_plus", "front", "back", "side")
@@ -28,23 +28,39 @@ def test_gender_needs_a_clear_margin(male: float, gender: Gender) -> None:
     probabilities = np.array([male, 0.1, 0.1, 0.1, 0.9, 0.9, 0.1, 0.2], np.float32)
     reading = demographics(OMZ, probabilities)
     assert reading.gender is gender
-    assert reading.age_band is AgeBand.UNKNOWN  # this model reads no age
+    assert reading.age_group is AgeGroup.UNKNOWN and reading.age_band is None  # this model reads no age
 
 
 @pytest.mark.parametrize(
-    ("ages", "band"),
+    ("ages", "group", "band"),
     [
-        ((0.7, 0.1, 0.1, 0.1), AgeBand.CHILD),
-        ((0.1, 0.6, 0.2, 0.1), AgeBand.YOUNG),
-        ((0.1, 0.2, 0.6, 0.1), AgeBand.MIDDLE),
-        ((0.05, 0.05, 0.1, 0.8), AgeBand.SENIOR),
+        ((0.7, 0.1, 0.1, 0.1), AgeGroup.CHILD, AgeBand.CHILD),
+        ((0.1, 0.6, 0.2, 0.1), AgeGroup.ADULT, AgeBand.YOUNG),
+        ((0.1, 0.2, 0.6, 0.1), AgeGroup.ADULT, AgeBand.MIDDLE),
+        ((0.05, 0.05, 0.1, 0.8), AgeGroup.SENIOR, AgeBand.SENIOR),
+        # No band is sure, but two adult bands together are: the group without the band.
+        ((0.1, 0.35, 0.35, 0.2), AgeGroup.ADULT, None),
+        ((0.3, 0.2, 0.2, 0.3), AgeGroup.UNKNOWN, None),
     ],
 )
-def test_age_band_is_the_most_likely_band(ages: tuple[float, ...], band: AgeBand) -> None:
+def test_age_band_and_its_group(ages: tuple[float, ...], group: AgeGroup, band: AgeBand | None) -> None:
     probabilities = np.array([0.5, *ages, 0.3, 0.3, 0.4], np.float32)
     reading = demographics(HEADFREE, probabilities)
-    assert reading.age_band is band
+    assert (reading.age_group, reading.age_band) == (group, band)
     assert reading.gender is Gender.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("ages", "group"),
+    [
+        ((0.8, 0.1, 0.1), AgeGroup.CHILD),
+        ((0.1, 0.7, 0.2), AgeGroup.ADULT),
+        ((0.3, 0.4, 0.3), AgeGroup.UNKNOWN),
+    ],
+)
+def test_a_group_model_reads_groups_only(ages: tuple[float, ...], group: AgeGroup) -> None:
+    reading = demographics(("age_child", "age_adult", "age_senior"), np.array(ages, np.float32))
+    assert (reading.age_group, reading.age_band) == (group, None)
 
 
 def test_age_labels_name_every_band() -> None:
@@ -59,11 +75,11 @@ def test_age_labels_name_every_band() -> None:
 
 def test_attributes_are_named_and_rounded() -> None:
     probabilities = np.array([0.123456, 0.5, 0.0, 1.0, 0.9999, 0.3333, 0.25, 0.75], np.float32)
-    reading = demographics(OMZ, probabilities)
-    assert list(reading.attributes) == list(OMZ)
-    assert reading.attributes["male"] == 0.123
-    assert reading.attributes["long_sleeves"] == 1.0
-    assert reading.attributes["long_pants"] == 0.333
+    named = attribute_probabilities(OMZ, probabilities)
+    assert list(named) == list(OMZ)
+    assert named["male"] == 0.123
+    assert named["long_sleeves"] == 1.0
+    assert named["long_pants"] == 0.333
 
 
 @pytest.mark.parametrize(
@@ -77,4 +93,4 @@ def test_bad_readings_are_refused(labels: tuple[str, ...], probabilities: np.nda
 
 def test_a_model_without_gender_gives_unknown() -> None:
     reading = demographics(("bag", "hat"), np.array([0.9, 0.1], np.float32))
-    assert reading.gender is Gender.UNKNOWN and reading.age_band is AgeBand.UNKNOWN
+    assert reading.gender is Gender.UNKNOWN and reading.age_group is AgeGroup.UNKNOWN

@@ -39,7 +39,8 @@ import pytest
 from anonflow.contract import BODY_POINTS, FACE_POINTS, committed_entry_schema
 from anonflow.edge.chain import FrameResult
 from anonflow.edge.config import CameraChainConfig
-from anonflow.edge.crop import CLASSIFIER_SIZE, head_zones, native_crop
+from anonflow.edge.crop import CLASSIFIER_SIZE, native_crop
+from anonflow.edge.heads import head_zones
 from anonflow.edge.preview import mask_heads
 from tests.edge.conftest import ChainFactory
 
@@ -113,7 +114,7 @@ def crops_of(frame: Image, result: FrameResult) -> Iterator[Crop]:
     assert result.crops is not None
     for row, track_id in enumerate(result.crop_track_ids):
         yield Crop(f"classifier crop of track {track_id}", result.crops[row], boxes[track_id])
-    heads = head_zones(result.geometry, result.poses, THRESHOLD)
+    heads = head_zones(result.poses, THRESHOLD, frame.shape)
     for person in np.flatnonzero(result.geometry.valid):
         patch = native_crop(
             frame,
@@ -127,8 +128,8 @@ def crops_of(frame: Image, result: FrameResult) -> Iterator[Crop]:
         yield Crop(f"native crop of person {person}", patch, result.geometry.boxes[person])
 
 
-def head_places(result: FrameResult) -> list[Rect]:
-    zones = head_zones(result.geometry, result.poses, THRESHOLD)
+def head_places(frame: Image, result: FrameResult) -> list[Rect]:
+    zones = head_zones(result.poses, THRESHOLD, frame.shape)
     return [tuple(float(v) for v in z) for z in zones if z[2] > z[0] and z[3] > z[1]]  # type: ignore[misc]
 
 
@@ -310,11 +311,13 @@ def test_a_crop_that_kept_the_head_would_be_caught(with_faces: list[WithFaces]) 
 def test_no_crop_shows_a_face(as_is: list[Seen], with_faces: list[WithFaces]) -> None:
     elsewhere = 0
     for s in as_is:
-        on_heads, other = faces_in_crops(s.frame, s.result, head_places(s.result))
+        on_heads, other = faces_in_crops(s.frame, s.result, head_places(s.frame, s.result))
         assert not on_heads, (s.video, s.index, on_heads)
         elsewhere += other
     for w in with_faces:
-        on_heads, other = faces_in_crops(w.seen.frame, w.seen.result, [*w.faces, *head_places(w.seen.result)])
+        on_heads, other = faces_in_crops(
+            w.seen.frame, w.seen.result, [*w.faces, *head_places(w.seen.frame, w.seen.result)]
+        )
         assert not on_heads, (w.seen.video, w.seen.index, on_heads)
         elsewhere += other
     print(f"cascade hits on clothing or floor inside crops (not faces): {elsewhere}")
@@ -378,8 +381,7 @@ def test_produced_entries_carry_no_face_point_and_no_image(
     for video, entries in produced.items():
         for document in entries:
             jsonschema.validate(document, schema)
-            keypoints = document["keypoints"]
-            assert isinstance(keypoints, dict) and set(keypoints) <= set(BODY_POINTS), (video, keypoints)
+            assert document["profile"] == "minimal" and "keypoints" not in document, video
             for key, value in _keys_and_leaves(document):
                 assert not FACE_WORDS.search(key) or key in ("appearance_group", "appearance_groups"), key
                 if isinstance(value, str):
@@ -394,9 +396,19 @@ def test_the_schema_refuses_face_points(
     face_point: str, produced: dict[str, list[dict[str, object]]]
 ) -> None:
     document = json.loads(json.dumps(produced["store-aisle-detection.gif"][0]))
-    document["keypoints"][face_point] = {"x": 0.5, "y": 0.1, "score": 0.9}
+    document["keypoints"] = {face_point: {"x": 0.5, "y": 0.1, "score": 0.9}}
     with pytest.raises(jsonschema.ValidationError, match="Additional properties"):
         jsonschema.validate(document, committed_entry_schema())
+    research = {**document, "profile": "research"}
+    del research["keypoints"]
+    research["research"] = {
+        "box": {"x_min": 0.1, "y_min": 0.1, "x_max": 0.2, "y_max": 0.2},
+        "keypoints": {face_point: {"x": 0.5, "y": 0.1, "score": 0.9}},
+    }
+    with pytest.raises(jsonschema.ValidationError, match="Additional properties"):
+        jsonschema.validate(research, committed_entry_schema("entry-research"))
+    research["research"]["keypoints"] = {BODY_POINTS[0]: {"x": 0.5, "y": 0.1, "score": 0.9}}
+    jsonschema.validate(research, committed_entry_schema("entry-research"))  # the control: body points pass
 
 
 @pytest.mark.parametrize(

@@ -185,16 +185,14 @@ def test_gateway_things_and_policy_come_up(stacks: dict[str, dict[str, str]]) ->
 def _entry(track: str, second: int, group: int) -> dict[str, Any]:
     return Entry.model_validate(
         {
-            "schema_version": 1,
+            "schema_version": 2,
             "entry_id": uuid.uuid4().hex,
             "store_id": "store-a",
             "camera_id": "entrance",
             "track_id": track,
             "event_time_ms": 1_795_000_000_000 + second * 1000,  # 2026-11-18, mid-morning UTC
-            "box": {"x_min": 0.2, "y_min": 0.1, "x_max": 0.4, "y_max": 0.9},
             "foot": {"x": 0.3, "y": 0.9},
-            "keypoints": {"left_hip": {"x": 0.28, "y": 0.55, "score": 0.9}},
-            "demographics": {"gender": "unknown", "age_band": "unknown"},
+            "demographics": {"gender": "unknown", "age_group": "unknown"},
             "appearance_group": group,
             "appearance_groups": 256,
             "producer": {"version": "0.1.0", "pose_model": "test", "attribute_model": "test"},

@@ -17,29 +17,17 @@ def synthetic_id(camera_id: str, n: int) -> str:
 
 
 def synthetic_entry(n: int, camera_id: str = "cam1", store_id: str = "store1") -> Entry:
-    """The n-th entry of a camera: one tracked person, body points only, a typical size on the wire."""
+    """The n-th entry of a camera: one tracked person, minimal profile, a typical size on the wire."""
     return Entry.model_validate(
         {
-            "schema_version": 1,
+            "schema_version": 2,
             "entry_id": synthetic_id(camera_id, n),
             "store_id": store_id,
             "camera_id": camera_id,
             "track_id": f"{n % 7:016x}",
             "event_time_ms": 1_767_225_600_000 + n * 100,
-            "box": {"x_min": 0.1, "y_min": 0.2, "x_max": 0.3, "y_max": 0.9},
             "foot": {"x": 0.2, "y": 0.9},
-            "keypoints": {
-                "left_shoulder": {"x": 0.15, "y": 0.3, "score": 0.9},
-                "right_shoulder": {"x": 0.25, "y": 0.3, "score": 0.8},
-                "left_hip": {"x": 0.16, "y": 0.55, "score": 0.7},
-                "right_hip": {"x": 0.24, "y": 0.55, "score": 0.7},
-            },
-            "orientation": "back",
-            "demographics": {
-                "gender": "unknown",
-                "age_band": "unknown",
-                "attributes": {"bag": 0.4, "hat": 0.1},
-            },
+            "demographics": {"gender": "unknown", "age_group": "unknown"},
             "appearance_group": n % 1000,
             "appearance_groups": 1000,
             "zones": ["all"],

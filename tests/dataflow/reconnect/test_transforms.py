@@ -12,13 +12,13 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
-from anonflow.contract.entry import Entry
+from anonflow.contract.entries import read_entry_json
 from anonflow.dataflow.journeys import StoreDay
 from anonflow.dataflow.observation import Observation
 from anonflow.dataflow.reconnect.evaluate import evaluate
 from anonflow.dataflow.reconnect.link import reconnect
 from anonflow.dataflow.reconnect.transforms import Reconnect, latest_tracks
-from anonflow.dataflow.stores import CameraLink, StoreConfig, StoresConfig
+from anonflow.dataflow.stores import CameraLink, PeopleRule, StoreConfig, StoresConfig
 from anonflow.dataflow.tracks import summarise
 from anonflow.dataflow.transforms.storedays import WindowStoreDays
 from anonflow.dataflow.transforms.tracks import SummariseTracks
@@ -147,7 +147,7 @@ def test_track_summaries_match_the_generator(storeday: ModuleType) -> None:
     expected, _ = storeday.fragments_of(day)
     by_track: dict[tuple[str, str, str], list[Observation]] = defaultdict(list)
     for line in day.render(0, day.rows).splitlines():
-        o = Observation.from_entry(Entry.model_validate_json(line))
+        o = Observation.from_entry(read_entry_json(line))  # the generator writes archived v1 entries
         by_track[o.fragment_key].append(o)  # repeats included: the summary drops them
     got = sorted((summarise(v).fragment for v in by_track.values()), key=lambda f: f.key)
     assert got == sorted(expected, key=lambda f: f.key)
@@ -163,6 +163,8 @@ def test_join_quality_on_a_labelled_store_day(storeday: ModuleType) -> None:
     assert quality.transit.precision >= 0.99, quality.summary()
     designed = {
         "occlusion: gap too long",
+        # A person whose clothes sit near a bucket edge flickers enough to change a short track's mode.
+        "occlusion: different appearance group",
         "transit: transit too slow",
         "transit: different appearance group",
     }
@@ -171,3 +173,27 @@ def test_join_quality_on_a_labelled_store_day(storeday: ModuleType) -> None:
     assert admissible <= 0.01 * quality.overall.true_links, quality.summary()
     # The generator's unjoinable cases are real: recall is well below 1 but not collapsed.
     assert 0.75 <= quality.overall.recall < 0.97, quality.summary()
+
+
+def test_store_days_carry_people_stitched_at_the_door() -> None:
+    """A person hidden for a minute is two journeys; with the door named, the store-day holds one person."""
+    door = StoresConfig(
+        stores=(StoreConfig(store_id="s1", time_zone="UTC", people=PeopleRule(doors=("door",))),)
+    )
+    came_in = [obs("a", "1a", 0, 0.2, 0.5, crossing=("door", "in")), *walk("a", "1a", 0.5, 10, 0.2, 0.4)]
+    went_out = [*walk("a", "1b", 70, 80, 0.4, 0.2), obs("a", "1b", 80.5, 0.2, 0.5, crossing=("door", "out"))]
+
+    def people(day: StoreDay) -> tuple[int, int, int]:
+        return (len(day.journeys), day.persons.count, day.persons.unanchored)
+
+    with BeamPipeline() as p:
+        out = (
+            p
+            | beam.Create(came_in + went_out)
+            | beam.Map(lambda o: TimestampedValue(o, o.event_time_ms / 1000))
+            | WindowStoreDays(door.time_zones(), None, allowed_lateness_s=0)
+            | SummariseTracks(grid_size=4)
+            | Reconnect(door)
+            | beam.Map(people)
+        )
+        assert_that(out, equal_to([(2, 1, 0)]))

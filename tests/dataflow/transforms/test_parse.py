@@ -3,6 +3,7 @@ reason; a packed entry is validated exactly like a line of its own."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -13,13 +14,35 @@ from apache_beam.testing.util import assert_that, equal_to
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anonflow.contract.entry import Entry
+from anonflow.contract.entries import read_entry
 from anonflow.dataflow.deadletter import DEAD_LETTER_TAG, DeadLetter
+from anonflow.dataflow.observation import Observation
 from anonflow.dataflow.transforms.parse import ParseEntries, Rejected, parse_payload
 from tests.dataflow.builders import entry_json, obs
 
 GOOD = [entry_json(obs("cam", f"{i:016x}", i)) for i in range(3)]
 IDS = [e["entry_id"] for e in GOOD]
+GOOD_ENTRY = read_entry(GOOD[0])
+UNKNOWN_VERSION = "schema_version must be 2 (profile minimal or research) or 1 (archived)"
+NOSE = {"x": 0.1, "y": 0.1, "score": 1.0}
+RESEARCH = {
+    **GOOD[0],
+    "profile": "research",
+    "research": {
+        "box": {"x_min": 0.1, "y_min": 0.2, "x_max": 0.3, "y_max": 0.9},
+        "keypoints": {"left_hip": {"x": 0.2, "y": 0.6, "score": 0.8}},
+        "orientation": "back",
+        "attributes": {"male": 0.3, "bag": 0.6},
+    },
+}
+# An archived v1 entry: key points, raw probabilities and the finer age band, all in the entry itself.
+V1 = {
+    **{k: v for k, v in GOOD[0].items() if k != "profile"},
+    "schema_version": 1,
+    "box": {"x_min": 0.1, "y_min": 0.2, "x_max": 0.3, "y_max": 0.9},
+    "keypoints": {"left_hip": {"x": 0.2, "y": 0.6, "score": 0.8}},
+    "demographics": {"gender": "female", "age_band": "55+", "attributes": {"male": 0.1}},
+}
 
 
 def line(document: Any) -> str:
@@ -29,7 +52,7 @@ def line(document: Any) -> str:
 def outcome(payload: str, stores: frozenset[str] | None = None) -> list[str]:
     """Each piece as its entry id, or "! reason" for a reject."""
     return [
-        item.entry_id if isinstance(item, Entry) else f"! {item.reason}"
+        f"! {item.reason}" if isinstance(item, Rejected) else item.entry_id
         for item in parse_payload(payload, stores)
     ]
 
@@ -47,7 +70,24 @@ CASES = [
     (
         "face point in a batch: only that entry is rejected",
         line({"entries": [GOOD[0], {**GOOD[1], "keypoints": {"nose": {"x": 0.1, "y": 0.1, "score": 1.0}}}]}),
-        [IDS[0], "! not a valid entry: keypoints.nose: unknown field"],
+        [IDS[0], "! not a valid entry: keypoints: unknown field"],
+    ),
+    (
+        "face point in a research entry",
+        line({**RESEARCH, "research": {**RESEARCH["research"], "keypoints": {"nose": NOSE}}}),
+        ["! not a valid entry: research.keypoints.nose: unknown field"],
+    ),
+    ("research entry", line(RESEARCH), [IDS[0]]),
+    ("archived v1 entry", line(V1), [IDS[0]]),
+    (
+        "key points without the research profile",
+        line({**GOOD[0], "research": RESEARCH["research"]}),
+        ["! not a valid entry: research: unknown field"],
+    ),
+    (
+        "unknown version",
+        line({**GOOD[0], "schema_version": 3}),
+        [f"! not a valid entry: (top level): {UNKNOWN_VERSION}"],
     ),
     (
         "missing field",
@@ -71,6 +111,24 @@ CASES = [
 @pytest.mark.parametrize(("case", "payload", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_parse_payload(case: str, payload: str, expected: list[str]) -> None:
     assert outcome(payload) == expected
+
+
+@pytest.mark.parametrize(
+    ("document", "age_group"),
+    [
+        (GOOD[0], "adult"),
+        (RESEARCH, "adult"),
+        (V1, "senior"),
+        ({**V1, "demographics": {"gender": "female"}}, "unknown"),
+    ],
+)
+def test_every_readable_version_becomes_the_same_observation(
+    document: dict[str, Any], age_group: str
+) -> None:
+    (entry,) = parse_payload(line(document))
+    assert not isinstance(entry, Rejected)
+    observation = Observation.from_entry(entry)
+    assert observation == dataclasses.replace(Observation.from_entry(GOOD_ENTRY), age_group=age_group)
 
 
 def test_unknown_store_is_rejected_only_with_a_stores_file() -> None:

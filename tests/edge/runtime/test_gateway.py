@@ -35,6 +35,7 @@ CAMERA_METRICS = set(
         "open_failures",
         "stream_losses",
         "processing_errors",
+        "crops_face_dropped",
         "last_error",
     ]
 )
