@@ -9,9 +9,9 @@ from collections import defaultdict
 from anonflow.contract.tables import DEMOGRAPHICS
 from anonflow.dataflow.aggregate.base import (
     ALL_GRANULARITIES,
-    CONTRIBUTORS,
     AggregateTable,
     Row,
+    behind,
     day_windows,
     presence,
     window_columns,
@@ -28,14 +28,18 @@ def demographics_rows(day: StoreDay) -> list[Row]:
                 labels[(day.journeys[i].gender, day.journeys[i].age_group)].add(i)
             for (gender, age_group), members in sorted(labels.items()):
                 rows.append(
-                    {
-                        "zone_id": zone,
-                        **window_columns(granularity, window),
-                        "gender": gender,
-                        "age_group": age_group,
-                        "visitors": len(members),
-                        CONTRIBUTORS: frozenset(members),
-                    }
+                    behind(
+                        DEMOGRAPHICS.row(
+                            {
+                                "zone_id": zone,
+                                **window_columns(granularity, window),
+                                "gender": gender,
+                                "age_group": age_group,
+                                "visitors": len(members),
+                            }
+                        ),
+                        members,
+                    )
                 )
     return rows
 

@@ -13,9 +13,9 @@ from collections import defaultdict
 from anonflow.contract.tables import FLOWS
 from anonflow.dataflow.aggregate.base import (
     ALL_GRANULARITIES,
-    CONTRIBUTORS,
     AggregateTable,
     Row,
+    behind,
     day_windows,
     window_columns,
 )
@@ -44,13 +44,17 @@ def flows_rows(day: StoreDay) -> list[Row]:
                 movers[(windows(t_ms), source, target)].add(index)
         for (window, source, target), journeys in sorted(movers.items()):
             rows.append(
-                {
-                    **window_columns(granularity, window),
-                    "from_zone": source,
-                    "to_zone": target,
-                    "visitors": len(journeys),
-                    CONTRIBUTORS: frozenset(journeys),
-                }
+                behind(
+                    FLOWS.row(
+                        {
+                            **window_columns(granularity, window),
+                            "from_zone": source,
+                            "to_zone": target,
+                            "visitors": len(journeys),
+                        }
+                    ),
+                    journeys,
+                )
             )
     return rows
 

@@ -99,7 +99,7 @@ def panels(data: ReportData, clock: StoreClock, backgrounds: dict[str, Path]) ->
     span = span_of(first, last) if first and last else Span.DAY
     in_period = tuple(w for w in data.store_days if first and last and first <= w.day <= last)
     over_time = [timeplots.people_over_time(data.windows, clock, span, data.k)]
-    if span is not Span.DAY:
+    if span is Span.WEEK:  # a month's first figure is already per day
         over_time.append(timeplots.people_per_day(in_period, clock, data.k))
     over_time.append(timeplots.zones_over_time(data.windows, clock, span, data.k))
     return {
