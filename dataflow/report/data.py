@@ -18,6 +18,8 @@ from anonflow.dataflow.journeys import STORE_ZONE
 
 # The footfall / dwell / demographics / flows / heatmap column that counts people (k is checked on it).
 PEOPLE_COLUMN: Final = "visitors"
+# The footfall column saying how many of those people the estimate is unsure of (see dataflow/people/).
+UNCERTAINTY_COLUMN: Final = "unlinked"
 # A file the demo writes next to a synthetic week's tables; the page then says the data is synthetic.
 SYNTHETIC_MARKER: Final = "SYNTHETIC.json"
 _CELL_TABLES = ("footfall", "dwell", "demographics", "flows", "heatmap")
@@ -50,6 +52,9 @@ class Window:
     people: int | None
     peak_occupancy: int | None
     suppressed: bool
+    # Of `people`, those whose journeys reach back to no door entry: the estimate's uncertainty (the true
+    # count most likely lies between people - unlinked and people); None without door lines.
+    unlinked: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +178,17 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
         def q(sql: str, repeat: int = 1) -> Rows:
             return _query(connection, sql.replace("{where}", where), params * repeat)
 
+        footfall_columns = {
+            r[0]
+            for r in connection.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'footfall'"
+            ).fetchall()
+        }
+        # Tables written before the people estimate have no uncertainty column: read it as unknown.
+        uncertainty = UNCERTAINTY_COLUMN if UNCERTAINTY_COLUMN in footfall_columns else "NULL"
         window_columns = (
             "zone_id, granularity, window_start, window_end, date, "
-            f"{PEOPLE_COLUMN}, peak_occupancy, suppressed"
+            f"{PEOPLE_COLUMN}, peak_occupancy, suppressed, {uncertainty}"
         )
         return ReportData(
             store_id=store_id,
