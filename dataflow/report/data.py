@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from anonflow import __version__
 from anonflow.contract.errors import InputError
 from anonflow.contract.tables import ALL_TABLES
 from anonflow.dataflow.journeys import STORE_ZONE
@@ -131,6 +132,22 @@ def _synthetic_marker(db: Path) -> dict[str, Any] | None:
     return None
 
 
+def _check_columns(connection: Any, db: Path) -> None:
+    """Tables written by another version of the job (a renamed or new column) are one clear line."""
+    present: dict[str, set[str]] = {}
+    for table, column in connection.execute(
+        "SELECT table_name, column_name FROM information_schema.columns"
+    ).fetchall():
+        present.setdefault(table, set()).add(column)
+    for table in ALL_TABLES:
+        missing = [c for c in table.column_names if c not in present.get(table.name, set())]
+        if missing:
+            raise InputError(
+                f"{db}: {table.name} has no {', '.join(missing)} column(s); it was written by another "
+                f"version of `anonflow pipeline` (anonflow {__version__} reads these): run the job again"
+            )
+
+
 def _windows(rows: Rows) -> tuple[Window, ...]:
     return tuple(Window(*row) for row in rows.rows)
 
@@ -178,17 +195,10 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
         def q(sql: str, repeat: int = 1) -> Rows:
             return _query(connection, sql.replace("{where}", where), params * repeat)
 
-        footfall_columns = {
-            r[0]
-            for r in connection.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = 'footfall'"
-            ).fetchall()
-        }
-        # Tables written before the people estimate have no uncertainty column: read it as unknown.
-        uncertainty = UNCERTAINTY_COLUMN if UNCERTAINTY_COLUMN in footfall_columns else "NULL"
+        _check_columns(connection, db)
         window_columns = (
             "zone_id, granularity, window_start, window_end, date, "
-            f"{PEOPLE_COLUMN}, peak_occupancy, suppressed, {uncertainty}"
+            f"{PEOPLE_COLUMN}, peak_occupancy, suppressed, {UNCERTAINTY_COLUMN}"
         )
         return ReportData(
             store_id=store_id,
