@@ -153,7 +153,11 @@ class CameraChainConfig(StrictModel):
         None, ge=128, le=1024, description="Pose network input height in pixels (None: the model's default)."
     )
     detect_every: int = Field(
-        1, ge=1, le=30, description="Run the pose model on every k-th frame and track in between."
+        2,
+        ge=1,
+        le=30,
+        description="Run the pose model on every k-th frame and let the tracker predict in between "
+        "(2: about twice the float model's frame rate, every labelled clip counted the same).",
     )
     gate: GateConfig = GateConfig()
     crop: CropConfig = CropConfig()

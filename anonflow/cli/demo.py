@@ -12,7 +12,7 @@ from anonflow.cli.options import add_model_dir
 
 FOOTFALL_SQL = (
     "SELECT zone_id, granularity, strftime(window_start, '%Y-%m-%d %H:%M') AS start_utc, "
-    "strftime(window_end, '%Y-%m-%d %H:%M') AS end_utc, visitors, peak_occupancy, suppressed "
+    "strftime(window_end, '%Y-%m-%d %H:%M') AS end_utc, visitors, journeys, peak_occupancy, suppressed "
     "FROM footfall WHERE granularity IN ('1h', '1d') "
     "ORDER BY CASE granularity WHEN '5m' THEN 0 WHEN '1h' THEN 1 ELSE 2 END, window_start, zone_id"
 )

@@ -99,6 +99,9 @@ FOOTFALL: Final = Table(
     ),
 )
 
+HEADLINE_COLUMN: Final = "visitors"
+"""The footfall column a store manager reads first: estimated people (dataflow/people/README.md)."""
+
 DWELL: Final = Table(
     "dwell",
     "How long visitors stayed in a zone, per window.",

@@ -57,7 +57,9 @@ class DataStack(Stack):
                             storage_class=s3.StorageClass.INFREQUENT_ACCESS,
                             transition_after=Duration.days(retention.raw_infrequent_access_days),
                         )
-                    ],
+                    ]
+                    if retention.raw_infrequent_access_days is not None
+                    else None,
                 )
             ],
         )

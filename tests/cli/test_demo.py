@@ -62,6 +62,7 @@ def test_demo_in_a_fresh_clone_fetches_converts_and_runs_from_public_sources(
                 str(tmp_path / "out"),
                 "--fps",
                 "1",
+                "--no-synthetic",
                 "--mirror",
                 storage,
                 "--video-mirror",

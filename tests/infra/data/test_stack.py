@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 from aws_cdk.assertions import Match
+from pydantic import ValidationError
 
 from anonflow.contract.tables import ALL_TABLES, PARTITION_KEYS, Table
+from anonflow.dataflow.options import JobConfig
+from anonflow.infra.config import RAW_ENTRIES_DAYS, RetentionConfig
 from anonflow.infra.data import layout
 from anonflow.infra.data.catalog import GLUE_TYPES
 from tests.kit.cdk import Assembly, arn_of, ref, render, resources
@@ -63,6 +66,11 @@ def test_audit_crops_expire_and_are_not_versioned(assembly: Assembly) -> None:
 
 def test_raw_entries_age_out(assembly: Assembly) -> None:
     retention = assembly.config.retention
+    transitions = (
+        [{"StorageClass": "STANDARD_IA", "TransitionInDays": retention.raw_infrequent_access_days}]
+        if retention.raw_infrequent_access_days is not None
+        else Match.absent()
+    )
     assembly.template("Data").has_resource_properties(
         "AWS::S3::Bucket",
         {
@@ -73,12 +81,7 @@ def test_raw_entries_age_out(assembly: Assembly) -> None:
                             {
                                 "Id": "raw-entries-age",
                                 "ExpirationInDays": retention.raw_entries_days,
-                                "Transitions": [
-                                    {
-                                        "StorageClass": "STANDARD_IA",
-                                        "TransitionInDays": retention.raw_infrequent_access_days,
-                                    }
-                                ],
+                                "Transitions": transitions,
                             }
                         )
                     ]
@@ -87,6 +90,16 @@ def test_raw_entries_age_out(assembly: Assembly) -> None:
             "VersioningConfiguration": {"Status": "Enabled"},
         },
     )
+
+
+def test_raw_entries_are_kept_only_as_long_as_lateness_and_backfills_need() -> None:
+    """Default 35 days: 7 days of the job's longest allowed lateness plus a 28-day backfill window."""
+    assert RetentionConfig().raw_entries_days == RAW_ENTRIES_DAYS == 35
+    assert JobConfig.model_fields["allowed_lateness_s"].metadata[-1].le / 86400 < RAW_ENTRIES_DAYS
+    with pytest.raises(ValidationError, match="must be below raw_entries_days"):
+        RetentionConfig(raw_entries_days=35, raw_infrequent_access_days=60)
+    with pytest.raises(ValidationError, match="greater than or equal to 8"):
+        RetentionConfig(raw_entries_days=3)
 
 
 def test_data_key_rotates(assembly: Assembly) -> None:
