@@ -7,7 +7,8 @@ both and never half a file. The file records its pane number; a pane older than 
 retried bundle finishing late) is skipped, so the newer result stays. A re-run replaces the file.
 
 Dead letters are appended: one file per partition and window, named by the window and a hash of every
-field of its rows, so distinct rejects never share a name and a retried write overwrites its own file.
+field of its rows (distinct rejects never share a name; a retried write overwrites its own file), under
+the operators' location (never the analysts'), their raw text redacted (`anonflow.dataflow.redact`).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 from apache_beam.utils.timestamp import Timestamp
 
-from anonflow.contract.tables import DEAD_LETTER, Column, Table
-from anonflow.dataflow.aggregate.base import Row, TableRows
+from anonflow.contract.tables import DEAD_LETTER, Column, Row, Table
+from anonflow.dataflow.aggregate.base import TableRows
 from anonflow.dataflow.deadletter import DeadLetter
+from anonflow.dataflow.redact import redact
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -60,9 +62,11 @@ def _value(value: object, column: Column) -> object:
 def write_file(
     path: str, table: Table, rows: Iterable[Row], metadata: dict[bytes, bytes] | None = None
 ) -> str:
-    """Write `rows` (dicts keyed by column name; timestamps as UTC milliseconds) as one Parquet file."""
-    rows = list(rows)
-    columns = {c.name: [_value(row.get(c.name), c) for row in rows] for c in table.columns}
+    """Write `rows` (each with exactly the table's columns; timestamps as UTC milliseconds) as one
+    Parquet file; ValueError naming the column if a row has an unknown or missing one. metadata: kept in
+    the file's schema (the day file's pane number)."""
+    rows = [table.check_released(row) for row in rows]
+    columns = {c.name: [_value(row[c.name], c) for row in rows] for c in table.columns}
     data = pa.Table.from_pydict(columns, schema=arrow_schema(table).with_metadata(metadata))
     directory = path.rsplit("/", 1)[0]
     if "://" not in path and not FileSystems.exists(directory):
@@ -147,7 +151,14 @@ class WriteTable(beam.PTransform):
 def dead_letter_row(dead: DeadLetter) -> tuple[tuple[str, str], Row]:
     """((store_id, UTC date received), row) of a dead letter."""
     date = datetime.fromtimestamp(dead.received_at_ms / 1000, UTC).date().isoformat()
-    row = {"source": dead.source, "reason": dead.reason, "raw": dead.raw, "received_at": dead.received_at_ms}
+    row = DEAD_LETTER.row(
+        {
+            "source": dead.source,
+            "reason": dead.reason,
+            "raw": redact(dead.raw),
+            "received_at": dead.received_at_ms,
+        }
+    )
     return (dead.store_id, date), row
 
 

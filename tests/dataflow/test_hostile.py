@@ -110,7 +110,6 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, JobResu
         [
             f"--input={inputs}",
             f"--output={root / 'tables'}",
-            "--k_anonymity=1",
             f"--max_line_bytes={LIMIT_LINE}",
             f"--max_file_bytes={LIMIT_FILE}",
             PROCESSING_2024,
@@ -119,8 +118,13 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, JobResu
     return root / "tables", result
 
 
+def _operators_db(tables: Path) -> Path:
+    """Dead letters live in the operators' location, `operators` beside the tables."""
+    return tables.parent / "operators" / "dead_letters.duckdb"
+
+
 def _dead_letters(tables: Path) -> list[dict[str, Any]]:
-    with duckdb.connect(str(tables / "analytics.duckdb"), read_only=True) as db:
+    with duckdb.connect(str(_operators_db(tables)), read_only=True) as db:
         cursor = db.execute("SELECT source, reason, store_id FROM dead_letter")
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -142,7 +146,7 @@ def test_the_job_goes_on_with_the_good_entries(hostile_run: tuple[Path, JobResul
     assert result.counters["entries_duplicate"] == 1
     assert len(_dead_letters(tables)) == len(CASES)
     # Only valid ids became partition directories.
-    stores = {p.name for p in tables.glob("*/store_id=*")}
+    stores = {p.name for root in (tables, tables.parent / "operators") for p in root.glob("*/store_id=*")}
     assert stores == {"store_id=s1", "store_id=s2", "store_id=unknown"}
 
 
@@ -151,7 +155,7 @@ def test_anonflow_query_reads_the_hostile_run(
 ) -> None:
     tables, _ = hostile_run
     sql = "SELECT store_id, count(*) AS n FROM dead_letter GROUP BY store_id ORDER BY store_id"
-    assert main(["query", "--db", str(tables / "analytics.duckdb"), "--format", "csv", sql]) == 0
+    assert main(["query", "--db", str(_operators_db(tables)), "--format", "csv", sql]) == 0
     assert capsys.readouterr().out.splitlines() == ["store_id,n", "s1,3", "s2,2", "unknown,6"]
 
 
