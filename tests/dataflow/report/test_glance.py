@@ -35,11 +35,10 @@ def _data(
         tuple(windows),
         tuple(days),
         tuple(stays),
-        NONE,
-        NONE,
-        NONE,
-        NONE,
-        NONE,
+        NONE,  # demographics
+        NONE,  # flows
+        NONE,  # heatmap
+        NONE,  # cells (dead letters are operators' only, not in the report)
         privacy,
         None,
     )
