@@ -46,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from anonflow.contract.errors import AnonflowError
+from anonflow.edge.appearance import DailyKeys
 from anonflow.edge.attributes import AttributeModel, AttributeScores, load_attribute_model
 from anonflow.edge.chain import EdgeChain
 from anonflow.edge.config import CameraChainConfig
@@ -214,6 +215,7 @@ def run_setup(setup: Setup, threads: int, models: Path, videos: Path, frames: in
             attribute_model=attributes,  # type: ignore[arg-type]  # same call and labels, timed
             tracker=tracker,
             face_check=FaceCheck(config.face_check),
+            appearance_key=DailyKeys(None, "bench"),
         )
         held = run.boxes.setdefault(clip.video, [])
         for index, (decode_ms, frame) in enumerate(frames_of(videos / clip.video, clip.start, frames)):
