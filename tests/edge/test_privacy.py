@@ -56,9 +56,19 @@ FRAMES = {
     "one-by-one-person-detection.mp4": (250, 560, 1000, 1340),
     "vtest-480x360.avi": (0, 150),
 }
+# People cut off by the frame's bottom edge (the gate's cut-off rule: shoulders, no hips): one-by-one
+# with only the top 55 % of each frame kept, as a close camera or a counter would show it. In these two
+# frames the whole-body gate refused the person (hips below the edge); their heads are face-sized.
+UPPER_BODY = "one-by-one-person-detection.mp4, top 55 %"
+CUT_OFF = {UPPER_BODY: ("one-by-one-person-detection.mp4", (560, 1300), 0.55)}
 # vtest people are 40-55 px tall: the default 256 px network input misses them, so look closer.
 INPUT_HEIGHT = {"vtest-480x360.avi": 512}
-FACE_SIZED = ("store-aisle-detection.gif", "people-detection.gif", "one-by-one-person-detection.mp4")
+FACE_SIZED = (
+    "store-aisle-detection.gif",
+    "people-detection.gif",
+    "one-by-one-person-detection.mp4",
+    UPPER_BODY,
+)
 UPSCALES = (1, 2, 3)
 
 _CASCADE_DIR = cv2.data.haarcascades  # type: ignore[attr-defined]  # (missing from OpenCV's stubs)
@@ -211,6 +221,11 @@ def as_is(make_chain: ChainFactory, video_dir: Path) -> list[Seen]:
         for index, frame in read_frames(video_dir / video, wanted).items():
             result = make_chain(chain_config(video), keep_crops=True).process(frame, START_MS)
             seen.append(Seen(video, index, frame, result))
+    for label, (video, wanted, keep) in CUT_OFF.items():
+        for index, whole in read_frames(video_dir / video, wanted).items():
+            frame = np.ascontiguousarray(whole[: round(whole.shape[0] * keep)])
+            result = make_chain(chain_config(video), keep_crops=True).process(frame, START_MS)
+            seen.append(Seen(label, index, frame, result))
     return seen
 
 
@@ -233,7 +248,7 @@ def with_faces(make_chain: ChainFactory, as_is: list[Seen], portrait: Image) -> 
 
 
 def test_every_video_has_croppable_people(as_is: list[Seen]) -> None:
-    for video in FRAMES:
+    for video in [*FRAMES, *CUT_OFF]:
         people = sum(int(s.result.geometry.valid.sum()) for s in as_is if s.video == video)
         kept = sum(len(s.result.crop_track_ids) for s in as_is if s.video == video)
         assert people >= 2 and kept >= 1, f"{video}: {people} croppable people, {kept} crops kept"
