@@ -49,7 +49,7 @@ def write_week(config: WeekConfig, out: Path) -> dict[str, object]:
     """Write the week under `out` (replacing an earlier one) and return what SYNTHETIC.json says."""
     if out.exists():
         shutil.rmtree(out)
-    days = []
+    days: list[dict[str, str | int]] = []
     for offset in range(config.days):
         day = config.last_day - timedelta(days=config.days - 1 - offset)
         people = round(config.mean_people * WEEKDAY_PROFILE[day.weekday()])
@@ -72,7 +72,7 @@ def write_week(config: WeekConfig, out: Path) -> dict[str, object]:
         shutil.rmtree(folder / "entries")
         days.append({"date": day.isoformat(), "people": people, "entries": generated.unique_entries})
     # Every day wrote the same store file; one copy at the top is what the job reads.
-    shutil.copyfile(out / "days" / days[0]["date"] / "stores.yaml", out / "stores.yaml")
+    shutil.copyfile(out / "days" / str(days[0]["date"]) / "stores.yaml", out / "stores.yaml")
     marker = {
         "synthetic": True,
         "note": "Synthetic week drawn by the store-day generator (bench/storeday.py); not a real store.",

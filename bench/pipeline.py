@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from anonflow.dataflow.pipeline import run
 from anonflow.dataflow.reconnect.evaluate import evaluate
 from anonflow.dataflow.reconnect.link import reconnect
 from anonflow.dataflow.windows import Granularity, ZoneWindows, overlapping
-from bench.storeday import StoreDay, StoreDayConfig, fragments_of, generate, write
+from bench.storeday import StoreDay, StoreDayConfig, fragments_of, generate, write, zone_names
 
 
 def true_hourly_visitors(day: StoreDay) -> dict[int, int]:
@@ -55,20 +56,84 @@ def true_hourly_visitors(day: StoreDay) -> dict[int, int]:
     return dict(present)
 
 
+def true_zone_visitors(day: StoreDay) -> tuple[dict[str, int], dict[tuple[str, int], int]]:
+    """Per zone: persons observed in it over the day, and per (zone, local hour start) in that hour."""
+    keep = ~day.repeats
+    person = day.track_person[day.columns["track"][keep]]
+    zone = day.columns["zone"][keep]
+    t_ms = day.columns["event_time_ms"][keep]
+    hours = ZoneWindows(day.config.time_zone, Granularity.HOUR)
+    # Local hours start on whole UTC quarter hours in every zone in use; key by the window of each hour.
+    hour_keys = {h: hours(int(h) * 900_000).start_ms for h in np.unique(t_ms // 900_000)}
+    quarter = t_ms // 900_000
+    names = zone_names()
+    daily = {names[z]: len(np.unique(person[zone == z])) for z in np.unique(zone)}
+    cells = np.unique(np.stack([zone, np.vectorize(hour_keys.get)(quarter), person]), axis=1)
+    hourly: dict[tuple[str, int], int] = defaultdict(int)
+    for z, h, _ in cells.T:
+        hourly[(names[int(z)], int(h))] += 1
+    return daily, dict(hourly)
+
+
 def job_tables(output: Path) -> dict[str, Any]:
     with duckdb.connect(str(output / "analytics.duckdb"), read_only=True) as db:
-        store = f"zone_id = '{STORE_ZONE}'"
-        daily = db.execute(
-            f"SELECT visitors, entries, exits FROM footfall WHERE {store} AND granularity = '1d'"
-        )
-        visitors, entries, exits = daily.fetchone() or (0, 0, 0)
-        hourly = db.execute(
-            f"SELECT epoch_ms(window_start), visitors FROM footfall WHERE {store} AND granularity = '1h'"
+        rows = db.execute(
+            "SELECT zone_id, granularity, epoch_ms(window_start), visitors, journeys, unlinked, "
+            "entries, exits FROM footfall WHERE granularity IN ('1h', '1d')"
         ).fetchall()
-        rows = {
+        counts = {
             t.name: (db.execute(f"SELECT count(*) FROM {t.name}").fetchone() or (0,))[0] for t in ALL_TABLES
         }
-    return {"visitors": visitors, "entries": entries, "exits": exits, "hourly": dict(hourly), "rows": rows}
+    return {"footfall": rows, "rows": counts}
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Estimate against truth for one zone: the day's figures and the hourly mean absolute error."""
+
+    zone: str
+    truth: int
+    visitors: int
+    journeys: int
+    unlinked: int
+    hourly_truth_mean: float
+    hourly_mae_visitors: float
+    hourly_mae_journeys: float
+
+    def line(self) -> str:
+        hours = max(self.hourly_truth_mean, 1e-9)
+        return (
+            f"  {self.zone:<16} {self.truth:>6} {self.visitors:>8} {self.visitors / self.truth - 1:>+7.1%} "
+            f"{self.unlinked:>8} {self.journeys:>8} {self.journeys / self.truth - 1:>+7.1%} "
+            f"{self.hourly_mae_visitors / hours:>9.1%} {self.hourly_mae_journeys / hours:>9.1%}"
+        )
+
+
+HEADER = (
+    f"  {'zone':<16} {'people':>6} {'visitors':>8} {'error':>7} {'unlinked':>8} {'journeys':>8} "
+    f"{'error':>7} {'hour MAE':>9} {'(journeys)':>9}"
+)
+
+
+def compare(
+    zone: str, truth_day: int, truth_hours: dict[int, int], footfall: list[tuple[Any, ...]]
+) -> Comparison:
+    """One zone's comparison; hours the job has no row for count as 0, hours with no truth likewise."""
+    day = [r for r in footfall if r[0] == zone and r[1] == "1d"]
+    hourly = {int(r[2]): r for r in footfall if r[0] == zone and r[1] == "1h"}
+    hours = set(truth_hours) | set(hourly)
+    mae_v = float(np.mean([abs((hourly[h][3] if h in hourly else 0) - truth_hours.get(h, 0)) for h in hours]))
+    mae_j = float(np.mean([abs((hourly[h][4] if h in hourly else 0) - truth_hours.get(h, 0)) for h in hours]))
+    return Comparison(
+        zone=zone,
+        truth=truth_day,
+        visitors=sum(r[3] or 0 for r in day),
+        journeys=sum(r[4] or 0 for r in day),
+        unlinked=sum(r[5] or 0 for r in day),
+        hourly_truth_mean=float(np.mean(list(truth_hours.values()))),
+        hourly_mae_visitors=mae_v,
+        hourly_mae_journeys=mae_j,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,7 +173,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     wall = time.perf_counter() - started
     counters = result.counters
     print(f"job: {wall:.1f} s wall, {lines / wall:,.0f} entries/s ({args.workers} worker(s))")
-    keys = ("entries_valid", "entries_dead_letter", "entries_duplicate", "entries_counted", "journeys")
+    keys = (
+        "entries_valid",
+        "entries_dead_letter",
+        "entries_duplicate",
+        "entries_counted",
+        "journeys",
+        "people",
+        "people_unanchored",
+    )
     print("counters: " + json.dumps({k: counters.get(k, 0) for k in keys}))
 
     fragments, person_of = fragments_of(day)
@@ -118,17 +191,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(quality.summary())
 
     tables = job_tables(output)
-    truth_hourly = true_hourly_visitors(day)
-    errors = [abs(tables["hourly"].get(h, 0) - n) for h, n in truth_hourly.items()]
+    footfall = tables["footfall"]
+    store_day = next(r for r in footfall if r[0] == STORE_ZONE and r[1] == "1d")
     print(
-        f"tables vs truth: store visitors/day {tables['visitors']} vs {summary['persons']} persons "
-        f"({tables['visitors'] / summary['persons'] - 1:+.1%}); door entries {tables['entries']}, "
-        f"exits {tables['exits']} vs {summary['persons']}"
+        f"door entries {store_day[6]}, exits {store_day[7]} for {summary['persons']} people "
+        f"({summary['staff']} staff, {summary['parties']} shopper parties)"
     )
-    mean_truth = float(np.mean(list(truth_hourly.values())))
+    zone_days, zone_hours = true_zone_visitors(day)
+    lines = [compare(STORE_ZONE, summary["persons"], true_hourly_visitors(day), footfall)]
+    for zone in sorted(zone_days):
+        hours = {h: n for (z, h), n in zone_hours.items() if z == zone}
+        lines.append(compare(zone, zone_days[zone], hours, footfall))
+    print("people vs estimate per zone (day; hourly mean absolute error / mean people per hour):")
+    print(HEADER)
+    for comparison in lines:
+        print(comparison.line())
+    store = lines[0]
+    hourly = store.hourly_mae_visitors / store.hourly_truth_mean
     print(
-        f"  visitors per hour: mean |error| {np.mean(errors):.1f} on a mean of {mean_truth:.0f} "
-        f"({np.mean(errors) / mean_truth:.1%})"
+        f"headline: store visitors/day {store.visitors} vs {store.truth} people "
+        f"({store.visitors / store.truth - 1:+.1%}); hourly mean |error| {store.hourly_mae_visitors:.1f} "
+        f"on a mean of {store.hourly_truth_mean:.0f} ({hourly:.1%})"
     )
     print("  rows: " + ", ".join(f"{name} {n:,}" for name, n in tables["rows"].items()))
     if args.work_dir is None:

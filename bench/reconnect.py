@@ -4,9 +4,10 @@
     python -m bench.reconnect --visitors 300  # a quick look
 
 Prints join precision/recall per kind (occlusion within a camera, transit across cameras), how many
-people were reconstructed exactly, and why the missed true links were missed. The figures depend on the
-generator's knobs (see bench/storeday/): long occlusions, lingering between cameras and per-camera
-appearance drift are built in and are, correctly, not joinable.
+people were reconstructed exactly, and why the missed true links were missed. The generator's walks come
+from distributions of their own (bench/storeday/walks.py), not from the rule's thresholds: long
+occlusions, lingering out of view and light changing the appearance group happen as they would, and
+the rule, correctly, does not join what its evidence does not support.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from anonflow.dataflow.people.model import People
 from anonflow.dataflow.reconnect.fragments import FragmentKey
 from anonflow.dataflow.tracks import Crossing, Track
 
@@ -119,7 +120,8 @@ class StoreDay:
 
     pane: the pane index of the day's window (0 in a batch run); timing: "early", "on_time", "late" or
     "unknown" (batch runners do not say). observations / duplicates: distinct entries and repeated
-    deliveries the day's tracks hold.
+    deliveries the day's tracks hold. people: which estimated person each journey belongs to
+    (dataflow/people); None: one person per journey.
     """
 
     store_id: str
@@ -129,6 +131,12 @@ class StoreDay:
     pane: int
     timing: str
     journeys: tuple[Journey, ...]
+    people: People | None = None
+
+    @property
+    def persons(self) -> People:
+        """The people estimate (one person per journey when none was made)."""
+        return self.people if self.people is not None else People.one_per_journey(len(self.journeys))
 
     @property
     def date(self) -> str:

@@ -111,6 +111,46 @@ class CameraLink(StrictModel):
         return (forward, reverse)
 
 
+class PeopleRule(StrictModel):
+    """How journeys become people (the method is in dataflow/people/README.md).
+
+    With door lines named, every person's first journey crosses one inwards; a journey that does not
+    is a fragment of someone already inside and is stitched to the most plausible unfinished journey.
+    Without door lines, each journey counts as one person.
+    """
+
+    doors: tuple[Identifier, ...] = Field(
+        (),
+        max_length=32,
+        description="Counting lines (line_id) that every way in and out of the store crosses: the doors. "
+        "Leave empty when a way in has no line (a staff door, a mall side): stitching then stays off.",
+    )
+    max_gap_s: float = Field(
+        1800.0,
+        gt=0.0,
+        le=4 * 3600.0,
+        description="Longest time out of every camera's view between two journeys of one person.",
+    )
+    time_scale_s: float = Field(
+        60.0,
+        gt=0.0,
+        le=3600.0,
+        description="Seconds of gap that cost as much as one mismatched cue; shorter gaps are preferred.",
+    )
+    group_penalty: float = Field(
+        3.0,
+        ge=0.0,
+        le=100.0,
+        description="Cost of a different appearance group at the join (light and flicker change groups).",
+    )
+    place_penalty: float = Field(
+        3.0,
+        ge=0.0,
+        le=100.0,
+        description="Cost of a join between cameras without a link, or whose link zones do not match.",
+    )
+
+
 class StoreConfig(StrictModel):
     """One store: where it is in time, how its cameras connect, and how tracks may be re-connected."""
 
@@ -124,6 +164,9 @@ class StoreConfig(StrictModel):
         True,
         description="Join only tracks with the same appearance group. Turning this off makes joins rest on "
         "time and place alone; keep it on unless the gateways send no groups.",
+    )
+    people: PeopleRule = Field(
+        default_factory=PeopleRule, description="How the headline `visitors` turns journeys into people."
     )
 
     @field_validator("time_zone")

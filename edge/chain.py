@@ -47,11 +47,9 @@ from anonflow.edge.orientation import orientations
 from anonflow.edge.pose.model import PoseTiming
 from anonflow.edge.pose.types import Poses
 from anonflow.edge.tracking.base import Tracker
-from anonflow.edge.zones import ZoneMap
+from anonflow.edge.zones import LineCounter, ZoneMap
 
-_REQUIRED_SCORE_POINTS = [
-    POINT_INDEX[p] for p in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
-]
+_CORE_POINTS = [POINT_INDEX[p] for p in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
 
 
 FaceDetector = Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.bool_]]
@@ -131,7 +129,6 @@ class _Track:
     template_sum: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(TEMPLATE_SIZE))
     last_attribute_ms: int | None = None
     last_entry_ms: int | None = None
-    last_foot: tuple[float, float] | None = None
     pending_crossings: list[LineCrossing] = field(default_factory=list)
 
 
@@ -162,7 +159,8 @@ class EdgeChain:
         self._appearance_key = appearance_key
         self._new_entry_id = new_entry_id
         self._keep_crops = keep_crops
-        self._zones = ZoneMap(tuple(config.zones), tuple(config.lines))
+        self._zones = ZoneMap(tuple(config.zones))
+        self._lines = LineCounter(tuple(config.lines))
         self._tracks: dict[str, _Track] = {}
         self._frame_index = 0
         self._last_update_ms: int | None = None
@@ -189,17 +187,18 @@ class EdgeChain:
 
         started = time.perf_counter()
         geometry = fit_crops(poses, frame.shape, self.config.crop, threshold)
-        gated = passes_gate(poses, self.config.gate)
+        gated = passes_gate(poses, self.config.gate, frame_width=frame.shape[1])
         usable = gated & geometry.valid
         chosen = np.flatnonzero(usable)
         crop_ms = _ms_since(started)
 
         started = time.perf_counter()
         boxes = geometry.boxes[chosen].astype(np.float32)
-        scores = poses.scores[chosen][:, _REQUIRED_SCORE_POINTS].mean(axis=1).astype(np.float32)
+        scores = _detection_scores(poses.scores[chosen], threshold)
         assignment = self._tracker.update(boxes, scores, dt_s)
         for ended in assignment.ended:
             self._tracks.pop(ended, None)
+            self._lines.forget(ended)
         track_ms = _ms_since(started)
 
         started = time.perf_counter()
@@ -252,9 +251,7 @@ class EdgeChain:
         for person, track_id in tracked:
             track = self._tracks.setdefault(track_id, _Track())
             foot = (float(feet[person, 0]), float(feet[person, 1]))
-            if track.last_foot is not None:
-                track.pending_crossings.extend(self._zones.crossings(track.last_foot, foot))
-            track.last_foot = foot
+            track.pending_crossings.extend(self._lines.step(track_id, foot))
         return feet
 
     def _entry_due(self, track: _Track, now_ms: int) -> bool:
@@ -412,6 +409,19 @@ def _keypoints(
         if scores[k] >= threshold
     }
     return BodyKeyPoints(**named)
+
+
+def _detection_scores(scores: npt.NDArray[np.float32], threshold: float) -> npt.NDArray[np.float32]:
+    """float32 [N]: the tracker's score per person, the mean of the core points (shoulders, hips) seen.
+
+    Points the frame cuts off do not count against the person: someone seen from the chest up behind a
+    counter is as certain as someone seen whole, and would otherwise never start a track.
+    """
+    core = scores[:, _CORE_POINTS]
+    seen = core >= threshold
+    total = np.where(seen, core, 0.0).sum(axis=1)
+    mean: npt.NDArray[np.float32] = (total / np.maximum(seen.sum(axis=1), 1)).astype(np.float32)
+    return mean
 
 
 def _ms_since(started: float) -> float:

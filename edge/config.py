@@ -14,22 +14,52 @@ NormalisedXY = tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, F
 
 
 class GateConfig(StrictModel):
-    """Which people are confident enough to be processed at all (patent claims 14-16)."""
+    """Which people are confident enough to be processed at all (patent claims 14-16).
+
+    A person passes as *whole* (required points and `min_points` confident) or, when the frame cuts
+    them, as *cut off*: hips hidden below the frame's bottom edge or behind a counter (both shoulders
+    at `cut_off_shoulder_threshold`), or half outside a side edge (the shoulder and hip of the side still
+    in view, the other shoulder within `side_edge_margin` of the edge). Defaults measured on the sample
+    videos against hand-labelled frames (per-frame count MAE, store aisle: 0.81 whole-only, 0.24 now).
+    """
 
     required_points: tuple[str, ...] = Field(
         ("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
-        description="Body points that must all be above `point_threshold` "
+        description="Body points a whole person must have above `point_threshold` "
         "(the neck is the shoulders' midpoint).",
     )
     point_threshold: float = Field(0.2, ge=0.0, le=1.0, description="Confidence a point needs to count.")
     min_points: int = Field(
-        6, ge=1, le=len(BODY_POINTS), description="Least number of confident body points a person needs."
+        6,
+        ge=1,
+        le=len(BODY_POINTS),
+        description="Least number of confident body points a whole person needs "
+        "(measured: 5 counts better per frame on the store aisle but splits one shopper into two tracks).",
     )
     min_shoulder_width: float = Field(
         4.0,
         ge=0.0,
         le=1000.0,
         description="Least shoulder width in pixels; smaller people are too far to crop.",
+    )
+    accept_cut_off: bool = Field(
+        True,
+        description="Also accept people whose hips or legs are outside the frame or hidden "
+        "(bottom edge, counters, close cameras) or who are cut by a side edge.",
+    )
+    cut_off_shoulder_threshold: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="Confidence both shoulders need when the hips are not seen "
+        "(measured: 0.2 admits more stray skeletons, 0.4 misses half the upper bodies).",
+    )
+    side_edge_margin: float = Field(
+        0.04,
+        ge=0.0,
+        le=0.5,
+        description="A person with one shoulder unseen passes as cut by a side edge when the seen "
+        "shoulder lies within this fraction of the frame width plus one shoulder-to-hip height of it.",
     )
 
     @field_validator("required_points")
@@ -127,7 +157,11 @@ class CameraChainConfig(StrictModel):
         None, ge=128, le=1024, description="Pose network input height in pixels (None: the model's default)."
     )
     detect_every: int = Field(
-        1, ge=1, le=30, description="Run the pose model on every k-th frame and track in between."
+        2,
+        ge=1,
+        le=30,
+        description="Run the pose model on every k-th frame and let the tracker predict in between "
+        "(2: about twice the float model's frame rate, every labelled clip counted the same).",
     )
     gate: GateConfig = GateConfig()
     crop: CropConfig = CropConfig()

@@ -36,7 +36,8 @@ class CropGeometry:
     shoulder_y: float32 [N] mean y of the two shoulders.
     torso: float32 [N] torso height in pixels (shoulder line to hip line), the scale of every margin.
     foot: float32 [N, 2] ground point (mid-ankles where seen, else box bottom centre), frame pixels.
-    valid: bool [N] False where a shoulder is unseen or the clipped box is too small (zero-size, off-frame).
+    valid: bool [N] False where the shoulder line is unknown (a shoulder unseen, unless the other shoulder and
+        the hip below it are seen) or the clipped box is too small (zero-size, off-frame).
     """
 
     boxes: npt.NDArray[np.int32]
@@ -77,7 +78,7 @@ def fit_crops(
 ) -> CropGeometry:
     """Fit one head-free crop rectangle per person, for every detected person.
 
-    Rows of people without both shoulders are marked invalid (the cap needs the shoulder line), but their
+    Rows of people without a measured shoulder line are marked invalid (the cap hangs from it), but their
     head zones still count for masking them out of other people's crops.
     """
     height, width = int(frame_shape[0]), int(frame_shape[1])
@@ -113,8 +114,11 @@ def fit_crops(
         y0 = np.clip(np.ceil(np.nan_to_num(cap_y, nan=float(height))), 0, height)
         y1 = np.clip(np.ceil(np.nan_to_num(y_hi, nan=0.0)), 0, height)
     boxes = np.stack([x0, y0, x1, y1], axis=1).astype(np.int32)
+    # A person cut by a side edge keeps one shoulder; with the hip under it the torso height, and so the
+    # head cap, is measured, not guessed.
+    one_side = conf[:, [_LS, _LH]].all(axis=1) | conf[:, [_RS, _RH]].all(axis=1)
     valid: npt.NDArray[np.bool_] = (
-        both_shoulders & (boxes[:, 2] - boxes[:, 0] >= 4) & (boxes[:, 3] - boxes[:, 1] >= 4)
+        (both_shoulders | one_side) & (boxes[:, 2] - boxes[:, 0] >= 4) & (boxes[:, 3] - boxes[:, 1] >= 4)
     )
 
     ankle_seen_both = np.asarray(conf[:, _ANKLES].all(axis=1), bool)

@@ -15,10 +15,9 @@ WHOLE_VIEW = "all"
 
 @dataclass(frozen=True, slots=True)
 class ZoneMap:
-    """A camera's zones and lines. Without configured zones every foot point is in the zone `all`."""
+    """A camera's polygon zones. Without configured zones every foot point is in the zone `all`."""
 
     zones: tuple[ZoneConfig, ...]
-    lines: tuple[LineConfig, ...]
 
     def zones_at(self, foot: npt.NDArray[np.float32]) -> list[list[str]]:
         """Ids of the zones containing each normalised foot point (float32 [N, 2])."""
@@ -33,22 +32,50 @@ class ZoneMap:
         )
         return [[z.id for z, hit in zip(self.zones, row, strict=True) if hit] for row in inside]
 
-    def crossings(self, before: tuple[float, float], after: tuple[float, float]) -> list[LineCrossing]:
-        """Lines the step from `before` to `after` crosses, with the direction of each crossing.
 
-        Walking from a line's start to its end, stepping from its left to its right is `in`.
-        """
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """Where a track's foot last stood off a line, and on which side (+1 right, -1 left)."""
+
+    side: int
+    foot: tuple[float, float]
+
+
+class LineCounter:
+    """Turns each track's foot path into line crossings, with their direction.
+
+    Walking from a line's start to its end, stepping from its left to its right is `in`. A crossing is
+    a change of side whose path (from where the foot last stood off the line) passes through the line
+    itself, not its extension beyond the ends. A foot exactly on the line has no side yet: stepping onto
+    the line and back is no crossing, stepping on and over is one. Every crossing is counted (no
+    debounce): a person lingering on a door line yields in/out pairs that cancel, never a lost one.
+    """
+
+    def __init__(self, lines: tuple[LineConfig, ...]) -> None:
+        self.lines = lines
+        self._seen: dict[str, dict[str, _Seen]] = {}
+
+    def step(self, track_id: str, foot: tuple[float, float]) -> list[LineCrossing]:
+        """The lines this track crossed since its last step to the normalised point `foot`."""
+        seen = self._seen.setdefault(track_id, {})
         found = []
         for line in self.lines:
-            side_before = _side(line.start, line.end, before)
-            side_after = _side(line.start, line.end, after)
-            if 0 in (side_before, side_after) or side_before == side_after:
+            side = _side(line.start, line.end, foot)
+            if side == 0:
                 continue
-            # The step must also straddle the line's extent, not just its infinite extension.
-            if _side(before, after, line.start) * _side(before, after, line.end) > 0:
+            before = seen.get(line.id)
+            seen[line.id] = _Seen(side, foot)
+            if before is None or before.side == side:
                 continue
-            found.append(LineCrossing(line_id=line.id, direction="in" if side_after > 0 else "out"))
+            # The path must pass through the line's extent, not around one of its ends.
+            if _side(before.foot, foot, line.start) * _side(before.foot, foot, line.end) > 0:
+                continue
+            found.append(LineCrossing(line_id=line.id, direction="in" if side > 0 else "out"))
         return found
+
+    def forget(self, track_id: str) -> None:
+        """Drop an ended track's state."""
+        self._seen.pop(track_id, None)
 
 
 def _side(a: tuple[float, float], b: tuple[float, float], p: tuple[float, float]) -> int:

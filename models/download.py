@@ -88,6 +88,9 @@ def download(
     except urllib.error.URLError as error:
         partial.unlink(missing_ok=True)
         raise DownloadError(f"cannot download {url}: {error.reason} (no network, or host down?)") from None
+    except TimeoutError:
+        partial.unlink(missing_ok=True)
+        raise DownloadError(f"download of {url} timed out after {timeout_s:g} s without data") from None
     except OSError as error:
         partial.unlink(missing_ok=True)
         if error.errno == errno.ENOSPC:

@@ -16,7 +16,10 @@ from bench.storeday.render import render_rows
 
 @dataclass(frozen=True, slots=True)
 class StoreDayConfig:
-    """Knobs of the synthetic day; the defaults give about a million entries."""
+    """Knobs of the synthetic day; the defaults give about a million entries.
+
+    visitors: every person of the day, `staff` of them working shifts (walks.py draws how people move).
+    """
 
     seed: int = 1
     day: date = date(2024, 5, 14)
@@ -25,13 +28,9 @@ class StoreDayConfig:
     open_hour: int = 8
     close_hour: int = 20
     visitors: int = 2600
+    staff: int = 6
     fps: float = 2.0
     groups: int = 512
-    occlusions_per_minute: float = 0.8
-    long_occlusions: float = 0.1
-    flicker: float = 0.03
-    camera_drift: float = 0.05
-    lingering: float = 0.05
     duplicates: float = 0.01
     bad_lines: int = 300
 
@@ -48,6 +47,7 @@ class StoreDay:
     GENDERS, AGE_BANDS, ORIENTATIONS and zone_names() (bench/storeday/layout.py); `keypoints` is float
     [N, 12, 3] (x, y, score).
     track_*: one row per track: its id (16 hex digits), camera index and person index.
+    person_*: one row per person: the party they came with, and whether they work there.
     """
 
     config: StoreDayConfig
@@ -57,6 +57,8 @@ class StoreDay:
     track_ids: npt.NDArray[np.bytes_]
     track_camera: npt.NDArray[np.int64]
     track_person: npt.NDArray[np.int64]
+    person_party: npt.NDArray[np.int64]
+    person_staff: npt.NDArray[np.bool_]
 
     @property
     def rows(self) -> int:

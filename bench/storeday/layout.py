@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from anonflow.contract.body import BODY_POINTS
 from anonflow.contract.entry import AgeBand, Gender, LineCrossing, Orientation
-from anonflow.dataflow.stores import CameraLink, OcclusionRule, StoreConfig
+from anonflow.dataflow.stores import CameraLink, OcclusionRule, PeopleRule, StoreConfig
 
 CAMERAS: Final = ("entrance", "aisle-a", "aisle-b", "checkout")
 ENTRANCE, AISLE_A, AISLE_B, CHECKOUT = range(4)
@@ -110,4 +110,10 @@ def store_config(store_id: str, time_zone: str) -> StoreConfig:
                 max_transit_s=hi,
             )
         )
-    return StoreConfig(store_id=store_id, time_zone=time_zone, occlusion=OCCLUSION, links=tuple(links))
+    return StoreConfig(
+        store_id=store_id,
+        time_zone=time_zone,
+        occlusion=OCCLUSION,
+        links=tuple(links),
+        people=PeopleRule(doors=(DOOR_LINE,)),
+    )

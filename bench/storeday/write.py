@@ -44,7 +44,9 @@ def write(day: StoreDay, out: Path) -> dict[str, Any]:
     truth = {
         "store_id": day.config.store_id,
         "seed": day.config.seed,
-        "persons": int(day.track_person.max()) + 1 if len(day.track_person) else 0,
+        "persons": len(day.person_party),
+        "staff": int(day.person_staff.sum()),
+        "parties": len(np.unique(day.person_party[~day.person_staff])),
         "tracks": len(day.track_ids),
         "unique_entries": day.unique_entries,
         "duplicate_entries": day.rows - day.unique_entries,

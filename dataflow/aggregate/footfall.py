@@ -1,11 +1,17 @@
-"""Footfall: per zone and window, distinct visitors, entries and exits across counting lines, peak occupancy.
+"""Footfall: per zone and window, people, journeys, entries and exits across counting lines, peak occupancy.
 
-- visitors: distinct journeys with a visit to the zone overlapping the window (zone `*`: the whole store,
-  a journey's first to last observation);
+- visitors (the headline): estimated people with a visit to the zone overlapping the window: distinct
+  persons of the store-day's people estimate (dataflow/people/README.md) among the journeys there; for
+  zone `*` (the whole store) a person is present from their first observation to their last, out of
+  view or not;
+- journeys: distinct journeys there (diagnostic; a person re-connection could not follow counts twice);
+- unlinked: of the visitors, people whose journeys reach back to no door entry (null when the store
+  names no door lines): the estimate's uncertainty, the true count most likely lying between
+  visitors - unlinked and visitors;
 - entries / exits: distinct journeys that crossed a counting line inwards / outwards in the window with
   their foot point in the zone (every crossing also counts for `*`); a journey counts once per row, so
   one person cannot move the number by more than one;
-- peak_occupancy: the most journeys in the zone at one instant of the window.
+- peak_occupancy: the most journeys in the zone at one instant of the window (zone `*`: people).
 """
 
 from __future__ import annotations
@@ -20,12 +26,13 @@ from anonflow.dataflow.aggregate.base import (
     AggregateTable,
     Cell,
     Row,
+    behind,
     day_windows,
     presence,
     window_columns,
 )
 from anonflow.dataflow.journeys import STORE_ZONE, StoreDay
-from anonflow.dataflow.windows import LocalWindow
+from anonflow.dataflow.windows import LocalWindow, overlapping
 
 
 class Occupancy:
@@ -47,11 +54,25 @@ class Occupancy:
         return max([self.at(window.start_ms), *(self.at(s) for s in self._starts[lo:hi])])
 
 
+def person_spans(day: StoreDay) -> list[tuple[int, int]]:
+    """Per estimated person: first observation to last (UTC ms) over all their journeys."""
+    people = day.persons
+    spans = [(2**63 - 1, -(2**63))] * people.count
+    for journey, person in zip(day.journeys, people.person_of, strict=True):
+        start, end = spans[person]
+        spans[person] = (min(start, journey.start_ms), max(end, journey.end_ms))
+    return spans
+
+
 def footfall_rows(day: StoreDay) -> list[Row]:
+    people = day.persons
+    stays = person_spans(day)
     spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for journey in day.journeys:
         for visit in journey.visits:
-            spans[visit.zone_id].append((visit.start_ms, visit.end_ms))
+            if visit.zone_id != STORE_ZONE:
+                spans[visit.zone_id].append((visit.start_ms, visit.end_ms))
+    spans[STORE_ZONE] = stays
     occupancy = {zone: Occupancy(zone_spans) for zone, zone_spans in spans.items()}
 
     rows: list[Row] = []
@@ -63,16 +84,32 @@ def footfall_rows(day: StoreDay) -> list[Row]:
                 window = windows(crossing.t_ms)
                 for zone in {*crossing.zones, STORE_ZONE}:
                     crossed[crossing.direction][(zone, window)].add(index)
-        for (zone, window), journeys in sorted(presence(day, windows).items()):
+        journeys_in = presence(day, windows)
+        people_in: dict[Cell, set[int]] = defaultdict(set)
+        for (zone, window), journeys in journeys_in.items():
+            if zone != STORE_ZONE:
+                people_in[(zone, window)].update(people.person_of[j] for j in journeys)
+        for person, (start, end) in enumerate(stays):
+            for window in overlapping(windows, start, end):
+                people_in[(STORE_ZONE, window)].add(person)
+        for (zone, window), persons in sorted(people_in.items()):
+            unlinked = sum(1 for p in persons if not people.anchored[p])
             rows.append(
-                {
-                    "zone_id": zone,
-                    **window_columns(granularity, window),
-                    "visitors": len(journeys),
-                    "entries": len(crossed["in"].get((zone, window), ())),
-                    "exits": len(crossed["out"].get((zone, window), ())),
-                    "peak_occupancy": occupancy[zone].peak(window),
-                }
+                behind(
+                    FOOTFALL.row(
+                        {
+                            "zone_id": zone,
+                            **window_columns(granularity, window),
+                            "visitors": len(persons),
+                            "journeys": len(journeys_in.get((zone, window), ())),
+                            "unlinked": unlinked if people.method == "doors" else None,
+                            "entries": len(crossed["in"].get((zone, window), ())),
+                            "exits": len(crossed["out"].get((zone, window), ())),
+                            "peak_occupancy": occupancy[zone].peak(window),
+                        }
+                    ),
+                    journeys_in.get((zone, window), ()),
+                )
             )
     return rows
 

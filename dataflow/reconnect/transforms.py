@@ -1,9 +1,10 @@
-"""Re-connection as a Beam step: the tracks of one store-day -> a `StoreDay` of journeys.
+"""Re-connection as a Beam step: the tracks of one store-day -> a `StoreDay` of journeys and people.
 
 Tracks arrive windowed by store-local day (`WindowStoreDays`), so journeys are linked when the day's
 pane fires: once in a batch run; on time, early and late in a streaming run. Panes accumulate, so a
 later pane may carry a newer summary of a track already seen; the fullest summary of each track is
-used. A journey that straddles local midnight is cut in two (one per day).
+used. A journey that straddles local midnight is cut in two (one per day). The journeys are then grouped
+into people (dataflow/people), which the footfall headline counts.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from apache_beam.transforms.window import IntervalWindow
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
 from anonflow.dataflow.journeys import StoreDay, journeys_of
+from anonflow.dataflow.people.stitch import people_of
 from anonflow.dataflow.reconnect.fragments import FragmentKey
 from anonflow.dataflow.reconnect.link import reconnect
 from anonflow.dataflow.stores import StoreConfig, StoresConfig, default_store
@@ -51,6 +53,8 @@ class _LinkStoreDay(beam.DoFn):
         self.tracks = Metrics.counter("anonflow", "reconnect_tracks")
         self.occlusion_joins = Metrics.counter("anonflow", "reconnect_joins_occlusion")
         self.transit_joins = Metrics.counter("anonflow", "reconnect_joins_transit")
+        self.people = Metrics.counter("anonflow", "people")
+        self.unanchored = Metrics.counter("anonflow", "people_unanchored")
 
     def setup(self) -> None:
         self._by_id = self._stores.by_id() if self._stores is not None else {}
@@ -70,6 +74,10 @@ class _LinkStoreDay(beam.DoFn):
         self.tracks.inc(len(latest))
         for join in result.joins:
             (self.occlusion_joins if join.kind == "occlusion" else self.transit_joins).inc()
+        journeys = journeys_of(latest, result.journey_of, int(store.occlusion.max_gap_s * 1000))
+        people = people_of(journeys, store)
+        self.people.inc(people.count)
+        self.unanchored.inc(people.unanchored)
         yield StoreDay(
             store_id=store_id,
             time_zone=store.time_zone,
@@ -77,7 +85,8 @@ class _LinkStoreDay(beam.DoFn):
             end_ms=window.end.micros // 1000,
             pane=pane.index,
             timing=_TIMING.get(pane.timing, "unknown"),
-            journeys=journeys_of(latest, result.journey_of, int(store.occlusion.max_gap_s * 1000)),
+            journeys=journeys,
+            people=people,
         )
 
 

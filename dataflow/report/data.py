@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from anonflow.contract.errors import InputError
-from anonflow.contract.tables import ALL_TABLES
+from anonflow.contract.tables import ANALYST_TABLES
 from anonflow.dataflow.journeys import STORE_ZONE
 
 # The footfall / dwell / demographics / flows / heatmap column that counts people (k is checked on it).
@@ -85,7 +85,6 @@ class ReportData:
     flows: Rows
     heatmap: Rows
     cells: Rows  # table_name, rows, suppressed
-    dead_letter: Rows  # reason, payloads
     privacy: dict[str, Any]
     synthetic: dict[str, Any] | None
 
@@ -109,7 +108,7 @@ def _query(connection: Any, sql: str, params: list[Any]) -> Rows:
 def _privacy_sidecars(db: Path) -> dict[str, Any]:
     """`_privacy.json` of each table, if the job wrote them next to the tables (see dataflow.privacy)."""
     found = {}
-    for table in ALL_TABLES:
+    for table in ANALYST_TABLES:
         path = db.parent / table.name / "_privacy.json"
         if path.is_file():
             found[table.name] = json.loads(path.read_text(encoding="utf-8"))
@@ -158,7 +157,7 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
         present = {
             r[0] for r in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()
         }
-        missing = [t.name for t in ALL_TABLES if t.name not in present]
+        missing = [t.name for t in ANALYST_TABLES if t.name not in present]
         if missing:
             raise InputError(
                 f"{db} has no {', '.join(missing)} view(s); was it written by `anonflow pipeline`?"
@@ -227,12 +226,6 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
                     for t in _CELL_TABLES
                 ),
                 repeat=len(_CELL_TABLES),
-            ),
-            dead_letter=_query(
-                connection,
-                "SELECT reason, count(*) AS n FROM dead_letter "
-                "GROUP BY reason ORDER BY n DESC, reason LIMIT 20",
-                [],
             ),
             privacy=_privacy_sidecars(db),
             synthetic=_synthetic_marker(db),

@@ -131,11 +131,11 @@ def flows(data: ReportData) -> Panel:
     counts = "people moving from one zone (row) to the next zone they entered (column), over the period"
     rows = data.flows
     if not len(rows):
-        zones = len(data.zones)
+        configured = len(data.zones)
         why = (
-            f"Flows need at least two zones; this store's cameras have {zones} "
-            f"zone{'s' if zones != 1 else ''} configured."
-            if zones < 2
+            f"Flows need at least two zones; this store's cameras have {configured} "
+            f"zone{'s' if configured != 1 else ''} configured."
+            if configured < 2
             else "No zone-to-zone moves in this period. Moves are counted between zones of one camera, "
             "and across cameras only where the stores file links them."
         )

@@ -51,7 +51,8 @@ def render_recipe(template: str, *, name: str, version: str, author: str) -> str
 
 
 def package_models(model_dir: Path, destination: Path) -> list[str]:
-    """Zip the default model of each role at its manifest path; returns the stored names."""
+    """Zip the default model of each role (and its sidecar, if converted here) at its manifest path;
+    returns the stored names."""
     sys.path.insert(0, str(ROOT))
     from anonflow.edge.modelfiles.registry import default_model, resolve
 
@@ -59,8 +60,14 @@ def package_models(model_dir: Path, destination: Path) -> list[str]:
     with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_STORED) as archive:
         for role in ("pose", "attributes"):
             spec = default_model(role)
-            archive.write(resolve(spec, model_dir), arcname=spec.file)
+            path = resolve(spec, model_dir)
+            archive.write(path, arcname=spec.file)
             stored.append(spec.file)
+            # A model converted from its upstream release is accepted only with its conversion sidecar.
+            sidecar = path.with_name(path.name + ".json")
+            if sidecar.is_file():
+                archive.write(sidecar, arcname=spec.file + ".json")
+                stored.append(spec.file + ".json")
     return stored
 
 

@@ -81,7 +81,8 @@ def _evaluate_pose(request: EvaluationRequest, directory: Path) -> dict[str, Any
             poses.append(found)
             times[m].append(timing.inference_ms)
             counted[m]["detected"][frame.index] = len(found)
-            counted[m]["gated"][frame.index] = int(passes_gate(found, gate).sum())
+            gated = passes_gate(found, gate, frame_width=frame.image.shape[1])
+            counted[m]["gated"][frame.index] = int(gated.sum())
         if frame.index in compared:
             agreement += compare(poses[0], poses[1], request.tolerance, request.point_threshold)
 

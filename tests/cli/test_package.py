@@ -79,3 +79,13 @@ def test_it_installs_alone_and_runs(dist: Path, tmp_path: Path, kind: str) -> No
     assert run.returncode == 0, run.stderr
     for command in ("demo", "models", "pipeline"):
         assert command in run.stdout
+    # The base install has no Beam: the job's help says which extra to install, in one line.
+    job = subprocess.run(
+        [str(venv / "bin" / "anonflow"), "pipeline", "--help"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert job.returncode == 2 and len(job.stderr.strip().splitlines()) == 1
+    assert "anonflow[dataflow]" in job.stderr

@@ -40,6 +40,7 @@ STANDING = {
 }
 NO_LEGS = {k: v for k, v in STANDING.items() if "knee" not in k and "ankle" not in k}
 ONE_SHOULDER = {k: v for k, v in STANDING.items() if k != "right_shoulder"}
+ONE_SHOULDER_NO_HIP = {k: v for k, v in ONE_SHOULDER.items() if k != "left_hip"}
 AT_LEFT_EDGE = {k: (x - 100, y) for k, (x, y) in STANDING.items()}
 
 
@@ -52,8 +53,11 @@ AT_LEFT_EDGE = {k: (x - 100, y) for k, (x, y) in STANDING.items()}
         (NO_LEGS, True, (70, 85, 130, 370)),
         # left edge: clipped at x = 0.
         (AT_LEFT_EDGE, True, (0, 85, 30, 328)),
-        # one shoulder: no shoulder line, so no crop.
-        (ONE_SHOULDER, False, None),
+        # one shoulder (a side edge cut the other) with the hip under it: the torso height is measured,
+        # so the cap is too; side margin 0.25 x 0.6 torso = 15 px.
+        (ONE_SHOULDER, True, (70, 85, 135, 328)),
+        # one shoulder and not its hip: no measured shoulder line, so no crop.
+        (ONE_SHOULDER_NO_HIP, False, None),
     ],
 )
 def test_crop_geometry(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from anonflow.edge.config import LineConfig, ZoneConfig
-from anonflow.edge.zones import WHOLE_VIEW, ZoneMap
+from anonflow.edge.zones import WHOLE_VIEW, LineCounter, ZoneMap
 
 SQUARE = ZoneConfig(id="left", polygon=[(0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0)])
 TRIANGLE = ZoneConfig(id="tri", polygon=[(0.4, 0.4), (0.9, 0.4), (0.65, 0.9)])
@@ -25,12 +25,12 @@ DOOR = LineConfig(id="door", start=(0.2, 0.5), end=(0.8, 0.5))
     ],
 )
 def test_zones_at(point: tuple[float, float], expected: list[str]) -> None:
-    zones = ZoneMap((SQUARE, TRIANGLE), ())
+    zones = ZoneMap((SQUARE, TRIANGLE))
     assert zones.zones_at(np.array([point], np.float32)) == [expected]
 
 
 def test_no_zones_means_whole_view() -> None:
-    assert ZoneMap((), ()).zones_at(np.array([[0.3, 0.3], [0.9, 0.9]], np.float32)) == [
+    assert ZoneMap(()).zones_at(np.array([[0.3, 0.3], [0.9, 0.9]], np.float32)) == [
         [WHOLE_VIEW],
         [WHOLE_VIEW],
     ]
@@ -49,7 +49,9 @@ def test_no_zones_means_whole_view() -> None:
 def test_crossings(
     before: tuple[float, float], after: tuple[float, float], expected: list[tuple[str, str]]
 ) -> None:
-    found = ZoneMap((), (DOOR,)).crossings(before, after)
+    counter = LineCounter((DOOR,))
+    assert counter.step("t", before) == []
+    found = counter.step("t", after)
     assert [(c.line_id, c.direction) for c in found] == expected
 
 
@@ -74,4 +76,4 @@ def test_degenerate_line_is_rejected() -> None:
 def test_points_on_the_far_image_edges_are_inside_full_frame_zones() -> None:
     whole = ZoneConfig(id="whole", polygon=[(0, 0), (1, 0), (1, 1), (0, 1)])
     corners = np.array([[1.0, 1.0], [0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], np.float32)
-    assert ZoneMap((whole,), ()).zones_at(corners) == [["whole"]] * 4
+    assert ZoneMap((whole,)).zones_at(corners) == [["whole"]] * 4

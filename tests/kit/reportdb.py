@@ -176,6 +176,14 @@ def build_db(path: Path, *, empty: bool = False) -> Path:
                     "store_id": "unknown",
                     "date": DAY,
                 },
+                {  # another store's: never on this store's page
+                    "source": "g.ndjson:1",
+                    "reason": "not a valid entry: box.x_min: out of range",
+                    "raw": "{}",
+                    "received_at": OPEN,
+                    "store_id": "store-002",
+                    "date": DAY,
+                },
             ],
         )
     connection.close()

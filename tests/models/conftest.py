@@ -68,7 +68,7 @@ def harvest_crops(directory: Path, video: Path, count: int, stride: int) -> list
     for frame in sample_frames(video, count, stride):
         poses = pose(frame.image)
         geometry = fit_crops(poses, frame.image.shape, crop, gate.point_threshold)
-        which = np.flatnonzero(passes_gate(poses, gate) & geometry.valid)
+        which = np.flatnonzero(passes_gate(poses, gate, frame_width=frame.image.shape[1]) & geometry.valid)
         if not which.size:
             continue
         images = render_crops(

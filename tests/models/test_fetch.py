@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import shutil
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,7 @@ def _tampered_storage(upstream: Path, tmp_path: Path) -> Path:
         ("truncated", "truncated"),
         ("unreachable", "Connection refused"),
         ("not found", "HTTP 404"),
+        ("silent", "timed out"),
     ],
 )
 def test_fetch_failures_are_one_line_and_write_nothing(
@@ -194,14 +196,16 @@ def test_fetch_failures_are_one_line_and_write_nothing(
         serving(_tampered_storage(upstream, tmp_path)) as tampered,
         serving(upstream, truncate_after=100_000) as truncating,
         serving(tmp_path / "cache", truncate_after=None) as empty,
+        socket.create_server(("127.0.0.1", 0)) as silent,  # accepts connections, never answers
     ):
         mirror = {
             "wrong file": tampered,
             "truncated": truncating,
             "unreachable": refusing_url(),
             "not found": empty,
+            "silent": f"http://127.0.0.1:{silent.getsockname()[1]}",
         }
-        run = cli("fetch", POSE.name, "--model-dir", target, "--mirror", mirror[case], "--timeout", "5")
+        run = cli("fetch", POSE.name, "--model-dir", target, "--mirror", mirror[case], "--timeout", "2")
 
     assert run.code == 2
     assert expected in run.err

@@ -153,3 +153,30 @@ def test_the_build_produces_what_the_recipe_names(tmp_path: Path, model_dir: Pat
     assert not json.loads((HERE / "gdk-config.json").read_text())["component"][name]["version"].startswith(
         "NEXT"
     )
+
+
+def test_models_converted_here_reach_the_gateway_with_their_sidecars(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from anonflow.contract.errors import ModelFileError
+    from anonflow.edge.modelfiles.registry import resolve
+    from anonflow.models.fetch import fetch
+    from tests.kit.httpserve import serving
+
+    monkeypatch.setenv("ANONFLOW_CACHE_DIR", str(tmp_path / "cache"))
+    converted = tmp_path / "converted"
+    with serving(model_dir / "upstream") as storage:
+        for role in ("pose", "attributes"):
+            fetch(default_model(role), converted, storage, timeout_s=10)
+
+    stored = build.package_models(converted, tmp_path / "models.zip")
+    gateway = tmp_path / "gateway"
+    with zipfile.ZipFile(tmp_path / "models.zip") as archive:
+        archive.extractall(gateway)
+
+    assert len(stored) == 4
+    for role in ("pose", "attributes"):
+        resolve(default_model(role), gateway)  # accepted on the gateway, as on the workstation
+    (gateway / (default_model("pose").file + ".json")).unlink()
+    with pytest.raises(ModelFileError, match="does not match the manifest"):
+        resolve(default_model("pose"), gateway)  # without its sidecar the converted file is refused
