@@ -12,12 +12,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from anonflow import __version__
 from anonflow.contract.errors import InputError
 from anonflow.contract.tables import ANALYST_TABLES
 from anonflow.dataflow.journeys import STORE_ZONE
 
 # The footfall / dwell / demographics / flows / heatmap column that counts people (k is checked on it).
 PEOPLE_COLUMN: Final = "visitors"
+# The footfall column saying how many of those people the estimate is unsure of (see dataflow/people/).
+UNCERTAINTY_COLUMN: Final = "unlinked"
 # A file the demo writes next to a synthetic week's tables; the page then says the data is synthetic.
 SYNTHETIC_MARKER: Final = "SYNTHETIC.json"
 _CELL_TABLES = ("footfall", "dwell", "demographics", "flows", "heatmap")
@@ -50,6 +53,9 @@ class Window:
     people: int | None
     peak_occupancy: int | None
     suppressed: bool
+    # Of `people`, those whose journeys reach back to no door entry: the estimate's uncertainty (the true
+    # count most likely lies between people - unlinked and people); None without door lines.
+    unlinked: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +131,22 @@ def _synthetic_marker(db: Path) -> dict[str, Any] | None:
     return None
 
 
+def _check_columns(connection: Any, db: Path) -> None:
+    """Tables written by another version of the job (a renamed or new column) are one clear line."""
+    present: dict[str, set[str]] = {}
+    for table, column in connection.execute(
+        "SELECT table_name, column_name FROM information_schema.columns"
+    ).fetchall():
+        present.setdefault(table, set()).add(column)
+    for table in ANALYST_TABLES:
+        missing = [c for c in table.column_names if c not in present.get(table.name, set())]
+        if missing:
+            raise InputError(
+                f"{db}: {table.name} has no {', '.join(missing)} column(s); it was written by another "
+                f"version of `anonflow pipeline` (anonflow {__version__} reads these): run the job again"
+            )
+
+
 def _windows(rows: Rows) -> tuple[Window, ...]:
     return tuple(Window(*row) for row in rows.rows)
 
@@ -172,9 +194,10 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
         def q(sql: str, repeat: int = 1) -> Rows:
             return _query(connection, sql.replace("{where}", where), params * repeat)
 
+        _check_columns(connection, db)
         window_columns = (
             "zone_id, granularity, window_start, window_end, date, "
-            f"{PEOPLE_COLUMN}, peak_occupancy, suppressed"
+            f"{PEOPLE_COLUMN}, peak_occupancy, suppressed, {UNCERTAINTY_COLUMN}"
         )
         return ReportData(
             store_id=store_id,

@@ -149,6 +149,9 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "other.yaml").write_text("stores:\n  - {store_id: store-002, time_zone: Europe/Paris}\n")
     with duckdb.connect(str(root / "partial.duckdb")) as connection:
         connection.execute("CREATE TABLE footfall (store_id VARCHAR)")
+    build_db(root / "older.duckdb")  # as an earlier job wrote it: demographics by age band
+    with duckdb.connect(str(root / "older.duckdb")) as connection:
+        connection.execute("ALTER TABLE demographics RENAME COLUMN age_group TO age_band")
     return root
 
 
@@ -166,6 +169,10 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
         (["--db", "{db}", "--background", "entrance={tmp}/broken.png"], "cannot be read"),
         (["--db", "{tmp}/notdb.duckdb"], "is not a DuckDB database"),
+        (
+            ["--db", "{tmp}/older.duckdb"],
+            "demographics has no age_group column(s); it was written by another",
+        ),
         (["--db", "{tmp}/partial.duckdb"], "has no dwell, demographics, flows, heatmap view(s)"),
     ],
 )
