@@ -20,8 +20,15 @@ sample videos for several setups, at 1 and 2 inference threads, and prints
 
 The int8 pose model (`anonflow models quantize`) is included when the model directory holds it.
 
+`--ratio` measures the default configuration against the float model's own bound instead: whole
+processes, alternated round by round on the same frames (the machine is shared, so only a ratio measured
+side by side means anything): the default chain (decode included) at 2 threads, and the fp32 pose network
+alone at input height 256 on 2 threads over frames decoded beforehand. It prints each round's FPS and the
+median ratio.
+
     ANONFLOW_MODEL_DIR=../shared/models ANONFLOW_VIDEO_DIR=../shared/videos python bench/edge_stages.py
     python bench/edge_stages.py --frames 30 --threads 2          # quicker
+    python -m bench.edge_stages --ratio --frames 60 --rounds 3   # default chain / fp32 model bound
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from anonflow.contract.errors import AnonflowError
+from anonflow.edge.appearance import DailyKeys
 from anonflow.edge.attributes import AttributeModel, AttributeScores, load_attribute_model
 from anonflow.edge.chain import EdgeChain
 from anonflow.edge.config import CameraChainConfig
@@ -207,6 +215,7 @@ def run_setup(setup: Setup, threads: int, models: Path, videos: Path, frames: in
             attribute_model=attributes,  # type: ignore[arg-type]  # same call and labels, timed
             tracker=tracker,
             face_check=FaceCheck(config.face_check),
+            appearance_key=DailyKeys(None, "bench"),
         )
         held = run.boxes.setdefault(clip.video, [])
         for index, (decode_ms, frame) in enumerate(frames_of(videos / clip.video, clip.start, frames)):
@@ -367,6 +376,73 @@ def available(setup: Setup, models: Path) -> str | None:
     return None
 
 
+def default_chain_fps(models: Path, videos: Path, frames: int) -> float:
+    """Frames per second of the default chain over every clip, decode and serialising included."""
+    from anonflow.edge.chain import build_chain
+
+    config = CameraChainConfig()
+    total_frames, total_s = 0, 0.0
+    warm = next(frames_of(videos / CLIPS[0].video, 0, 1))[1]  # first session runs are slow: not timed
+    warming = build_chain(config, store_id="bench", camera_id="warm", model_dir=models, threads=2)
+    warming.process(warm, START_MS)
+    for clip in CLIPS:
+        chain = build_chain(config, store_id="bench", camera_id="cam", model_dir=models, threads=2)
+        capture = cv2.VideoCapture(str(videos / clip.video))
+        for _ in range(clip.start):
+            capture.grab()
+        started = time.perf_counter()
+        for index in range(frames):
+            ok, frame = capture.read()
+            if not ok:
+                break
+            result = chain.process(np.asarray(frame, np.uint8), START_MS + round(index * 1000 / clip.fps))
+            for entry in result.entries:
+                entry.model_dump_json(exclude_none=True)
+            total_frames += 1
+        total_s += time.perf_counter() - started
+        capture.release()
+    return total_frames / total_s
+
+
+def model_bound_fps(models: Path, videos: Path, frames: int) -> float:
+    """Frames per second of the fp32 pose network alone (input height 256, 2 threads) on the same frames."""
+    pose = load_pose_model(spec(FLOAT, "pose"), models, threads=2, input_height=256)
+    images = [f for clip in CLIPS for _, f in frames_of(videos / clip.video, clip.start, frames)]
+    pose.infer(images[0])
+    started = time.perf_counter()
+    for image in images:
+        pose.infer(image)
+    return len(images) / (time.perf_counter() - started)
+
+
+def ratio(frames: int, rounds: int, model_arg: str | None, video_dir: Path) -> int:
+    """Alternate whole processes of the default chain and the fp32 model bound; print the median ratio."""
+    import statistics
+    import subprocess
+
+    def child(kind: str) -> float:
+        command = [sys.executable, "-m", "bench.edge_stages", "--child", kind, "--frames", str(frames)]
+        command += ["--video-dir", str(video_dir)] + (["--model-dir", model_arg] if model_arg else [])
+        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        return float(out.strip().splitlines()[-1])
+
+    print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
+    print(f"default: {CameraChainConfig().model_dump(include={'pose_model', 'detect_every'})}")
+    ratios = []
+    for round_ in range(rounds):
+        order = ("default", "bound") if round_ % 2 == 0 else ("bound", "default")
+        fps = {kind: child(kind) for kind in order}
+        ratios.append(fps["default"] / fps["bound"])
+        print(
+            f"round {round_ + 1}: default chain {fps['default']:.1f} FPS, "
+            f"fp32 model bound {fps['bound']:.1f} FPS, ratio {ratios[-1]:.2f} "
+            f"(load {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+    print(f"default chain / fp32 model-bound FPS: median ratio {statistics.median(ratios):.2f} over {rounds}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--model-dir", help="model directory (default: $ANONFLOW_MODEL_DIR)")
@@ -374,11 +450,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=60, help="frames per clip (default 60)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (default 1 2)")
     parser.add_argument("--setups", nargs="+", help="only these setup labels, e.g. 'fp32 h256 k1'")
+    parser.add_argument("--ratio", action="store_true", help="default chain / fp32 model-bound FPS only")
+    parser.add_argument("--rounds", type=int, default=3, help="with --ratio: alternated rounds (default 3)")
+    parser.add_argument("--child", choices=("default", "bound"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     models = model_dir(args.model_dir)
     if not args.video_dir or not Path(args.video_dir).is_dir():
         parser.error("no video directory: pass --video-dir or set ANONFLOW_VIDEO_DIR")
     videos = Path(args.video_dir)
+    if args.child:
+        measure = default_chain_fps if args.child == "default" else model_bound_fps
+        print(f"{measure(models, videos, args.frames):.3f}")
+        return 0
+    if args.ratio:
+        return ratio(args.frames, args.rounds, args.model_dir, videos)
 
     setups = [s for s in SETUPS if not args.setups or s.label in args.setups]
     runs: list[Run] = []

@@ -36,6 +36,13 @@ class JobConfig(StrictModel):
         description="where the tables go: a directory (local) or prefix (s3://, gs://)",
         json_schema_extra={"group": "output"},
     )
+    dead_letter_output: str | None = Field(
+        None,
+        max_length=4096,
+        description="where rejected input goes, for operators only (local or s3://, gs://); default: "
+        "`operators` next to --output (e.g. out/tables -> out/operators). Keep it out of the analysts' reach",
+        json_schema_extra={"group": "output"},
+    )
     stores: str | None = Field(
         None,
         max_length=4096,
@@ -45,16 +52,25 @@ class JobConfig(StrictModel):
     )
     k_anonymity: int = Field(
         3,
-        ge=1,
+        ge=2,
         le=1000,
-        description="cells backed by fewer distinct journeys are suppressed (default 3)",
+        description="rows backed by fewer people (the fewest that could have made their journeys) are not "
+        "published (default 3; at least 2)",
+        json_schema_extra={"group": "privacy"},
+    )
+    dwell_min_support: int = Field(
+        10,
+        ge=2,
+        le=10_000,
+        description="dwell percentiles and means only for rows of at least this many people (default 10)",
         json_schema_extra={"group": "privacy"},
     )
     dp_epsilon: float | None = Field(
         None,
         gt=0.0,
         le=10.0,
-        description="add differential-privacy noise to released counts with this epsilon per count",
+        description="add noise to released counts with this epsilon per count (not yet a differential-"
+        "privacy guarantee, see _privacy.json)",
         json_schema_extra={"group": "privacy"},
     )
     dp_mechanism: Literal["geometric", "laplace"] = Field(
@@ -138,6 +154,17 @@ class JobConfig(StrictModel):
         if self.source == "kinesis" and not re.fullmatch(r"[A-Za-z0-9_.-]{1,128}", self.stream):
             raise ValueError("--input=kinesis://... needs a stream name")
         return self
+
+    @property
+    def operators_output(self) -> str:
+        """Where dead letters go: --dead_letter_output, else `operators` beside --output."""
+        if self.dead_letter_output:
+            return self.dead_letter_output
+        trimmed = self.output.rstrip("/")
+        parent = trimmed.rsplit("/", 1)[0] if "/" in trimmed else "."
+        if parent.endswith(":/") or parent.endswith(":"):
+            raise InputError(f"--output {self.output} is a bucket root: give --dead_letter_output as well")
+        return f"{parent}/operators"
 
     @property
     def source(self) -> Literal["files", "kinesis", "pubsub"]:

@@ -1,7 +1,7 @@
 """The Beam job. `run()` only parses options and wires named transforms, top to bottom:
 
 read payloads (files | Kinesis | Pub/Sub)
-  -> parse and validate (dead-letter)           -> dead_letter table
+  -> parse and validate (dead-letter)           -> dead_letter table (operators' location, redacted)
   -> window by store-local day (event time, allowed lateness, accumulating panes)
   -> summarise tracks (dedupe by entry id, combined before the shuffle)
   -> re-connect tracks into journeys per store-day
@@ -37,6 +37,7 @@ from anonflow.dataflow.options import JobConfig
 from anonflow.dataflow.privacy import PrivacyConfig, ProtectCells, write_sidecar
 from anonflow.dataflow.reconnect.transforms import Reconnect
 from anonflow.dataflow.sinks.cloudwatch import PublishCount
+from anonflow.dataflow.sinks.duckdb_views import write_operator_views, write_views
 from anonflow.dataflow.sinks.parquet import WriteDeadLetters, WriteTable
 from anonflow.dataflow.stores import DEFAULT_TIME_ZONE, StoresConfig, load_stores
 from anonflow.dataflow.transforms.counts import CountStoreDays
@@ -114,7 +115,16 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
     if config.source == "files" and not files:
         raise InputError(f"input {config.input} holds no entry files")
     region = config.kinesis_region or options.view_as(S3Options).s3_region_name
-    privacy = PrivacyConfig(k=config.k_anonymity, epsilon=config.dp_epsilon, mechanism=config.dp_mechanism)
+    operators = config.operators_output
+    try:
+        privacy = PrivacyConfig.from_environment(
+            k=config.k_anonymity,
+            dwell_min_support=max(config.dwell_min_support, config.k_anonymity),
+            epsilon=config.dp_epsilon,
+            mechanism=config.dp_mechanism,
+        )
+    except ValueError as error:
+        raise InputError(str(error)) from None
     _prepare_output(config.output, privacy)
 
     with beam.Pipeline(options=options) as pipeline:
@@ -152,7 +162,7 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
                 | f"Write{name}" >> WriteTable(config.output, table, replace_all=not streaming)
             )
         dead = rejected | "AllRejects" >> beam.Flatten()
-        _ = dead | "DeadLetters" >> WriteDeadLetters(config.output)
+        _ = dead | "DeadLetters" >> WriteDeadLetters(operators)
         if config.metrics_namespace:
             publish = partial(
                 PublishCount,
@@ -165,9 +175,9 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
             _ = dead | "DeadLetterMetric" >> publish(DEAD_LETTERS)
 
     if _is_local(config.output):
-        from anonflow.dataflow.sinks.duckdb_views import write_views
-
         write_views(Path(config.output))
+    if _is_local(operators) and Path(operators).is_dir():
+        write_operator_views(Path(operators))
     return JobResult(files=len(files), counters=_counters(pipeline.result), output=config.output)
 
 

@@ -3,14 +3,24 @@
 The template is what a shop assistant would say of a stranger: the colours of the top and of the trousers
 and whether a bag or coat is carried. It is computed from the anonymous crop only (no head pixels), then
 hashed by random hyperplanes (SimHash) into `groups` buckets. Many people share every bucket, so the
-group id re-connects journey fragments downstream without identifying anyone. The hyperplanes come from
-a fixed seed so every gateway of a deployment buckets alike.
+group id re-connects journey fragments downstream without identifying anyone.
+
+The hyperplanes are drawn from a key derived from a per-store secret and the store-local date
+(HMAC-SHA256 of `store_id/YYYY-MM-DD`, see `DailyKeys`): every gateway of a store buckets alike on a
+given day, so fragments seen by different gateways still re-connect, while the same clothes land in
+unrelated groups in another store or on another day, so a group links nobody across stores or days.
+The secret is deployment configuration (a file on the device); it never appears in an entry or a log.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
-from functools import cache
+import secrets
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
@@ -21,7 +31,8 @@ HUE_BINS = 6
 COLOUR_BINS = HUE_BINS + 3  # + dark, grey, light for unsaturated pixels
 ACCESSORIES = ("bag", "backpack", "hat", "coat_jacket", "long_sleeves", "long_pants")
 TEMPLATE_SIZE = 2 * COLOUR_BINS + len(ACCESSORIES)
-_SEED = 20250259473  # fixed: all gateways must share the hyperplanes
+# Shortest secret accepted: 128 bits, so the daily keys cannot be guessed from observed groups.
+MIN_SECRET_BYTES = 16
 
 
 def colour_histograms(crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
@@ -62,21 +73,53 @@ def templates(
     return np.concatenate([colour_histograms(crops), flags], axis=1)
 
 
-@cache
-def _hyperplanes(bits: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    rng = np.random.default_rng(_SEED)
+def day_key(secret: bytes, store_id: str, day: date) -> bytes:
+    """The 32-byte hashing key of one store on one store-local day."""
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ValueError(f"the appearance secret must be at least {MIN_SECRET_BYTES} bytes")
+    return hmac.new(secret, f"{store_id}/{day.isoformat()}".encode(), hashlib.sha256).digest()
+
+
+class DailyKeys:
+    """event time (ms, UTC) -> the key of the store-local day it falls on.
+
+    secret: the store's secret (None: a random one for this process only, so groups are still unlinkable
+    but no longer shared with the store's other gateways or across a restart).
+    """
+
+    def __init__(self, secret: bytes | None, store_id: str, time_zone: str = "UTC") -> None:
+        self._secret = secret if secret is not None else secrets.token_bytes(32)
+        if len(self._secret) < MIN_SECRET_BYTES:
+            raise ValueError(f"the appearance secret must be at least {MIN_SECRET_BYTES} bytes")
+        self._store_id = store_id
+        self._zone = ZoneInfo(time_zone)
+        self._last: tuple[date, bytes] | None = None
+
+    def __call__(self, event_time_ms: int) -> bytes:
+        day = datetime.fromtimestamp(event_time_ms / 1000, UTC).astimezone(self._zone).date()
+        if self._last is None or self._last[0] != day:
+            self._last = (day, day_key(self._secret, self._store_id, day))
+        return self._last[1]
+
+    def __repr__(self) -> str:  # never show the secret, not even in a traceback
+        return f"DailyKeys(store_id={self._store_id!r}, time_zone={self._zone.key!r})"
+
+
+@lru_cache(maxsize=16)
+def _hyperplanes(bits: int, key: bytes) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    rng = np.random.default_rng(int.from_bytes(key, "big"))
     planes = rng.standard_normal((bits, TEMPLATE_SIZE)).astype(np.float32)
     # Centre on a typical template so planes split real data rather than all falling to one side.
     centre = np.concatenate([np.full(2 * COLOUR_BINS, 1 / COLOUR_BINS), np.full(len(ACCESSORIES), 0.5)])
     return planes, centre.astype(np.float32)
 
 
-def group_ids(template: npt.NDArray[np.float32], groups: int) -> npt.NDArray[np.int64]:
-    """int64 [N] in [0, groups): the SimHash bucket of each template."""
+def group_ids(template: npt.NDArray[np.float32], groups: int, key: bytes) -> npt.NDArray[np.int64]:
+    """int64 [N] in [0, groups): the SimHash bucket of each template under one day's key."""
     if template.ndim != 2 or template.shape[1] != TEMPLATE_SIZE:
         raise ValueError(f"template must have shape [N, {TEMPLATE_SIZE}], got {list(template.shape)}")
     bits = max(1, math.ceil(math.log2(groups)))
-    planes, centre = _hyperplanes(bits)
+    planes, centre = _hyperplanes(bits, key)
     signs = ((template - centre) @ planes.T) > 0
     codes = (signs * (1 << np.arange(bits))).sum(axis=1)
     result: npt.NDArray[np.int64] = codes.astype(np.int64) % groups

@@ -35,7 +35,7 @@ from anonflow.contract.entry import (
     ResearchDetail,
     ResearchEntry,
 )
-from anonflow.edge.appearance import TEMPLATE_SIZE, group_ids, templates
+from anonflow.edge.appearance import TEMPLATE_SIZE, DailyKeys, group_ids, templates
 from anonflow.edge.attributes import AttributeModel, AttributeScores
 from anonflow.edge.config import CameraChainConfig
 from anonflow.edge.crop import CropGeometry, fit_crops, render_crops
@@ -145,6 +145,7 @@ class EdgeChain:
         attribute_model: AttributeModel,
         tracker: Tracker,
         face_check: FaceDetector,
+        appearance_key: Callable[[int], bytes],
         new_entry_id: Callable[[], str] = lambda: secrets.token_hex(16),
         keep_crops: bool = False,
     ) -> None:
@@ -155,6 +156,7 @@ class EdgeChain:
         self._attributes = attribute_model
         self._tracker = tracker
         self._face_check = face_check
+        self._appearance_key = appearance_key
         self._new_entry_id = new_entry_id
         self._keep_crops = keep_crops
         self._zones = ZoneMap(tuple(config.zones))
@@ -355,7 +357,8 @@ class EdgeChain:
             if track_id not in due:
                 continue
             template = (track.template_sum / max(track.attribute_count, 1)).astype(np.float32)
-            group = int(group_ids(template[None, :], self.config.appearance_groups)[0])
+            key = self._appearance_key(now_ms)
+            group = int(group_ids(template[None, :], self.config.appearance_groups, key)[0])
             fields = {
                 "schema_version": 2,
                 "entry_id": self._new_entry_id(),
@@ -433,8 +436,14 @@ def build_chain(
     model_dir: Path,
     threads: int = 2,
     keep_crops: bool = False,
+    appearance_secret: bytes | None = None,
+    time_zone: str = "UTC",
 ) -> EdgeChain:
-    """Load the configured models (verified against the manifest) and a fresh tracker."""
+    """Load the configured models (verified against the manifest) and a fresh tracker.
+
+    appearance_secret / time_zone: the store's secret and zone the appearance groups are keyed by per
+    store-local day (None: a random secret for this chain only).
+    """
     from anonflow.edge.attributes import load_attribute_model
     from anonflow.edge.facecheck import FaceCheck
     from anonflow.edge.modelfiles.registry import spec
@@ -453,5 +462,6 @@ def build_chain(
         attribute_model=attributes,
         tracker=ByteTrack(),
         face_check=FaceCheck(config.face_check),
+        appearance_key=DailyKeys(appearance_secret, store_id, time_zone),
         keep_crops=keep_crops,
     )

@@ -76,10 +76,10 @@ def _zone(poses: Poses, i: int, threshold: float, frame_h: float) -> npt.NDArray
             return np.zeros(4)
         # Neither shoulders nor head seen (legs, hips, an arm): assume upright and cover the body's
         # height above the topmost seen point (a standing person is about 4 shin lengths tall).
-        top = seen[np.argmin(seen[:, 1])]
+        top_y, mid_x = float(seen[:, 1].min()), float(seen[:, 0].mean())
         reach = max(3.0 * _spread(seen), 1.6 * scale)
-        half_w = max(0.5 * _spread(seen), scale)
-        return np.array([top[0] - half_w, top[1] - reach, top[0] + half_w, top[1] + 0.2 * scale])
+        half_w = max(_spread(seen), scale)
+        return np.array([mid_x - half_w, top_y - reach, mid_x + half_w, top_y + 0.2 * scale])
     axis = np.array([0.0, -1.0])
     if len(hips) and len(shoulders):
         towards = shoulders.mean(axis=0) - hips.mean(axis=0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -74,6 +74,10 @@ class ArchiveConfig(StrictModel):
     buffering_size_mib: int = Field(64, ge=1, le=128, description="Largest batch before a file is written.")
 
 
+# Default days raw entries are kept; see RetentionConfig.raw_entries_days for the reasoning.
+RAW_ENTRIES_DAYS: Final = 35
+
+
 class RetentionConfig(StrictModel):
     """Lifecycle of the buckets; audit crops always expire, tables are kept until deleted."""
 
@@ -81,12 +85,36 @@ class RetentionConfig(StrictModel):
         7, ge=1, le=365, description="Days an audit crop (anonymous body image) is kept before deletion."
     )
     raw_entries_days: int | None = Field(
-        400, ge=30, le=3650, description="Days raw NDJSON is kept; empty keeps it forever."
+        RAW_ENTRIES_DAYS,
+        ge=8,
+        le=3650,
+        description="Days raw NDJSON entries are kept (default 35: the job's longest allowed lateness, "
+        "7 days, plus 28 days to notice a problem and backfill within one monthly reporting cycle); at "
+        "least 8, so a store-day can always be re-run after its late entries arrived. Empty keeps them "
+        "forever, which data minimisation argues against: the tables hold the aggregates.",
     )
-    raw_infrequent_access_days: int = Field(
-        30, ge=30, le=3650, description="Days after which raw NDJSON moves to infrequent access storage."
+    raw_infrequent_access_days: int | None = Field(
+        None,
+        ge=30,
+        le=3650,
+        description="Days after which raw NDJSON moves to infrequent access storage (charged for 30 days "
+        "at least, so only worth it when raw entries are kept well beyond that); empty: never.",
     )
+
+    @model_validator(mode="after")
+    def _transition_before_expiry(self) -> RetentionConfig:
+        days, moved = self.raw_entries_days, self.raw_infrequent_access_days
+        if days is not None and moved is not None and moved >= days:
+            raise ValueError(
+                f"raw_infrequent_access_days ({moved}) must be below raw_entries_days ({days}): "
+                "objects would expire before they move"
+            )
+        return self
+
     athena_results_days: int = Field(30, ge=1, le=365, description="Days Athena query results are kept.")
+    dead_letter_days: int = Field(
+        30, ge=1, le=365, description="Days a dead letter (rejected input, redacted) is kept for operators."
+    )
     noncurrent_version_days: int = Field(
         30, ge=1, le=365, description="Days an overwritten or deleted object version is kept."
     )

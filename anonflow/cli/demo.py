@@ -122,7 +122,15 @@ def run(args: argparse.Namespace) -> int:
         rows = cursor.fetchall()
     print(f"\nfootfall ({DEMO_STORE}), from {db}:")
     print(render(names, rows))
-    reports = [_report(tables / "analytics.duckdb", args.output / "report.html", stores)]
+    hidden, released = (
+        counters.get("cells_suppressed_footfall", 0),
+        counters.get("cells_released_footfall", 0),
+    )
+    print(
+        f"privacy: {hidden} of {hidden + released} footfall rows not published: fewer than 3 people behind "
+        "them (a few seconds of video are a few people; see footfall/_privacy.json)"
+    )
+    reports = _report(tables / "analytics.duckdb", args.output / "report.html", stores)
     if args.synthetic:
         reports += write_synthetic_week(args.output, run_job)
     for report in reports:
@@ -166,10 +174,18 @@ def _stores_file(output: Path, store_id: str, time_zone: str) -> Path:
     return path
 
 
-def _report(db: Path, out: Path, stores: Path) -> Path:
+def _report(db: Path, out: Path, stores: Path) -> list[Path]:
+    """The report of one set of tables, or none (said) when the release published no footfall row."""
+    import duckdb
+
     from anonflow.dataflow.report.html import write_report
 
-    return write_report(db, out, stores=stores).path
+    with duckdb.connect(str(db), read_only=True) as connection:
+        published = (connection.execute("SELECT count(*) FROM footfall").fetchone() or (0,))[0]
+    if not published:
+        print(f"report: none for {db}: the release published no footfall row (fewer than k people at once)")
+        return []
+    return [write_report(db, out, stores=stores).path]
 
 
 def write_synthetic_week(output: Path, run_job: Any) -> list[Path]:
@@ -187,4 +203,4 @@ def write_synthetic_week(output: Path, run_job: Any) -> list[Path]:
         f"synthetic week ({week.root}, labelled synthetic): "
         f"{result.counters.get('entries_valid', 0)} entries, {result.counters.get('journeys', 0)} journeys"
     )
-    return [_report(tables / "analytics.duckdb", week.root / "report.html", week.stores)]
+    return _report(tables / "analytics.duckdb", week.root / "report.html", week.stores)

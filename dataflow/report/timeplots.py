@@ -106,7 +106,9 @@ def people_per_day(days: tuple[Window, ...], clock: StoreClock, k: int | None) -
             axis.bar(left, w.people, width=0.85 * width, align="edge", color=_BAR)
             axis.text(left + 0.425 * width, w.people, f"{w.people:,}", ha="center", va="bottom", fontsize=8)
     middles = tuple(
-        Tick(w.start + (w.end - w.start) / 2, clock.local(w.start), clock.local(w.start).strftime("%a %d %b"))
+        Tick(
+            w.start + (w.end - w.start) / 2, clock.local(w.start), clock.local(w.start).strftime("%a\n%d %b")
+        )
         for w in days
     )
     axis.set_xlim(_num(days[0].start), _num(days[-1].end))

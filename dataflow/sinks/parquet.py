@@ -5,7 +5,8 @@ partition's files of earlier panes (in a batch run: every other file), so a part
 exactly one day's latest result, and a re-run replaces what it wrote before. File names are
 deterministic, so a retried bundle overwrites its own file.
 
-Dead letters are appended: one file per partition and window, named by a hash of its rows' sources.
+Dead letters are appended: one file per partition and window, named by a hash of its rows' sources, under
+the operators' location (never the analysts'), their raw text redacted (`anonflow.dataflow.redact`).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 from apache_beam.utils.timestamp import Timestamp
 
-from anonflow.contract.tables import DEAD_LETTER, Column, Table
-from anonflow.dataflow.aggregate.base import Row, TableRows
+from anonflow.contract.tables import DEAD_LETTER, Column, Row, Table
+from anonflow.dataflow.aggregate.base import TableRows
 from anonflow.dataflow.deadletter import DeadLetter
+from anonflow.dataflow.redact import redact
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -53,9 +55,10 @@ def _value(value: object, column: Column) -> object:
 
 
 def write_file(path: str, table: Table, rows: Iterable[Row]) -> str:
-    """Write `rows` (dicts keyed by column name; timestamps as UTC milliseconds) as one Parquet file."""
-    rows = list(rows)
-    columns = {c.name: [_value(row.get(c.name), c) for row in rows] for c in table.columns}
+    """Write `rows` (each with exactly the table's columns; timestamps as UTC milliseconds) as one
+    Parquet file; ValueError naming the column if a row has an unknown or missing one."""
+    rows = [table.check_released(row) for row in rows]
+    columns = {c.name: [_value(row[c.name], c) for row in rows] for c in table.columns}
     data = pa.Table.from_pydict(columns, schema=arrow_schema(table))
     directory = path.rsplit("/", 1)[0]
     if "://" not in path and not FileSystems.exists(directory):
@@ -119,7 +122,14 @@ class WriteTable(beam.PTransform):
 def dead_letter_row(dead: DeadLetter) -> tuple[tuple[str, str], Row]:
     """((store_id, UTC date received), row) of a dead letter."""
     date = datetime.fromtimestamp(dead.received_at_ms / 1000, UTC).date().isoformat()
-    row = {"source": dead.source, "reason": dead.reason, "raw": dead.raw, "received_at": dead.received_at_ms}
+    row = DEAD_LETTER.row(
+        {
+            "source": dead.source,
+            "reason": dead.reason,
+            "raw": redact(dead.raw),
+            "received_at": dead.received_at_ms,
+        }
+    )
     return (dead.store_id, date), row
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, FilePath, field_validator, model_validator
 
 from anonflow.contract.entry import Identifier
+from anonflow.contract.errors import InputError
 from anonflow.contract.settings import StrictModel, expect_mapping, read_yaml, validate_config
+from anonflow.edge.appearance import MIN_SECRET_BYTES
 from anonflow.edge.config import CameraChainConfig
 from anonflow.edge.runtime.batch import DEFAULT_MAX_PAYLOAD_BYTES, IOT_CORE_MAX_PAYLOAD_BYTES
 
@@ -139,6 +142,39 @@ class HealthConfig(StrictModel):
     interval_s: float = Field(60.0, ge=0.2, le=3600.0, description="Seconds between health messages.")
 
 
+class AppearanceConfig(StrictModel):
+    """What keys the appearance groups: a per-store secret and the store's local day (edge.appearance)."""
+
+    secret_file: FilePath | None = Field(
+        None,
+        description="File holding the store's appearance secret (at least 16 bytes), the same on every "
+        "gateway of the store; provisioned like the device certificates, never sent anywhere. None: a "
+        "random secret per process (groups still unlinkable, but not shared between the store's gateways).",
+    )
+    time_zone: str = Field("UTC", description="IANA time zone of the store; days are cut at its midnight.")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown IANA time zone {value!r}") from error
+        return value
+
+    def secret(self) -> bytes | None:
+        """The secret's bytes (surrounding whitespace stripped); InputError if it is too short."""
+        if self.secret_file is None:
+            return None
+        secret = self.secret_file.read_bytes().strip()
+        if len(secret) < MIN_SECRET_BYTES:
+            raise InputError(
+                f"appearance.secret_file {self.secret_file}: the secret must be at least "
+                f"{MIN_SECRET_BYTES} bytes, got {len(secret)}"
+            )
+        return secret
+
+
 class GatewayConfig(StrictModel):
     """One gateway process: a store's cameras, where entries go, and how they are kept until then."""
 
@@ -153,6 +189,9 @@ class GatewayConfig(StrictModel):
         default_factory=BatchConfig, description="Message packing and publish retries."
     )
     health: HealthConfig = Field(default_factory=HealthConfig, description="Health reporting.")
+    appearance: AppearanceConfig = Field(
+        default_factory=AppearanceConfig, description="Per-store, per-day keying of appearance groups."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Least level logged.")
 
     @model_validator(mode="after")

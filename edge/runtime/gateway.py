@@ -60,6 +60,13 @@ def model_chains(config: GatewayConfig) -> ChainFactory:
     from anonflow.edge.modelfiles.registry import model_dir
 
     directory = model_dir(config.model_dir)
+    secret = config.appearance.secret()
+    if secret is None:
+        log.warning(
+            "appearance.secret_file is not set: appearance groups use a random key for this process, "
+            "so the store's gateways do not group alike",
+            extra={"event": "appearance_secret_missing"},
+        )
 
     def build(camera: CameraConfig) -> FrameProcessor:
         return build_chain(
@@ -68,6 +75,8 @@ def model_chains(config: GatewayConfig) -> ChainFactory:
             camera_id=camera.id,
             model_dir=directory,
             threads=config.threads,
+            appearance_secret=secret,
+            time_zone=config.appearance.time_zone,
         )
 
     return build

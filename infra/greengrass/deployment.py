@@ -30,22 +30,34 @@ RESET_PATHS = [f"/{GATEWAY_KEY}", f"/{GATEWAYS_KEY}"]
 LOG_MANAGER = "aws.greengrass.LogManager"
 
 
-def _own_settings(store_id: str, gateway: GatewaySpec) -> dict[str, Any]:
-    # The gateway id is the thing name, which the IoT policy binds its health topic to.
-    return {"store_id": store_id, "gateway_id": gateway.thing_name, "cameras": gateway.cameras}
+def _own_settings(store: StoreConfig, gateway: GatewaySpec) -> dict[str, Any]:
+    # The gateway id is the thing name, which the IoT policy binds its health topic to. The store's time
+    # zone cuts the days the appearance groups are keyed by; the secret file's path is a common setting
+    # (`gateway.appearance.secret_file`) and the secret itself never enters a deployment.
+    return {
+        "store_id": store.store_id,
+        "gateway_id": gateway.thing_name,
+        "cameras": gateway.cameras,
+        "appearance": {"time_zone": store.time_zone},
+    }
 
 
-def gateway_configuration(common: dict[str, Any], *, store_id: str, gateway: GatewaySpec) -> dict[str, Any]:
+def gateway_configuration(
+    common: dict[str, Any], *, store: StoreConfig, gateway: GatewaySpec
+) -> dict[str, Any]:
     """The configuration merged into one gateway's component: the environment's common settings, with
-    this gateway's store, id and cameras under `gateway`."""
-    settings = {**common.get(GATEWAY_KEY, {}), **_own_settings(store_id, gateway)}
+    this gateway's store, id, cameras and time zone under `gateway`."""
+    shared = common.get(GATEWAY_KEY, {})
+    own = _own_settings(store, gateway)
+    own["appearance"] = {**shared.get("appearance", {}), **own["appearance"]}
+    settings = {**shared, **own}
     return {**common, GATEWAY_KEY: settings}
 
 
 def group_configuration(common: dict[str, Any], *, stores: Sequence[StoreConfig]) -> dict[str, Any]:
     """The configuration merged into the component on every gateway of the thing group: the common
     settings (shared `gateway` object included) and, under `gateways`, each gateway's own settings."""
-    gateways = {g.thing_name: _own_settings(s.store_id, g) for s in stores for g in s.gateways}
+    gateways = {g.thing_name: _own_settings(s, g) for s in stores for g in s.gateways}
     return {**common, GATEWAY_KEY: dict(common.get(GATEWAY_KEY, {})), GATEWAYS_KEY: gateways}
 
 

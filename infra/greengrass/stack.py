@@ -110,7 +110,7 @@ class EdgeStack(Stack):
                         component_name=component_name,
                         component_version=version,
                         configuration=gateway_configuration(
-                            config.greengrass.configuration, store_id=store.store_id, gateway=gateway
+                            config.greengrass.configuration, store=store, gateway=gateway
                         ),
                     )
                 )

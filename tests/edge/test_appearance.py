@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,9 @@ from anonflow.edge.appearance import (
     COLOUR_BINS,
     HUE_BINS,
     TEMPLATE_SIZE,
+    DailyKeys,
     colour_histograms,
+    day_key,
     group_ids,
     templates,
 )
@@ -82,23 +85,23 @@ def _template(top: tuple[int, int, int], legs: tuple[int, int, int], bag: float 
 def test_group_ids_are_stable_and_in_range(groups: int) -> None:
     rng = np.random.default_rng(3)
     many = rng.random((200, TEMPLATE_SIZE), dtype=np.float32)
-    ids = group_ids(many, groups)
+    ids = group_ids(many, groups, KEY)
     assert ids.dtype == np.int64 and ids.shape == (200,)
     assert ((ids >= 0) & (ids < groups)).all()
-    np.testing.assert_array_equal(group_ids(many.copy(), groups), ids)  # same template, same group
+    np.testing.assert_array_equal(group_ids(many.copy(), groups, KEY), ids)  # same template, same group
     assert len(set(ids.tolist())) > 1  # not everyone in one bucket
 
 
 def test_identical_templates_share_a_group_and_very_different_ones_do_not() -> None:
     red_red = _template(RED, RED)
-    assert group_ids(np.vstack([red_red, red_red]), 1000).tolist()[0] == group_ids(red_red, 1000)[0]
+    assert group_ids(np.vstack([red_red, red_red]), 1000, KEY).tolist()[0] == group_ids(red_red, 1000, KEY)[0]
     outfits = [
         _template(RED, BLACK),
         _template(BLUE, WHITE),
         _template(GREEN, YELLOW),
         _template(WHITE, BLUE),
     ]
-    ids = group_ids(np.vstack(outfits), 1000).tolist()
+    ids = group_ids(np.vstack(outfits), 1000, KEY).tolist()
     assert len(set(ids)) == len(outfits), ids
 
 
@@ -109,24 +112,25 @@ def test_small_changes_mostly_keep_the_group() -> None:
     flags = rng.random((300, len(ACCESSORIES)))
     template = np.hstack([base, flags]).astype(np.float32)
     nudged = template + np.asarray(rng.normal(0, 0.01, template.shape), np.float32)
-    same = float(np.mean(group_ids(template, 1000) == group_ids(nudged, 1000)))
+    same = float(np.mean(group_ids(template, 1000, KEY) == group_ids(nudged, 1000, KEY)))
     assert same > 0.7
 
 
 def test_wrong_template_shape_is_refused() -> None:
     with pytest.raises(ValueError, match=rf"template must have shape \[N, {TEMPLATE_SIZE}\], got \[3\]"):
-        group_ids(np.zeros(3, np.float32), 1000)
+        group_ids(np.zeros(3, np.float32), 1000, KEY)
 
 
 def test_every_process_draws_the_same_hyperplanes() -> None:
-    """Gateways bucket alike only if the hyperplanes do not depend on the process."""
+    """Gateways of a store bucket alike on a day only if the hyperplanes do not depend on the process."""
     rng = np.random.default_rng(11)
     many = rng.random((50, TEMPLATE_SIZE), dtype=np.float32)
     code = (
         "import json, sys, numpy as np\n"
-        "from anonflow.edge.appearance import group_ids\n"
+        "from anonflow.edge.appearance import DailyKeys, group_ids\n"
         "t = np.array(json.load(sys.stdin), np.float32)\n"
-        "print(json.dumps(group_ids(t, 1000).tolist()))\n"
+        "key = DailyKeys(b'store-secret-0123456789', 'store-1', 'Europe/Berlin')(1_795_255_200_000)\n"
+        "print(json.dumps(group_ids(t, 1000, key).tolist()))\n"
     )
     other = subprocess.run(
         [sys.executable, "-c", code],
@@ -136,4 +140,81 @@ def test_every_process_draws_the_same_hyperplanes() -> None:
         check=True,
         cwd=Path(__file__).resolve().parents[2],
     )
-    assert json.loads(other.stdout) == group_ids(many, 1000).tolist()
+    key = DailyKeys(SECRET, "store-1", "Europe/Berlin")(1_795_255_200_000)
+    assert json.loads(other.stdout) == group_ids(many, 1000, key).tolist()
+
+
+SECRET = b"store-secret-0123456789"
+KEY = day_key(SECRET, "store-1", date(2026, 11, 21))
+NOON_MS = 1_795_258_800_000  # 2026-11-21 09:00 UTC, 10:00 in Berlin
+
+
+def _share_same(a: bytes, b: bytes) -> float:
+    """Share of 2,000 random templates that land in the same group under keys a and b."""
+    many = np.random.default_rng(2).random((2000, TEMPLATE_SIZE), dtype=np.float32)
+    return float(np.mean(group_ids(many, 1000, a) == group_ids(many, 1000, b)))
+
+
+# (case, key a, key b, same groups expected)
+KEYS = [
+    (
+        "two gateways of a store, same day",
+        DailyKeys(SECRET, "store-1", "Europe/Berlin")(NOON_MS),
+        DailyKeys(SECRET, "store-1", "Europe/Berlin")(NOON_MS + 5 * 3600_000),
+        True,
+    ),
+    (
+        "same store, next day",
+        DailyKeys(SECRET, "store-1", "Europe/Berlin")(NOON_MS),
+        DailyKeys(SECRET, "store-1", "Europe/Berlin")(NOON_MS + 24 * 3600_000),
+        False,
+    ),
+    (
+        "other store, same day and secret",
+        DailyKeys(SECRET, "store-1", "Europe/Berlin")(NOON_MS),
+        DailyKeys(SECRET, "store-2", "Europe/Berlin")(NOON_MS),
+        False,
+    ),
+    (
+        "other store's secret",
+        DailyKeys(SECRET, "store-1", "Europe/Berlin")(NOON_MS),
+        DailyKeys(b"another-store-secret-xyz", "store-1", "Europe/Berlin")(NOON_MS),
+        False,
+    ),
+    (
+        # 23:30 UTC is already the next day in Berlin: the day is the store's, not UTC's.
+        "store-local midnight, not UTC's",
+        DailyKeys(SECRET, "store-1", "Europe/Berlin")(NOON_MS + 14 * 3600_000 + 1800_000),
+        DailyKeys(SECRET, "store-1", "Europe/Berlin")(NOON_MS),
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "a", "b", "same"), KEYS, ids=[k[0] for k in KEYS])
+def test_same_clothes_group_alike_only_within_a_store_day(case: str, a: bytes, b: bytes, same: bool) -> None:
+    share = _share_same(a, b)
+    if same:
+        assert share == 1.0
+    else:
+        assert share < 0.02, f"{case}: {share:.1%} of outfits keep their group"  # chance is 1 in 1000
+
+
+def test_a_fixed_seed_would_be_caught() -> None:
+    """Positive control: the old fixed-seed hashing (one key everywhere) keeps every group across days."""
+    fixed = day_key(SECRET, "any", date(2025, 1, 1))
+    assert _share_same(fixed, fixed) == 1.0
+
+
+def test_without_a_secret_each_process_draws_its_own() -> None:
+    assert DailyKeys(None, "s")(NOON_MS) != DailyKeys(None, "s")(NOON_MS)
+
+
+@pytest.mark.parametrize("secret", [b"", b"short"])
+def test_a_short_secret_is_refused(secret: bytes) -> None:
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        DailyKeys(secret, "s")
+
+
+def test_the_secret_never_shows_in_a_repr() -> None:
+    assert "store-secret" not in repr(DailyKeys(SECRET, "store-1"))

@@ -107,6 +107,14 @@ def test_every_field_is_described() -> None:
             lambda c: c.update(health={"interval_s": "soon"}),
             "health.interval_s: Input should be a valid number",
         ),
+        (
+            lambda c: c.update(appearance={"time_zone": "Mars/Olympus"}),
+            "appearance.time_zone: unknown IANA time zone 'Mars/Olympus'",
+        ),
+        (
+            lambda c: c.update(appearance={"secret_file": "/no/such/secret"}),
+            "appearance.secret_file: Path does not point to a file",
+        ),
     ],
 )
 def test_a_mistake_is_one_line_naming_the_field(
@@ -208,3 +216,25 @@ def test_check_validates_without_running(tmp_path: Path, video_dir: Path) -> Non
 
     assert done.returncode == 0, done.stderr
     assert "ok: store store1, gateway gw1, transport local, cameras entrance (5 fps)" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        (b"0123456789abcdef0123\n", None),
+        (b"short\n", "the secret must be at least 16 bytes, got 5"),
+    ],
+)
+def test_the_appearance_secret_is_read_from_its_file_only(
+    tmp_path: Path, video_dir: Path, content: bytes, error: str | None
+) -> None:
+    secret = tmp_path / "appearance.secret"
+    secret.write_bytes(content)
+    data = {**base(video_dir / "vtest-480x360.avi"), "appearance": {"secret_file": str(secret)}}
+    config = load_config(write(tmp_path, data))
+    assert content.strip().decode() not in repr(config)  # only the path is held, never the secret
+    if error is None:
+        assert config.appearance.secret() == content.strip()
+    else:
+        with pytest.raises(InputError, match=error):
+            config.appearance.secret()

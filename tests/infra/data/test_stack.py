@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk.assertions import Match
+from pydantic import ValidationError
 
-from anonflow.contract.tables import ALL_TABLES, PARTITION_KEYS, Table
+from anonflow.contract.tables import ANALYST_TABLES, PARTITION_KEYS, Table
+from anonflow.dataflow.options import JobConfig
+from anonflow.infra.config import RAW_ENTRIES_DAYS, RetentionConfig
 from anonflow.infra.data import layout
 from anonflow.infra.data.catalog import GLUE_TYPES
-from tests.kit.cdk import Assembly, arn_of, ref, render, resources
+from tests.kit.cdk import Assembly, arn_of, logical_id, ref, render, resources
 
 
 def test_every_bucket_is_private_and_encrypted(assembly: Assembly) -> None:
     buckets = resources(assembly.template_json("Data"), "AWS::S3::Bucket")
-    assert len(buckets) == 6  # raw, tables, audit crops, artifacts, Athena results, access logs
+    assert len(buckets) == 7  # raw, tables, operators, audit crops, artifacts, Athena results, access logs
     for bucket in buckets:
         props = bucket["Properties"]
         assert props["PublicAccessBlockConfiguration"] == {
@@ -33,12 +38,12 @@ def test_every_bucket_is_private_and_encrypted(assembly: Assembly) -> None:
                 assembly.stacks.data.key
             )
             assert rule["BucketKeyEnabled"] is True
-    assert sum("LoggingConfiguration" in b["Properties"] for b in buckets) == 5
+    assert sum("LoggingConfiguration" in b["Properties"] for b in buckets) == 6
 
 
 def test_every_bucket_denies_plain_http_and_old_tls(assembly: Assembly) -> None:
     policies = resources(assembly.template_json("Data"), "AWS::S3::BucketPolicy")
-    assert len(policies) == 6
+    assert len(policies) == 7
     for policy in policies:
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
         denies = [s for s in statements if s["Effect"] == "Deny"]
@@ -63,6 +68,11 @@ def test_audit_crops_expire_and_are_not_versioned(assembly: Assembly) -> None:
 
 def test_raw_entries_age_out(assembly: Assembly) -> None:
     retention = assembly.config.retention
+    transitions = (
+        [{"StorageClass": "STANDARD_IA", "TransitionInDays": retention.raw_infrequent_access_days}]
+        if retention.raw_infrequent_access_days is not None
+        else Match.absent()
+    )
     assembly.template("Data").has_resource_properties(
         "AWS::S3::Bucket",
         {
@@ -73,12 +83,7 @@ def test_raw_entries_age_out(assembly: Assembly) -> None:
                             {
                                 "Id": "raw-entries-age",
                                 "ExpirationInDays": retention.raw_entries_days,
-                                "Transitions": [
-                                    {
-                                        "StorageClass": "STANDARD_IA",
-                                        "TransitionInDays": retention.raw_infrequent_access_days,
-                                    }
-                                ],
+                                "Transitions": transitions,
                             }
                         )
                     ]
@@ -87,6 +92,16 @@ def test_raw_entries_age_out(assembly: Assembly) -> None:
             "VersioningConfiguration": {"Status": "Enabled"},
         },
     )
+
+
+def test_raw_entries_are_kept_only_as_long_as_lateness_and_backfills_need() -> None:
+    """Default 35 days: 7 days of the job's longest allowed lateness plus a 28-day backfill window."""
+    assert RetentionConfig().raw_entries_days == RAW_ENTRIES_DAYS == 35
+    assert JobConfig.model_fields["allowed_lateness_s"].metadata[-1].le / 86400 < RAW_ENTRIES_DAYS
+    with pytest.raises(ValidationError, match="must be below raw_entries_days"):
+        RetentionConfig(raw_entries_days=35, raw_infrequent_access_days=60)
+    with pytest.raises(ValidationError, match="greater than or equal to 8"):
+        RetentionConfig(raw_entries_days=3)
 
 
 def test_data_key_rotates(assembly: Assembly) -> None:
@@ -131,13 +146,14 @@ def _glue_table(assembly: Assembly, name: str) -> dict[str, object]:
     return table_input
 
 
-def test_one_glue_table_per_output_table(assembly: Assembly) -> None:
+def test_one_glue_table_per_analyst_table(assembly: Assembly) -> None:
     tables = resources(assembly.template_json("Data"), "AWS::Glue::Table")
-    assert sorted(t["Properties"]["TableInput"]["Name"] for t in tables) == sorted(t.name for t in ALL_TABLES)
+    names = sorted(t["Properties"]["TableInput"]["Name"] for t in tables)
+    assert names == sorted(t.name for t in ANALYST_TABLES) and "dead_letter" not in names
     assert {t["Properties"]["DatabaseName"] for t in tables} == {"anonflow_test"}
 
 
-@pytest.mark.parametrize("table", ALL_TABLES, ids=lambda t: t.name)
+@pytest.mark.parametrize("table", ANALYST_TABLES, ids=lambda t: t.name)
 def test_glue_table_matches_anonflow_tables(assembly: Assembly, table: Table) -> None:
     table_input = _glue_table(assembly, table.name)
     descriptor = table_input["StorageDescriptor"]
@@ -152,7 +168,7 @@ def test_glue_table_matches_anonflow_tables(assembly: Assembly, table: Table) ->
     assert descriptor["Location"] == f"s3://{ref(assembly.stacks.data.tables_bucket)}/tables/{table.name}/"
 
 
-@pytest.mark.parametrize("table", ALL_TABLES, ids=lambda t: t.name)
+@pytest.mark.parametrize("table", ANALYST_TABLES, ids=lambda t: t.name)
 def test_glue_partition_projection(assembly: Assembly, table: Table) -> None:
     parameters = _glue_table(assembly, table.name)["Parameters"]
     assert parameters == {
@@ -181,3 +197,12 @@ def test_athena_workgroup_enforces_encrypted_results_and_scan_limit(assembly: As
     result = configuration["ResultConfiguration"]
     assert result["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
     assert result["OutputLocation"] == f"s3://{ref(assembly.stacks.data.athena_results_bucket)}/results/"
+
+
+def test_dead_letters_live_in_their_own_bucket_for_operators(assembly: Assembly) -> None:
+    template = assembly.template_json("Data")
+    policies = resources(template, "AWS::IAM::ManagedPolicy")
+    (operators,) = [p for p in policies if "dead letters" in p["Properties"]["Description"]]
+    rendered = json.dumps(render(operators["Properties"]["PolicyDocument"]))
+    assert f"{arn_of(assembly.stacks.data.operators_bucket)}/dead_letters/*" in rendered
+    assert logical_id(assembly.stacks.data.tables_bucket) not in rendered

@@ -119,7 +119,12 @@ def per_gateway(environment: EnvironmentConfig, tmp_path_factory: pytest.TempPat
 
 def _expected_gateways(assembly: Assembly) -> dict[str, dict[str, Any]]:
     return {
-        g.thing_name: {"store_id": s.store_id, "gateway_id": g.thing_name, "cameras": g.cameras}
+        g.thing_name: {
+            "store_id": s.store_id,
+            "gateway_id": g.thing_name,
+            "cameras": g.cameras,
+            "appearance": {"time_zone": s.time_zone},  # appearance groups are keyed per store-local day
+        }
         for s in assembly.config.stores
         for g in s.gateways
     }
@@ -162,6 +167,7 @@ def test_every_gateway_of_the_group_finds_its_own_valid_settings(
             assert (settings.store_id, settings.gateway_id) == (store.store_id, gateway.thing_name)
             assert [c.id for c in settings.cameras] == [c["id"] for c in gateway.cameras]
             assert settings.transport.kind == "greengrass" and settings.log_level == "debug"
+            assert settings.appearance.time_zone == store.time_zone
 
 
 def test_per_gateway_target_deploys_each_gateway_its_own_store_and_cameras(
