@@ -29,19 +29,18 @@ def _data(
     days: list[Window], windows: list[Window], stays: list[Stay], privacy: dict[str, object]
 ) -> ReportData:
     return ReportData(
-        "s1",
-        TODAY,
-        TODAY,
-        tuple(windows),
-        tuple(days),
-        tuple(stays),
-        NONE,
-        NONE,
-        NONE,
-        NONE,
-        NONE,
-        privacy,
-        None,
+        store_id="s1",
+        first_date=TODAY,
+        last_date=TODAY,
+        windows=tuple(windows),
+        store_days=tuple(days),
+        stays=tuple(stays),
+        demographics=NONE,
+        flows=NONE,
+        heatmap=NONE,
+        cells=NONE,
+        privacy=privacy,
+        synthetic=None,
     )
 
 
