@@ -11,13 +11,34 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
+from typing import NamedTuple
 
 from anonflow.dataflow.observation import Observation
 from anonflow.dataflow.reconnect.fragments import Fragment
 
-Record = tuple[int, float, float, tuple[str, ...], tuple[tuple[str, str], ...], str, str, int]
-"""One observation inside the accumulator: (event_time_ms, foot_x, foot_y, zones, crossings, gender,
-age_group, appearance_group)."""
+
+class Sighting(NamedTuple):
+    """What a track summary needs of one observation, kept in the accumulator under its entry id.
+
+    event_time_ms: UTC ms; foot_x, foot_y: normalised foot point; zones, crossings, gender, age_group,
+    appearance_group: as in `Observation`. A NamedTuple rather than a dataclass: a million are made
+    per store-day and they cross the combiner's shuffle, where a tuple is the cheapest record.
+    """
+
+    event_time_ms: int
+    foot_x: float
+    foot_y: float
+    zones: tuple[str, ...]
+    crossings: tuple[tuple[str, str], ...]
+    gender: str
+    age_group: str
+    appearance_group: int
+
+
+# Sighting from a tuple of its fields without the Python-level __new__ (the accumulator's hot path).
+_sighting = partial(tuple.__new__, Sighting)
+
 
 MINUTE_MS = 60_000
 
@@ -52,10 +73,11 @@ class Track:
     fragment: what re-connection compares (ends, group, zones at the ends).
     stints: the zone runs in time order; crossings: in time order.
     genders / age_groups: (label, observations) counts, most frequent first.
-    heat: foot points per grid cell and UTC minute, as (cell_x, cell_y, minute, observations) tuples
-    (cells of a `grid_size` x `grid_size` grid over the image, 0, 0 at the top left; plain tuples keep
-    the summaries cheap to ship). Local 5-minute, hour and day windows always start on a whole
-    minute, so minute counts roll up into any of them exactly.
+    heat: foot points per cell of a `grid_size` x `grid_size` grid over the image and UTC minute, as
+    (cell_x, cell_y, minute, observations) in that order (0, 0 is the top left; plain tuples, as a
+    NamedTuple would cost a Python-level constructor call per cell each time a Track is unpickled).
+    Local 5-minute, hour and day windows always start on a whole minute, so minute counts roll up
+    into any of them exactly.
     received: observations delivered, repeats included; fragment.observations counts distinct entries.
     """
 
@@ -86,21 +108,23 @@ class TrackAccumulator:
 
     def __init__(self) -> None:
         self.key: tuple[str, str, str] | None = None
-        self.records: dict[str, Record] = {}
+        self.records: dict[str, Sighting] = {}
         self.received = 0
 
     def add(self, o: Observation) -> TrackAccumulator:
         if self.key is None:
             self.key = (o.store_id, o.camera_id, o.track_id)
-        self.records[o.entry_id] = (
-            o.event_time_ms,
-            o.foot_x,
-            o.foot_y,
-            o.zones,
-            o.crossings,
-            o.gender,
-            o.age_group,
-            o.appearance_group,
+        self.records[o.entry_id] = _sighting(
+            (
+                o.event_time_ms,
+                o.foot_x,
+                o.foot_y,
+                o.zones,
+                o.crossings,
+                o.gender,
+                o.age_group,
+                o.appearance_group,
+            )
         )
         self.received += 1
         return self
@@ -112,11 +136,17 @@ class TrackAccumulator:
         self.received += other.received
         return self
 
+    # Beam encodes accumulators with its FastPrimitivesCoder, which pickles this class. Pickle would
+    # rebuild each Sighting through its Python-level __new__ (five times the cost of a tuple); the state
+    # carries plain field tuples instead and rebuilds Sightings at C speed.
     def __getstate__(self) -> tuple[object, ...]:
-        return (self.key, self.records, self.received)
+        return (self.key, tuple(self.records), tuple(map(tuple, self.records.values())), self.received)
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
-        self.key, self.records, self.received = state  # type: ignore[assignment]
+        key, ids, fields, received = state
+        self.key = key  # type: ignore[assignment]
+        self.records = dict(zip(ids, map(_sighting, fields), strict=True))  # type: ignore[call-overload]
+        self.received = received  # type: ignore[assignment]
 
     def summary(self, grid_size: int) -> Track:
         """The track's summary; its heat map uses a grid of grid_size x grid_size cells."""
@@ -124,44 +154,50 @@ class TrackAccumulator:
             raise ValueError("cannot summarise a track with no observations")
         store_id, camera_id, track_id = self.key
         # Ties on time are broken by entry id, so the summary does not depend on arrival order.
-        ordered = [record for _, record in sorted(self.records.items(), key=lambda kv: (kv[1][0], kv[0]))]
+        ordered = [
+            sighting
+            for _, sighting in sorted(self.records.items(), key=lambda kv: (kv[1].event_time_ms, kv[0]))
+        ]
         first, last = ordered[0], ordered[-1]
-        groups: Counter[int] = Counter(r[7] for r in ordered)
+        groups: Counter[int] = Counter(s.appearance_group for s in ordered)
         group = max(groups.items(), key=lambda kv: (kv[1], -kv[0]))[0]
         fragment = Fragment(
             store_id=store_id,
             camera_id=camera_id,
             track_id=track_id,
-            start_ms=first[0],
-            end_ms=last[0],
-            first_x=first[1],
-            first_y=first[2],
-            last_x=last[1],
-            last_y=last[2],
+            start_ms=first.event_time_ms,
+            end_ms=last.event_time_ms,
+            first_x=first.foot_x,
+            first_y=first.foot_y,
+            last_x=last.foot_x,
+            last_y=last.foot_y,
             group=group,
             observations=len(ordered),
-            first_zones=first[3],
-            last_zones=last[3],
+            first_zones=first.zones,
+            last_zones=last.zones,
         )
         return Track(
             fragment=fragment,
             stints=_stints(ordered),
             crossings=tuple(
-                Crossing(r[0], line, direction, r[3]) for r in ordered for line, direction in r[4]
+                Crossing(s.event_time_ms, line, direction, s.zones)
+                for s in ordered
+                for line, direction in s.crossings
             ),
-            genders=_ranked(r[5] for r in ordered),
-            age_groups=_ranked(r[6] for r in ordered),
+            genders=_ranked(s.gender for s in ordered),
+            age_groups=_ranked(s.age_group for s in ordered),
             heat=_heat(ordered, grid_size),
             grid_size=grid_size,
             received=self.received,
         )
 
 
-def _stints(ordered: list[Record]) -> tuple[Stint, ...]:
+def _stints(ordered: list[Sighting]) -> tuple[Stint, ...]:
     stints: list[Stint] = []
     open_since: dict[str, int] = {}
-    previous_ms = ordered[0][0]
-    for t_ms, _, _, zones, *_ in ordered:
+    previous_ms = ordered[0].event_time_ms
+    for sighting in ordered:
+        t_ms, zones = sighting.event_time_ms, sighting.zones
         for zone in [z for z in open_since if z not in zones]:
             stints.append(Stint(zone, open_since.pop(zone), previous_ms))
         for zone in zones:
@@ -175,11 +211,15 @@ def _ranked(labels: Iterable[str]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(Counter(labels).items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _heat(ordered: list[Record], grid_size: int) -> tuple[tuple[int, int, int, int], ...]:
+def _heat(ordered: list[Sighting], grid_size: int) -> tuple[tuple[int, int, int, int], ...]:
     last = grid_size - 1
     cells: Counter[tuple[int, int, int]] = Counter(
-        (min(int(r[1] * grid_size), last), min(int(r[2] * grid_size), last), r[0] // MINUTE_MS)
-        for r in ordered
+        (
+            min(int(s.foot_x * grid_size), last),
+            min(int(s.foot_y * grid_size), last),
+            s.event_time_ms // MINUTE_MS,
+        )
+        for s in ordered
     )
     return tuple((x, y, minute, n) for (x, y, minute), n in sorted(cells.items()))
 

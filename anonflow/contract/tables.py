@@ -6,10 +6,16 @@ them into Glue tables, so a column added here reaches all three.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final, Literal
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
 
 ColumnType = Literal["string", "int64", "double", "bool", "timestamp"]
+
+Row = dict[str, Any]
+"""One table row: column name -> value (timestamps as UTC milliseconds); made by `Table.row`."""
+
+SUPPRESSED: Final = "suppressed"
+"""The column the privacy step sets (never an aggregation): whether the row's counts were withheld."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +33,45 @@ class Table:
     name: str
     description: str
     columns: tuple[Column, ...]
+    # What `row` and `check_released` compare against, computed once (rows are made by the million).
+    _measured: frozenset[str] = field(init=False, repr=False, compare=False)
+    _released: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = self.column_names
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"table {self.name}: repeated column {', '.join(repeated)}")
+        object.__setattr__(self, "_released", frozenset(names))
+        object.__setattr__(self, "_measured", frozenset(names) - {SUPPRESSED})
 
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    def row(self, values: Row) -> Row:
+        """`values` as a row of this table as an aggregation makes it: every column but `suppressed`
+        (the privacy step's), no other. Raises ValueError naming each unknown and missing column, so
+        a misspelt column fails the job instead of becoming a silent null in Parquet."""
+        if values.keys() != self._measured:
+            raise ValueError(self._misfit(values, self._measured))
+        return values
+
+    def check_released(self, values: Row) -> Row:
+        """`values` if it holds exactly this table's columns (a row as written); ValueError otherwise."""
+        if values.keys() != self._released:
+            raise ValueError(self._misfit(values, self._released))
+        return values
+
+    def _misfit(self, values: Row, expected: frozenset[str]) -> str:
+        unknown = sorted(set(values) - expected)
+        missing = [name for name in self.column_names if name in expected and name not in values]
+        problems = [
+            f"{what} column{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))}"
+            for what, names in (("unknown", unknown), ("missing", missing))
+            if names
+        ]
+        return f"{self.name} row: {'; '.join(problems)}"
 
 
 # Hive-style partition keys, in path order; they are not stored inside the Parquet files.
@@ -164,16 +205,23 @@ HEATMAP: Final = Table(
 
 DEAD_LETTER: Final = Table(
     "dead_letter",
-    "Input lines the job could not use, with the reason; nothing is dropped silently.",
+    "Input lines the job could not use, with the reason; nothing is dropped silently. Operators only: "
+    "written to its own location, never next to the analysts' tables.",
     (
         Column("source", "string", "File (and line) or stream the payload came from."),
         Column("reason", "string", "Why the payload was rejected."),
-        Column("raw", "string", "The payload as received (truncated to 64 KiB)."),
+        Column(
+            "raw", "string", "The payload's first 2 KiB, face keypoints and long blobs (images) redacted."
+        ),
         Column("received_at", "timestamp", "When the job saw the payload, UTC."),
     ),
 )
 
-ALL_TABLES: Final[tuple[Table, ...]] = (FOOTFALL, DWELL, DEMOGRAPHICS, FLOWS, HEATMAP, DEAD_LETTER)
+ANALYST_TABLES: Final[tuple[Table, ...]] = (FOOTFALL, DWELL, DEMOGRAPHICS, FLOWS, HEATMAP)
+"""What analysts read (DuckDB views, Glue tables): aggregates behind the privacy release only."""
+OPERATOR_TABLES: Final[tuple[Table, ...]] = (DEAD_LETTER,)
+"""What only operators read, from a separate location: rejected input, redacted."""
+ALL_TABLES: Final[tuple[Table, ...]] = (*ANALYST_TABLES, *OPERATOR_TABLES)
 
 
 def table(name: str) -> Table:

@@ -36,6 +36,7 @@ class BeamOnFlink(Construct):
         stream: kinesis.IStream,
         raw_bucket: s3.IBucket,
         tables_bucket: s3.IBucket,
+        operators_bucket: s3.IBucket,
         metrics_namespace: str,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -64,6 +65,7 @@ class BeamOnFlink(Construct):
         stream.grant_read(self.role)
         raw_bucket.grant_read(self.role, f"{layout.RAW_ENTRIES_PREFIX}*")
         tables_bucket.grant_read_write(self.role, f"{layout.TABLES_PREFIX}*")
+        operators_bucket.grant_read_write(self.role, f"{layout.DEAD_LETTERS_PREFIX}*")
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["logs:PutLogEvents", "logs:DescribeLogStreams"],

@@ -35,6 +35,7 @@ class ProcessingStack(Stack):
             stream=data.entry_stream,
             raw_bucket=data.raw_bucket,
             tables_bucket=data.tables_bucket,
+            operators_bucket=data.operators_bucket,
             metrics_namespace=metrics.namespace(config.name),
         )
         CfnOutput(self, "FlinkApplicationName", value=self.job.application_name)

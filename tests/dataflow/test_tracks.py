@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anonflow.dataflow.tracks import Stint, TrackAccumulator, summarise
+from anonflow.dataflow.tracks import Sighting, Stint, TrackAccumulator, summarise
+from anonflow.dataflow.transforms.tracks import _SummariseTrack
 from tests.dataflow.builders import T0, obs, walk
 
 
@@ -30,10 +31,23 @@ def test_merging_partial_accumulators_in_any_order_gives_the_same_summary(data: 
     for o in delivered:
         accumulators[data.draw(st.integers(0, parts - 1))].add(o)
     order = data.draw(st.permutations(range(parts)))
+    coder = _SummariseTrack(4).get_accumulator_coder()  # what Beam encodes partial combines with
     merged = TrackAccumulator()
     for i in order:
-        merged.merge(accumulators[i])
+        merged.merge(coder.decode(coder.encode(accumulators[i])))
     assert merged.summary(4) == summarise(delivered, grid_size=4)
+
+
+def test_an_accumulator_crosses_the_shuffle_with_typed_sightings() -> None:
+    accumulator = TrackAccumulator()
+    for o in walk("a", "t", 0, 5, 0.1, 0.9, zone="z"):
+        accumulator.add(o)
+    coder = _SummariseTrack(4).get_accumulator_coder()
+    decoded = coder.decode(coder.encode(accumulator))
+    assert (decoded.key, decoded.received) == (accumulator.key, accumulator.received)
+    assert decoded.records == accumulator.records
+    assert {type(s) for s in decoded.records.values()} == {Sighting}
+    assert decoded.summary(4) == accumulator.summary(4)
 
 
 # (zones of consecutive observations 1 s apart, expected stints as (zone, start s, end s))

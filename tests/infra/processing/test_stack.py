@@ -41,13 +41,14 @@ def test_flink_role_reads_stream_and_raw_writes_tables_only(assembly: Assembly) 
         "stream": data.entry_stream,
         "raw": data.raw_bucket,
         "tables": data.tables_bucket,
+        "operators": data.operators_bucket,
         "artifacts": data.artifacts_bucket,
         "key": data.key,
         "logs": job.log_group,
     }
     pairs = grants(statements_of(template, job.role), names)
     writes = {r for a, r in pairs if a.startswith(("s3:Put", "s3:Delete"))}
-    assert writes == {"{tables}", "{tables}/tables/*"}
+    assert writes == {"{tables}", "{tables}/tables/*", "{operators}", "{operators}/dead_letters/*"}
     assert {r for a, r in pairs if a == "s3:GetObject*"} == {
         "{artifacts}",
         "{artifacts}/flink/anonflow-flink.jar",
@@ -55,6 +56,8 @@ def test_flink_role_reads_stream_and_raw_writes_tables_only(assembly: Assembly) 
         "{raw}/entries/*",
         "{tables}",
         "{tables}/tables/*",
+        "{operators}",
+        "{operators}/dead_letters/*",
     }
     assert {("kinesis:GetRecords", "{stream}"), ("kinesis:GetShardIterator", "{stream}")} <= pairs
     assert not any(a.startswith("kinesis:Put") for a, _ in pairs)
