@@ -68,7 +68,7 @@ def cut_headfree(
         image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
         if image is None:
             raise InputError(f"image {path} is missing or not a readable image")
-        frame = place(image)
+        frame = place(image.astype(np.uint8, copy=False))
         poses = pose(frame)
         geometry = fit_crops(poses, frame.shape, crop, gate.point_threshold)
         ok = np.flatnonzero(passes_gate(poses, gate, frame_width=frame.shape[1]) & geometry.valid)

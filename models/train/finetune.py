@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import jax
 import jax.numpy as jnp
@@ -120,14 +120,18 @@ def finetune(
     started = time.perf_counter()
     rng = np.random.default_rng(config.seed)
     anchor = {k: jnp.asarray(v) for k, v in graph.params.items()}
-    params = {"backbone": dict(anchor), "w": jnp.asarray(start.weights), "b": jnp.asarray(start.bias)}
+    params: dict[str, Any] = {
+        "backbone": dict(anchor),
+        "w": jnp.asarray(start.weights),
+        "b": jnp.asarray(start.bias),
+    }
     weights = [jnp.asarray(w) for w in class_weights(labels[train_rows])]
     trained = start.trained
 
-    def logits_of(p: dict, x: jax.Array) -> jax.Array:  # type: ignore[type-arg]
+    def logits_of(p: dict[str, Any], x: jax.Array) -> jax.Array:
         return graph.forward(p["backbone"], x) @ p["w"] + p["b"]
 
-    def loss(p: dict, x: jax.Array, y: jax.Array) -> jax.Array:  # type: ignore[type-arg]
+    def loss(p: dict[str, Any], x: jax.Array, y: jax.Array) -> jax.Array:
         drift = sum(jnp.sum((p["backbone"][k] - anchor[k]) ** 2) for k in anchor)
         return _head_losses(logits_of(p, x), y, weights, trained) + config.anchor * drift
 
@@ -142,7 +146,7 @@ def finetune(
 
     eval_logits = jax.jit(logits_of)
 
-    def predict(p: dict, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:  # type: ignore[type-arg]
+    def predict(p: dict[str, Any], rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
         # Fixed-size chunks (the last one padded): one compiled shape, not one per remainder.
         chunks = []
         for i in range(0, len(rows), config.batch):
@@ -151,7 +155,7 @@ def finetune(
             chunks.append(np.asarray(eval_logits(p, _tensor(images[padded])))[: len(part)])
         return np.concatenate(chunks) if chunks else np.zeros((0, len(start.bias)), np.float32)
 
-    def val_loss(p: dict) -> float:  # type: ignore[type-arg]
+    def val_loss(p: dict[str, Any]) -> float:
         if len(val_rows) == 0:
             return 0.0
         return float(
