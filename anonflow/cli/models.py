@@ -128,7 +128,7 @@ def register(subparsers: Any) -> None:
     train.add_argument(
         "--patience", type=int, default=3, help="stop after this many epochs without a better validation loss"
     )
-    train.add_argument("--learning-rate", type=float, default=1e-4, help="Adam step size (default 1e-4)")
+    train.add_argument("--learning-rate", type=float, default=3e-5, help="Adam step size (default 3e-5)")
     train.add_argument(
         "--budget", type=float, default=900.0, help="stop training after this many seconds (default 900)"
     )
@@ -140,7 +140,9 @@ def register(subparsers: Any) -> None:
     )
     train.add_argument("--holdout", type=float, default=0.25, help="fraction held out for accuracy")
     train.add_argument("--seed", type=int, default=0, help="seed of the hold-out split")
-    train.add_argument("--regularisation", type=float, default=1.0, help="inverse L2 strength (C)")
+    train.add_argument(
+        "--regularisation", type=float, default=0.05, help="inverse L2 strength (C) of the starting heads"
+    )
     train.add_argument("--json", action="store_true", help="print the whole report as JSON")
     train.add_argument(
         "--output", type=Path, help="where to write (default: the headfree-demographics row's path)"

@@ -40,7 +40,7 @@ class FinetuneConfig:
 
     epochs: int = 12
     batch: int = 32
-    learning_rate: float = 1e-4
+    learning_rate: float = 3e-5
     anchor: float = 1e-3
     patience: int = 3
     budget_seconds: float = 900.0

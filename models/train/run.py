@@ -55,7 +55,7 @@ def train_demographics(
     output: Path | None = None,
     holdout: float = 0.25,
     seed: int = 0,
-    regularisation: float = 1.0,
+    regularisation: float = 0.05,
     finetuning: FinetuneConfig | None = None,
     validation: float = 0.15,
     progress: bool = False,
