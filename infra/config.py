@@ -190,21 +190,57 @@ class GreengrassConfig(StrictModel):
         return self
 
 
-class FlinkConfig(StrictModel):
-    """The Managed Service for Apache Flink application running the Beam job."""
+class FlinkOnEksConfig(StrictModel):
+    """The Beam job streaming on Apache Flink in EKS: Flink Kubernetes operator + one FlinkDeployment."""
 
-    runtime: Literal["FLINK-1_19", "FLINK-1_20"] = Field(
-        "FLINK-1_20",
-        description="Flink runtime; must match the Beam Flink runner the job jar was built with.",
+    kubernetes_version: Literal["1.33"] = Field(
+        "1.33", description="EKS Kubernetes version (the kubectl layer the CDK app ships matches it)."
     )
-    code_key: str = Field(
-        "flink/anonflow-flink.jar",
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,511}$",
-        description="Key of the Beam job jar in the artifacts bucket (uploaded before deploying the stack).",
+    flink_version: Literal["1.19", "1.20"] = Field(
+        "1.20", description="Flink release of the job manager image; Beam's job server is built for it."
     )
-    parallelism: int = Field(1, ge=1, le=256, description="Initial parallelism of the job.")
-    parallelism_per_kpu: int = Field(1, ge=1, le=8, description="Parallel tasks per processing unit.")
-    autoscaling: bool = Field(True, description="Let the service scale parallelism with load.")
+    operator_version: SemVer = Field(
+        "1.10.0", description="Flink Kubernetes operator Helm chart version (archive.apache.org)."
+    )
+    node_count: int = Field(2, ge=1, le=100, description="Worker nodes of the EKS managed node group.")
+    instance_type: str = Field(
+        "m6i.large", pattern=r"^[a-z][a-z0-9]*\.[a-z0-9]+$", description="EC2 type of the worker nodes."
+    )
+    parallelism: int = Field(1, ge=1, le=256, description="Parallelism of the Flink job.")
+    task_slots: int = Field(1, ge=1, le=16, description="Task slots per task manager.")
+    checkpoint_interval_s: int = Field(
+        60, ge=10, le=3600, description="Seconds between Flink checkpoints (state lives in S3)."
+    )
+
+
+class ScheduledBatchConfig(StrictModel):
+    """The Beam job as a scheduled batch over the Firehose archive (ECS Fargate task, DirectRunner)."""
+
+    schedule: str = Field(
+        "cron(30 2 * * ? *)",
+        pattern=r"^(cron\([^()]{9,80}\)|rate\(\d{1,4} (minute|minutes|hour|hours|day|days)\))$",
+        description="EventBridge schedule expression of the run, e.g. `cron(30 2 * * ? *)` (daily 02:30 UTC) "
+        "or `rate(1 hour)`.",
+    )
+    cpu: Literal[1024, 2048, 4096, 8192] = Field(2048, description="Fargate CPU units of the task.")
+    memory_mib: int = Field(8192, ge=2048, le=61440, description="Fargate memory of the task (MiB).")
+
+
+class ProcessingConfig(StrictModel):
+    """Where the Beam job runs on AWS; the environment file picks one option."""
+
+    runner: Literal["flink-eks", "scheduled-batch"] = Field(
+        "flink-eks",
+        description="`flink-eks`: streaming from Kinesis on Flink in EKS (tables within minutes). "
+        "`scheduled-batch`: a scheduled ECS task over the raw archive (daily or hourly tables, no cluster).",
+    )
+    beam_version: SemVer = Field(
+        "2.77.0",
+        description="Beam release of the images (worker pool, Flink job server); must match the SDK in "
+        "pyproject.toml's dataflow extra.",
+    )
+    flink: FlinkOnEksConfig = FlinkOnEksConfig()
+    batch: ScheduledBatchConfig = ScheduledBatchConfig()
 
 
 class AlarmsConfig(StrictModel):
@@ -240,7 +276,7 @@ class EnvironmentConfig(StrictModel):
     retention: RetentionConfig = RetentionConfig()
     analytics: AnalyticsConfig = AnalyticsConfig()
     greengrass: GreengrassConfig
-    flink: FlinkConfig = FlinkConfig()
+    processing: ProcessingConfig = ProcessingConfig()
     alarms: AlarmsConfig = AlarmsConfig()
 
     @model_validator(mode="after")

@@ -16,9 +16,9 @@ RULE_ERRORS_PREFIX: Final = "rule-errors/"
 # Tables bucket: one prefix per anonflow.contract.tables table, Hive partitions store_id=/date= below it.
 TABLES_PREFIX: Final = "tables/"
 
-# Artifacts bucket: Greengrass component artifacts, and the Beam job jar for Flink.
+# Artifacts bucket: Greengrass component artifacts, and the Flink job's checkpoints, savepoints, HA data.
 GREENGRASS_ARTIFACTS_PREFIX: Final = "greengrass/"
-FLINK_CODE_PREFIX: Final = "flink/"
+FLINK_STATE_PREFIX: Final = "flink/"
 
 
 def table_prefix(table_name: str) -> str:
