@@ -75,7 +75,7 @@ def write_week(config: WeekConfig, out: Path) -> dict[str, object]:
     shutil.copyfile(out / "days" / str(days[0]["date"]) / "stores.yaml", out / "stores.yaml")
     marker = {
         "synthetic": True,
-        "note": "Synthetic week drawn by the store-day generator (bench/storeday.py); not a real store.",
+        "note": "Synthetic week drawn by the store-day generator (bench/storeday/); not a real store.",
         "store_id": config.store_id,
         "time_zone": config.time_zone,
         "days": days,

@@ -168,7 +168,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = work / "tables"
     started = time.perf_counter()
     result = run(
-        [f"--input={data / 'entries'}", f"--output={output}", f"--stores={data / 'stores.yaml'}", *runner]
+        [
+            f"--input={data / 'entries'}",
+            f"--output={output}",
+            f"--stores={data / 'stores.yaml'}",
+            f"--processing_time={day.config.day.isoformat()}T23:59:59Z",  # the generated day, not today
+            *runner,
+        ]
     )
     wall = time.perf_counter() - started
     counters = result.counters

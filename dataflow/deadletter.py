@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Final
 
-from anonflow.contract.entry import IDENTIFIER_PATTERN
+from anonflow.contract.entry import is_identifier
 
 RAW_LIMIT: Final = 64 * 1024
 DEAD_LETTER_TAG: Final = "dead_letter"
 UNKNOWN_STORE: Final = "unknown"
-# The contract's Identifier: only such a store id may become a partition directory name.
-_IDENTIFIER: Final = re.compile(IDENTIFIER_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,5 +31,6 @@ class DeadLetter:
         cls, source: str, reason: str, raw: str | bytes, received_at_ms: int, store_id: object = None
     ) -> DeadLetter:
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
-        store = store_id if isinstance(store_id, str) and _IDENTIFIER.match(store_id) else UNKNOWN_STORE
+        # Only a valid id may become a partition directory name (no newline, slash or "..").
+        store = store_id if is_identifier(store_id) else UNKNOWN_STORE
         return cls(source, reason[:1000], text[:RAW_LIMIT], received_at_ms, store)

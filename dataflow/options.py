@@ -11,7 +11,7 @@ import re
 from typing import Any, Literal, Self
 
 from apache_beam.options.pipeline_options import PipelineOptions
-from pydantic import Field, ValidationError, model_validator
+from pydantic import AwareDatetime, Field, ValidationError, model_validator
 
 from anonflow.contract.errors import InputError
 from anonflow.contract.settings import StrictModel, first_problem
@@ -36,6 +36,13 @@ class JobConfig(StrictModel):
         description="where the tables go: a directory (local) or prefix (s3://, gs://)",
         json_schema_extra={"group": "output"},
     )
+    dead_letter_output: str | None = Field(
+        None,
+        max_length=4096,
+        description="where rejected input goes, for operators only (local or s3://, gs://); default: "
+        "`operators` next to --output (e.g. out/tables -> out/operators). Keep it out of the analysts' reach",
+        json_schema_extra={"group": "output"},
+    )
     stores: str | None = Field(
         None,
         max_length=4096,
@@ -45,16 +52,25 @@ class JobConfig(StrictModel):
     )
     k_anonymity: int = Field(
         3,
-        ge=1,
+        ge=2,
         le=1000,
-        description="cells backed by fewer distinct journeys are suppressed (default 3)",
+        description="rows backed by fewer people (the fewest that could have made their journeys) are not "
+        "published (default 3; at least 2)",
+        json_schema_extra={"group": "privacy"},
+    )
+    dwell_min_support: int = Field(
+        10,
+        ge=2,
+        le=10_000,
+        description="dwell percentiles and means only for rows of at least this many people (default 10)",
         json_schema_extra={"group": "privacy"},
     )
     dp_epsilon: float | None = Field(
         None,
         gt=0.0,
         le=10.0,
-        description="add differential-privacy noise to released counts with this epsilon per count",
+        description="add noise to released counts with this epsilon per count (not yet a differential-"
+        "privacy guarantee, see _privacy.json)",
         json_schema_extra={"group": "privacy"},
     )
     dp_mechanism: Literal["geometric", "laplace"] = Field(
@@ -83,6 +99,50 @@ class JobConfig(StrictModel):
         le=256,
         description="heat map cells per image side (default 16)",
         json_schema_extra={"group": "output"},
+    )
+    processing_time: AwareDatetime | None = Field(
+        None,
+        description="the processing time event times are checked against (ISO 8601 with zone, e.g. "
+        "2024-05-15T00:30:00Z): pass the day an archive stands for when re-processing it; default: the "
+        "clock (batch: when the job starts; streaming: when each entry arrives)",
+        json_schema_extra={"group": "input"},
+    )
+    max_event_age_s: float = Field(
+        8 * 86400.0,
+        ge=60.0,
+        le=3650 * 86400.0,
+        description="entries whose event time lies further before the processing time are dead-lettered "
+        "(default 8 days: a week of gateway spool and a day of lateness)",
+        json_schema_extra={"group": "input"},
+    )
+    max_event_ahead_s: float = Field(
+        900.0,
+        ge=0.0,
+        le=86400.0,
+        description="entries whose event time lies further after the processing time are dead-lettered "
+        "(default 900: gateway clock skew)",
+        json_schema_extra={"group": "input"},
+    )
+    max_line_bytes: int = Field(
+        1 << 20,
+        ge=1024,
+        le=64 << 20,
+        description="input files: longer lines are dead-lettered (default 1 MiB, a Kinesis record)",
+        json_schema_extra={"group": "input"},
+    )
+    max_file_bytes: int = Field(
+        512 << 20,
+        ge=1 << 20,
+        le=64 << 30,
+        description="input files: read at most this many bytes of one file after decompression and "
+        "dead-letter the rest (default 512 MiB; gzip bombs)",
+        json_schema_extra={"group": "input"},
+    )
+    require_topic_record: bool = Field(
+        False,
+        description="accept only the IoT topic rule's records (topic store id + message) and dead-letter "
+        "plain entry lines, so every entry is checked against its topic's store (cloud deployments)",
+        json_schema_extra={"group": "input"},
     )
     kinesis_region: str | None = Field(
         None,
@@ -138,6 +198,23 @@ class JobConfig(StrictModel):
         if self.source == "kinesis" and not re.fullmatch(r"[A-Za-z0-9_.-]{1,128}", self.stream):
             raise ValueError("--input=kinesis://... needs a stream name")
         return self
+
+    @model_validator(mode="after")
+    def _caps_ordered(self) -> Self:
+        if self.max_line_bytes > self.max_file_bytes:
+            raise ValueError("--max_line_bytes must not exceed --max_file_bytes")
+        return self
+
+    @property
+    def operators_output(self) -> str:
+        """Where dead letters go: --dead_letter_output, else `operators` beside --output."""
+        if self.dead_letter_output:
+            return self.dead_letter_output
+        trimmed = self.output.rstrip("/")
+        parent = trimmed.rsplit("/", 1)[0] if "/" in trimmed else "."
+        if parent.endswith(":/") or parent.endswith(":"):
+            raise InputError(f"--output {self.output} is a bucket root: give --dead_letter_output as well")
+        return f"{parent}/operators"
 
     @property
     def source(self) -> Literal["files", "kinesis", "pubsub"]:

@@ -1,9 +1,10 @@
 """The Beam job. `run()` only parses options and wires named transforms, top to bottom:
 
 read payloads (files | Kinesis | Pub/Sub)
-  -> parse and validate (dead-letter)           -> dead_letter table
+  -> parse and validate: contract, topic's store, event-time window (dead-letter: operators' location)
   -> window by store-local day (event time, allowed lateness, accumulating panes)
-  -> summarise tracks (dedupe by entry id, combined before the shuffle)
+  -> drop repeated entry ids (whatever their track)
+  -> summarise tracks (combined before the shuffle)
   -> re-connect tracks into journeys per store-day
   -> footfall | dwell | demographics | flows | heatmap  (5 min, hour, day windows in local time)
   -> k-suppression and optional noise -> Parquet per store and local date (+ DuckDB views locally)
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -37,12 +39,15 @@ from anonflow.dataflow.options import JobConfig
 from anonflow.dataflow.privacy import PrivacyConfig, ProtectCells, write_sidecar
 from anonflow.dataflow.reconnect.transforms import Reconnect
 from anonflow.dataflow.sinks.cloudwatch import PublishCount
+from anonflow.dataflow.sinks.duckdb_views import write_operator_views, write_views
 from anonflow.dataflow.sinks.parquet import WriteDeadLetters, WriteTable
 from anonflow.dataflow.stores import DEFAULT_TIME_ZONE, StoresConfig, load_stores
+from anonflow.dataflow.timewindow import EventTimeWindow
 from anonflow.dataflow.transforms.counts import CountStoreDays
+from anonflow.dataflow.transforms.dedupe import DropRepeatedEntries
 from anonflow.dataflow.transforms.late import DeadLetterTooLate
 from anonflow.dataflow.transforms.parse import ParseEntries
-from anonflow.dataflow.transforms.read import ReadEntryFiles, entry_files
+from anonflow.dataflow.transforms.read import ReadEntryFiles, ReadLimits, entry_files
 from anonflow.dataflow.transforms.storedays import WindowStoreDays
 from anonflow.dataflow.transforms.tracks import SummariseTracks
 
@@ -92,7 +97,17 @@ def _source(config: JobConfig, files: list[str], region: str | None) -> beam.PTr
         subscription = config.stream if "/subscriptions/" in config.stream else None
         topic = None if subscription else config.stream
         return ReadPayloadsFromPubSub(subscription=subscription, topic=topic, id_label=config.pubsub_id_label)
-    return ReadEntryFiles(files)
+    return ReadEntryFiles(files, ReadLimits(config.max_line_bytes, config.max_file_bytes))
+
+
+def _event_window(config: JobConfig, streaming: bool) -> EventTimeWindow:
+    """Given a processing time, the window is fixed; else a batch run centres it on its start and a
+    streaming run on each entry's arrival."""
+    if config.processing_time is not None:
+        reference: int | None = int(config.processing_time.timestamp() * 1000)
+    else:
+        reference = None if streaming else int(time.time() * 1000)
+    return EventTimeWindow(config.max_event_age_s, config.max_event_ahead_s, reference)
 
 
 def _counters(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
@@ -114,17 +129,35 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
     if config.source == "files" and not files:
         raise InputError(f"input {config.input} holds no entry files")
     region = config.kinesis_region or options.view_as(S3Options).s3_region_name
-    privacy = PrivacyConfig(k=config.k_anonymity, epsilon=config.dp_epsilon, mechanism=config.dp_mechanism)
+    operators = config.operators_output
+    try:
+        privacy = PrivacyConfig.from_environment(
+            k=config.k_anonymity,
+            dwell_min_support=max(config.dwell_min_support, config.k_anonymity),
+            epsilon=config.dp_epsilon,
+            mechanism=config.dp_mechanism,
+        )
+    except ValueError as error:
+        raise InputError(str(error)) from None
     _prepare_output(config.output, privacy)
 
+    window = _event_window(config, streaming)
+
     with beam.Pipeline(options=options) as pipeline:
-        parsed = (
-            pipeline
-            | "Read" >> _source(config, files, region)
-            | "Parse" >> ParseEntries(frozenset(stores.by_id()) if stores else None)
+        read = pipeline | "Read" >> _source(config, files, region)
+        # Files also dead-letter what cannot be read (over-long lines, gzip bombs, cut-off uploads).
+        payloads, unreadable = (
+            (read.lines, [read[DEAD_LETTER_TAG]])
+            if isinstance(read, beam.pvalue.DoOutputsTuple)
+            else (read, [])
+        )
+        parsed = payloads | "Parse" >> ParseEntries(
+            frozenset(stores.by_id()) if stores else None,
+            window=window,
+            require_routed=config.require_topic_record,
         )
         time_zones, default_zone = (stores.time_zones(), None) if stores else ({}, DEFAULT_TIME_ZONE)
-        entries, rejected = parsed.entries, [parsed[DEAD_LETTER_TAG]]
+        entries, rejected = parsed.entries, [*unreadable, parsed[DEAD_LETTER_TAG]]
         if streaming:  # in a batch run nothing is late
             timely = entries | "TooLate" >> DeadLetterTooLate(
                 time_zones, default_zone, allowed_lateness_s=config.allowed_lateness_s
@@ -139,6 +172,7 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
                 allowed_lateness_s=config.allowed_lateness_s,
                 early_firing_s=config.early_firing_s,
             )
+            | "Once" >> DropRepeatedEntries()
             | "Tracks" >> SummariseTracks(config.heatmap_grid)
             | "Reconnect" >> Reconnect(stores)
         )
@@ -152,7 +186,7 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
                 | f"Write{name}" >> WriteTable(config.output, table, replace_all=not streaming)
             )
         dead = rejected | "AllRejects" >> beam.Flatten()
-        _ = dead | "DeadLetters" >> WriteDeadLetters(config.output)
+        _ = dead | "DeadLetters" >> WriteDeadLetters(operators)
         if config.metrics_namespace:
             publish = partial(
                 PublishCount,
@@ -165,9 +199,9 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
             _ = dead | "DeadLetterMetric" >> publish(DEAD_LETTERS)
 
     if _is_local(config.output):
-        from anonflow.dataflow.sinks.duckdb_views import write_views
-
         write_views(Path(config.output))
+    if _is_local(operators) and Path(operators).is_dir():
+        write_operator_views(Path(operators))
     return JobResult(files=len(files), counters=_counters(pipeline.result), output=config.output)
 
 

@@ -1,48 +1,47 @@
-"""Output privacy: k-suppression of small cells, and optional differential-privacy noise on counts.
+"""Output privacy: the k-anonymous release (default) and the optional noise mode, as one Beam step.
 
-Rows are dicts keyed by a table's column names (as `anonflow.contract.tables` defines them), carrying the true
-counts from the aggregation. Every analyst table has a `visitors` column: the number of distinct
-anonymous journeys backing the row. That is the row's *support*.
+Every analyst table goes through `ProtectCells`: rows backed by fewer than k people (at the fewest) are not
+published, released counts are perturbed by the cell-key method, small-group statistics are coarse and
+unbounded sums withheld (the rules and why: `anonflow.dataflow.release`). With `epsilon` set, released
+counts additionally get two-sided geometric (or rounded Laplace) noise; that mode is **not** a
+differential-privacy guarantee (row existence still depends on exact support, noise is drawn per run
+and per pane), which `_privacy.json` states.
 
-1. **k-suppression (always).** A row whose support is below k (default 3) keeps its key columns
-   (zone, window, grid cell, ...) but every value column becomes null and `suppressed` is true. The rule
-   uses the true support, so it holds for every released row, with or without noise.
-2. **Noise (optional, `epsilon` set).** For tables shared outside the company, each released count gets
-   independent noise from the two-sided geometric mechanism (the discrete Laplace; default) or the
-   Laplace mechanism rounded to an integer, with scale `sensitivity / epsilon`, then is clamped at 0
-   (post-processing, so the guarantee is kept; it biases small counts upwards). Columns whose
-   per-journey contribution is unbounded (foot-point observations, dwell statistics) are withheld
-   (null) rather than released without a guarantee.
-
-What the guarantee covers, stated in the `_privacy.json` sidecar written next to each table: epsilon is
-spent per released count; a journey that appears in n cells (several zones, windows and granularities)
-spends n x epsilon by sequential composition. The fact that a row was *released* reveals that its true
-support is at least k, as with any k-threshold. Noise comes from the operating system's CSPRNG unless a
-seed is given (tests only).
+`_privacy.json` next to each table records the parameters an analyst needs to read it. The cell-key
+secret comes from `ANONFLOW_CELL_KEY_SECRET` (hex, at least 16 bytes); without it each run draws its
+own, so two runs over the same day give independently perturbed tables (recorded as `"per_run"`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import random
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
+import secrets
+from collections.abc import Callable, Iterator
 from typing import Any, Final, Literal
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from anonflow import __version__
 from anonflow.contract.settings import StrictModel
-from anonflow.contract.tables import SUPPRESSED, Table
+from anonflow.contract.tables import Table
 from anonflow.dataflow.aggregate.base import TableRows
+from anonflow.dataflow.cellkey import PERTURBATION
+from anonflow.dataflow.release import (
+    SUPPORT_COLUMN,
+    counted_columns,
+    release,
+    statistic_columns,
+    withheld_columns,
+)
+from anonflow.dataflow.support import OVERLAP_MS
 
-SUPPORT_COLUMN: Final = "visitors"
 SIDECAR_NAME: Final = "_privacy.json"
-# Counts whose per-journey contribution the aggregations cannot bound: withheld under noise.
-_UNBOUNDED_COUNTS: Final = frozenset({"observations"})
+SECRET_ENV: Final = "ANONFLOW_CELL_KEY_SECRET"
 
 Uniform = Callable[[], float]
 
@@ -50,12 +49,36 @@ Uniform = Callable[[], float]
 class PrivacyConfig(StrictModel):
     """How the job protects released cells."""
 
-    k: int = Field(3, ge=1, le=1000, description="Rows backed by fewer distinct journeys are suppressed.")
+    k: int = Field(
+        3,
+        ge=2,
+        le=1000,
+        description="Rows backed by fewer people (at the fewest) are not published (k >= 2).",
+    )
+    dwell_min_support: int = Field(
+        10,
+        ge=2,
+        le=10_000,
+        description="Dwell statistics only for rows of at least this many people (and at least k).",
+    )
+    dwell_round_s: float = Field(
+        30.0, gt=0.0, le=3600.0, description="Dwell statistics are rounded to multiples of this."
+    )
+    secret: bytes = Field(
+        default_factory=lambda: secrets.token_bytes(32),
+        min_length=16,
+        max_length=1024,
+        repr=False,
+        description="Cell-key secret: HMAC key of the record keys (never written anywhere).",
+    )
+    secret_persistent: bool = Field(
+        False, description="True when the secret is the deployment's own (stable across runs)."
+    )
     epsilon: float | None = Field(
         None,
         gt=0.0,
         le=10.0,
-        description="Differential-privacy budget per released count; None releases exact counts.",
+        description="Noise per released count on top of the release; None: cell-key perturbation only.",
     )
     mechanism: Literal["geometric", "laplace"] = Field(
         "geometric", description="Noise distribution: two-sided geometric (integer) or rounded Laplace."
@@ -68,23 +91,38 @@ class PrivacyConfig(StrictModel):
     )
     seed: int | None = Field(None, description="Seed for reproducible noise in tests; never in production.")
 
+    @model_validator(mode="after")
+    def _dwell_above_k(self) -> PrivacyConfig:
+        if self.dwell_min_support < self.k:
+            raise ValueError(f"dwell_min_support ({self.dwell_min_support}) must be at least k ({self.k})")
+        return self
+
+    @classmethod
+    def from_environment(cls, **fields: Any) -> PrivacyConfig:
+        """The config with the deployment's cell-key secret from `ANONFLOW_CELL_KEY_SECRET` if set.
+
+        Raises ValueError (one line) if the variable is set but not hex of 16 to 1024 bytes.
+        """
+        text = os.environ.get(SECRET_ENV, "").strip()
+        if not text:
+            return cls(**fields)
+        try:
+            secret = bytes.fromhex(text)
+        except ValueError:
+            raise ValueError(f"{SECRET_ENV} must be hex (e.g. `openssl rand -hex 32`)") from None
+        if not 16 <= len(secret) <= 1024:
+            raise ValueError(f"{SECRET_ENV} must hold 16 to 1024 bytes, got {len(secret)}")
+        return cls(secret=secret, secret_persistent=True, **fields)
+
 
 def value_columns(table: Table) -> tuple[str, ...]:
-    """Columns nulled by suppression: the table's nullable columns."""
+    """Columns whose values disclosure control changes: the table's nullable columns."""
     return tuple(c.name for c in table.columns if c.nullable)
 
 
 def noised_columns(table: Table) -> tuple[str, ...]:
-    """Counts released with noise when epsilon is set."""
-    return tuple(
-        c.name for c in table.columns if c.nullable and c.type == "int64" and c.name not in _UNBOUNDED_COUNTS
-    )
-
-
-def withheld_columns(table: Table) -> tuple[str, ...]:
-    """Value columns released as null when epsilon is set (no bounded per-journey sensitivity)."""
-    noised = set(noised_columns(table))
-    return tuple(c for c in value_columns(table) if c not in noised)
+    """Counts that get noise when epsilon is set."""
+    return counted_columns(table)
 
 
 def geometric_noise(uniform: Uniform, epsilon: float, sensitivity: int) -> int:
@@ -114,41 +152,38 @@ def make_uniform(seed: int | None) -> Uniform:
     return random.Random(seed).random if seed is not None else random.SystemRandom().random
 
 
-def protect_row(
-    row: Mapping[str, Any], table: Table, config: PrivacyConfig, uniform: Uniform
-) -> dict[str, Any]:
-    """The row as released: suppressed if its support is below k, else (optionally) noised.
+def add_noise(
+    rows: tuple[dict[str, Any], ...], table: Table, config: PrivacyConfig, uniform: Uniform
+) -> None:
+    """Noise on every released count, in place (epsilon mode); clamped at 0, released support at k."""
+    assert config.epsilon is not None
+    for row in rows:
+        for name in noised_columns(table):
+            value = row.get(name)
+            if value is None:
+                continue
+            if config.mechanism == "geometric":
+                noisy = int(value) + geometric_noise(uniform, config.epsilon, config.sensitivity)
+            else:
+                noisy = round(int(value) + laplace_noise(uniform, config.epsilon, config.sensitivity))
+            row[name] = max(config.k if name == SUPPORT_COLUMN else 0, noisy)
 
-    uniform: the noise source (`make_uniform`), shared across rows so draws are independent.
 
-    Raises ValueError if the row has no integer support: that is a wiring error, not bad data.
-    """
-    support = row.get(SUPPORT_COLUMN)
-    if not isinstance(support, int) or isinstance(support, bool) or support < 0:
-        raise ValueError(
-            f"{table.name} row needs a non-negative integer {SUPPORT_COLUMN!r} count, got {support!r}"
-        )
-    out = dict(row)
-    if support < config.k:
-        for name in value_columns(table):
-            out[name] = None
-        out[SUPPRESSED] = True
-        return out
-    out[SUPPRESSED] = False
-    if config.epsilon is None:
-        return out
-    for name in noised_columns(table):
-        value = out.get(name)
-        if value is None:
-            continue  # not measured for this row (for example no counting line in the zone)
-        if config.mechanism == "geometric":
-            noisy = int(value) + geometric_noise(uniform, config.epsilon, config.sensitivity)
-        else:
-            noisy = round(int(value) + laplace_noise(uniform, config.epsilon, config.sensitivity))
-        out[name] = max(0, noisy)
-    for name in withheld_columns(table):
-        out[name] = None
-    return out
+def protect(batch: TableRows, table: Table, config: PrivacyConfig, uniform: Uniform) -> tuple[TableRows, int]:
+    """The batch as published and the number of rows hidden (see the module docstring)."""
+    if batch.table != table.name:
+        raise ValueError(f"rows of table {batch.table} given to the {table.name} step")
+    released, hidden = release(
+        batch,
+        table,
+        config.secret,
+        k=config.k,
+        dwell_min_support=config.dwell_min_support,
+        dwell_round_s=config.dwell_round_s,
+    )
+    if config.epsilon is not None:
+        add_noise(released.rows, table, config, uniform)
+    return released, hidden
 
 
 def sidecar(table: Table, config: PrivacyConfig) -> dict[str, Any]:
@@ -157,24 +192,34 @@ def sidecar(table: Table, config: PrivacyConfig) -> dict[str, Any]:
         "table": table.name,
         "written_by": f"anonflow {__version__}",
         "k": config.k,
-        "support_column": SUPPORT_COLUMN,
-        "suppression": "rows with fewer than k distinct journeys keep their keys; value columns are null "
-        "and suppressed is true",
-        "suppressed_columns": list(value_columns(table)),
-        "differential_privacy": None,
+        "support": "fewest people who could have made the row's journeys: the most of them overlapping "
+        f"in time (by more than {OVERLAP_MS // 1000} s) at one instant",
+        "suppression": "rows backed by fewer than k people are not published; a missing row "
+        "means fewer than k people, possibly none",
+        "perturbation": {
+            "method": "cell key",
+            "columns": list(counted_columns(table)),
+            "ptable": [{"offset": o, "probability": p} for o, p in PERTURBATION],
+            "support_floor": config.k,
+            "secret": "deployment" if config.secret_persistent else "per_run",
+        },
+        "statistics": {
+            "columns": list(statistic_columns(table)),
+            "min_support": config.dwell_min_support,
+            "rounded_to": config.dwell_round_s,
+        },
+        "withheld_columns": list(withheld_columns(table)),
+        "noise": None,
     }
     if config.epsilon is not None:
-        record["differential_privacy"] = {
+        record["noise"] = {
             "mechanism": config.mechanism,
-            "epsilon": config.epsilon,
+            "epsilon_per_count": config.epsilon,
             "sensitivity": config.sensitivity,
             "scale": config.sensitivity / config.epsilon,
             "noised_columns": list(noised_columns(table)),
-            "withheld_columns": list(withheld_columns(table)),
-            "epsilon_scope": "per released count; a journey in n released counts spends n * epsilon "
-            "(in a streaming run with early or late panes, every pane of a day re-draws the noise and "
-            "counts as another release)",
-            "post_processing": "noisy counts rounded to integers and clamped at 0",
+            "differentially_private": False,
+            "why_not": "which rows exist depends on exact support; noise is drawn per run and per pane",
             "seeded": config.seed is not None,
         }
     return record
@@ -206,17 +251,14 @@ class _ProtectDoFn(beam.DoFn):
     def process(self, batch: TableRows) -> Iterator[TableRows]:
         if self._uniform is None:
             self._uniform = make_uniform(self._config.seed)
-        if batch.table != self._table.name:
-            raise ValueError(f"rows of table {batch.table} given to the {self._table.name} step")
-        rows = tuple(protect_row(row, self._table, self._config, self._uniform) for row in batch.rows)
-        hidden = sum(1 for row in rows if row[SUPPRESSED])
+        released, hidden = protect(batch, self._table, self._config, self._uniform)
         self.suppressed.inc(hidden)
-        self.released.inc(len(rows) - hidden)
-        yield replace(batch, rows=rows)
+        self.released.inc(len(released.rows))
+        yield released
 
 
 class ProtectCells(beam.PTransform):
-    """`TableRows` with true counts -> the rows as released (k-suppression, optional noise), counted."""
+    """`TableRows` with true counts -> the rows as published (see the module docstring), counted."""
 
     def __init__(self, table: Table, config: PrivacyConfig) -> None:
         super().__init__()

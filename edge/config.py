@@ -108,7 +108,11 @@ class FaceCheckConfig(StrictModel):
     """The independent face check every crop passes before it is classified or saved (edge.facecheck)."""
 
     upscale: int = Field(
-        2, ge=1, le=4, description="Enlarge crops this many times first, so small faces reach 20 px."
+        1,
+        ge=1,
+        le=4,
+        description="Enlarge crops this many times first, so faces under 20 px are looked for too "
+        "(each step costs about 4x).",
     )
     min_neighbors: int = Field(
         4,
@@ -117,7 +121,7 @@ class FaceCheckConfig(StrictModel):
         description="Overlapping detections a face needs (lower finds more faces and drops more crops).",
     )
     scale_step: float = Field(
-        1.1, ge=1.05, le=1.5, description="Step between the detector's scales (smaller is finer, slower)."
+        1.15, ge=1.05, le=1.5, description="Step between the detector's scales (smaller is finer, slower)."
     )
 
 

@@ -40,20 +40,31 @@ class FaceCheck:
 
     def has_face(self, crop: npt.NDArray[np.uint8]) -> bool:
         """True if any cascade finds a face in one BGR crop, either way round."""
-        gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+        return bool(self.find(crop, first_only=True))
+
+    def find(
+        self, image: npt.NDArray[np.uint8], *, first_only: bool = False
+    ) -> list[tuple[int, int, int, int]]:
+        """Face rectangles (x0, y0, x1, y1) in `image` pixels from every cascade, either way round."""
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         up = self.config.upscale
         if up > 1:
             gray = cv2.resize(gray, None, fx=up, fy=up, interpolation=cv2.INTER_LINEAR)
         gray = cv2.equalizeHist(gray)
+        width = gray.shape[1]
         frontal, profile = self._cascades
-        views = [(frontal, gray), (profile, gray), (profile, cv2.flip(gray, 1))]
-        for cascade, view in views:
+        found: list[tuple[int, int, int, int]] = []
+        for cascade, flipped in ((frontal, False), (profile, False), (profile, True)):
+            view = cv2.flip(gray, 1) if flipped else gray
             hits = cascade.detectMultiScale(
                 view,
                 scaleFactor=self.config.scale_step,
                 minNeighbors=self.config.min_neighbors,
                 minSize=(MIN_FACE_PX, MIN_FACE_PX),
             )
-            if len(hits):
-                return True
-        return False
+            for x, y, w, h in hits:
+                left = width - x - w if flipped else x
+                found.append((left // up, y // up, -(-(left + w) // up), -(-(y + h) // up)))
+            if found and first_only:
+                break
+        return found

@@ -1,19 +1,24 @@
-"""`--preview`: an audit video of what the chain saw, with every detected person's head masked.
+"""`--preview`: an audit video of what the chain saw, showing no person's pixels.
 
-Masking is done twice over, for every person the pose network found (tracked or not):
+The video draws skeletons (body points only), crop boxes and track ids over the run's background plate
+(`BackgroundPlate`: the temporal median of frames sampled over the run), never over a frame, so people
+the pose network missed are not shown either. The plate is written beside the video for reports to draw
+heatmaps over. `render`/`mask_heads` keep the per-frame masking for callers that must show a live frame:
+it is done twice over, for every person the pose network found (tracked or not):
 1. The person's head zone (`edge.heads.head_zones`, in any pose) is blanked with the neutral grey the
    crops use.
 2. As a safety net for a head that reaches outside that zone (bent over, a mis-scaled torso, no
    shoulders found), a wider region above the cap, two torso heights tall, is blurred beyond
    recognition. People without a confident shoulder get it above their highest confident body point.
-Then skeletons (body points only), crop boxes and track ids are drawn. A person the pose network misses
-entirely is not masked; the preview is a local audit file, written only when asked for.
+Then skeletons, crop boxes and track ids are drawn. The preview is a local audit file, written only when
+asked for.
 
 Only frames the pose model ran on are written (with detect_every k the video runs at 1/k of the rate).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -24,7 +29,9 @@ from anonflow.contract.body import POINT_INDEX
 from anonflow.contract.entry import AgeGroup, Gender, Orientation
 from anonflow.contract.errors import InputError
 from anonflow.edge.chain import FrameResult, TrackedPerson
+from anonflow.edge.config import FaceCheckConfig
 from anonflow.edge.crop import CropGeometry
+from anonflow.edge.facecheck import FaceCheck
 from anonflow.edge.heads import head_zones
 from anonflow.edge.pose.types import Poses
 from anonflow.edge.video import VideoFrame
@@ -164,53 +171,130 @@ def label(person: TrackedPerson) -> str:
 def render(
     frame: npt.NDArray[np.uint8], result: FrameResult, point_threshold: float
 ) -> npt.NDArray[np.uint8]:
-    """A preview frame: a copy of `frame` with heads masked, then people drawn."""
+    """A frame with heads masked, then people drawn (the masking a live frame would need; the preview
+    video itself draws on the background plate, see `PreviewWriter`)."""
     image = frame.copy()
     mask_heads(image, result.poses, result.geometry, point_threshold)
     draw_people(image, result, point_threshold)
     return image
 
 
-class PreviewWriter:
-    """A `FrameSink` writing the masked, annotated pose frames to a video (mp4 or avi).
+class BackgroundPlate:
+    """The scene without its people: the per-pixel temporal median of frames sampled over the run.
 
-    The video is written beside its final name and renamed when the run completes.
+    People move, so at every pixel most samples show the background. Memory is bounded: at most
+    `max_frames` samples are held; when full, every other one is dropped and the sampling step doubles,
+    so the samples stay spread over the whole run. Someone standing still for over half of the run
+    would survive the median: the writer therefore also blanks every head zone the pose network placed
+    during the run, and blurs whatever the face check still finds on the plate.
     """
 
-    def __init__(self, path: Path, fps: float, point_threshold: float) -> None:
+    def __init__(self, max_frames: int = 32) -> None:
+        if max_frames < 3:
+            raise ValueError(f"a plate needs at least 3 frames, got {max_frames}")
+        self.max_frames = max_frames
+        self._samples: list[npt.NDArray[np.uint8]] = []
+        self._step = 1
+        self._seen = 0
+
+    def add(self, frame: npt.NDArray[np.uint8]) -> None:
+        if self._seen % self._step == 0:
+            self._samples.append(frame.copy())
+            if len(self._samples) >= self.max_frames:
+                self._samples = self._samples[::2]
+                self._step *= 2
+        self._seen += 1
+
+    def plate(self) -> npt.NDArray[np.uint8] | None:
+        """uint8 [H, W, 3] BGR, or None before any frame."""
+        if not self._samples:
+            return None
+        plate: npt.NDArray[np.uint8] = np.median(np.stack(self._samples), axis=0).astype(np.uint8)
+        return plate
+
+
+class PreviewWriter:
+    """A `FrameSink` writing the audit video: skeletons, boxes and ids over a background plate.
+
+    No frame pixel is written: every preview frame is the run's background plate (`BackgroundPlate`) with
+    head zones of all people detected during the run blanked and any face the face check still finds
+    blurred, so no person (detected or missed by the pose network) appears, only the drawings. The plate
+    is also written beside the video as `<name>.background.png` (the picture heatmaps are drawn over).
+    The drawings are kept per frame (a few hundred bytes each) and the video is written at the end,
+    beside its final name, then renamed.
+    """
+
+    def __init__(
+        self, path: Path, fps: float, point_threshold: float, face_check: FaceCheck | None = None
+    ) -> None:
         if path.suffix.lower() not in FOURCC:
             raise InputError(f"--preview {path} must end in {' or '.join(FOURCC)}")
         if fps <= 0:
             raise ValueError(f"preview fps must be positive, got {fps}")
         self.path = path
+        self.background_path = path.with_name(f"{path.stem}.background.png")
         self.fps = fps
         self.point_threshold = point_threshold
         self._partial = path.with_name(f"{path.stem}.part{path.suffix}")
-        self._writer: cv2.VideoWriter | None = None
+        self._face_check = face_check or FaceCheck(FaceCheckConfig())
+        self._plate = BackgroundPlate()
+        self._drawings: list[FrameResult] = []
+        self._heads: list[npt.NDArray[np.int32]] = []
+        self._shape: tuple[int, ...] | None = None
         self.frames = 0
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def add(self, frame: VideoFrame, result: FrameResult) -> None:
+        self._plate.add(frame.image)
         if not result.pose_ran:
             return
-        image = render(frame.image, result, self.point_threshold)
-        if self._writer is None:
-            height, width = image.shape[:2]
-            fourcc = cv2.VideoWriter.fourcc(*FOURCC[self.path.suffix.lower()])
-            self._writer = cv2.VideoWriter(str(self._partial), fourcc, self.fps, (width, height))
-            if not self._writer.isOpened():
-                raise InputError(f"--preview {self.path}: OpenCV cannot write this video file")
-        self._writer.write(image)
+        self._shape = frame.image.shape
+        # Only what the drawing needs; the crops (if any) are not kept.
+        self._drawings.append(replace(result, crops=None))
+        blank, _ = head_masks(result.poses, result.geometry, self.point_threshold, frame.image.shape)
+        self._heads.append(blank)
         self.frames += 1
 
+    def background(self) -> npt.NDArray[np.uint8] | None:
+        """The plate with every head zone of the run blanked and every face still found blurred."""
+        plate = self._plate.plate()
+        if plate is None:
+            return None
+        height, width = plate.shape[:2]
+        for zones in self._heads:
+            for x0, y0, x1, y1 in _clip(zones, width, height):
+                if x1 > x0 and y1 > y0:
+                    plate[y0:y1, x0:x1] = NEUTRAL
+        for x0, y0, x1, y1 in self._face_check.find(plate):
+            pad = (x1 - x0) // 2
+            ya, yb, xa, xb = max(y0 - pad, 0), min(y1 + pad, height), max(x0 - pad, 0), min(x1 + pad, width)
+            plate[ya:yb, xa:xb] = NEUTRAL
+        return plate
+
     def finish(self) -> str:
-        if self._writer is None:
+        plate = self.background()
+        if plate is None or not self._drawings:
             return "preview          no frame was analysed, nothing written"
-        self._writer.release()
+        height, width = plate.shape[:2]
+        fourcc = cv2.VideoWriter.fourcc(*FOURCC[self.path.suffix.lower()])
+        writer = cv2.VideoWriter(str(self._partial), fourcc, self.fps, (width, height))
+        if not writer.isOpened():
+            raise InputError(f"--preview {self.path}: OpenCV cannot write this video file")
+        try:
+            for result in self._drawings:
+                image = plate.copy()
+                draw_people(image, result, self.point_threshold)
+                writer.write(image)
+        finally:
+            writer.release()
         self._partial.replace(self.path)
-        return f"preview          {self.frames} frames at {self.fps:.2f} fps in {self.path}"
+        if not cv2.imwrite(str(self.background_path), plate):
+            raise InputError(f"--preview: cannot write the background plate {self.background_path}")
+        return (
+            f"preview          {self.frames} frames at {self.fps:.2f} fps in {self.path} "
+            f"(drawn over the background plate {self.background_path.name}: no person's pixels)"
+        )
 
     def abort(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
+        self._drawings.clear()
         self._partial.unlink(missing_ok=True)

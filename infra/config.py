@@ -112,6 +112,9 @@ class RetentionConfig(StrictModel):
         return self
 
     athena_results_days: int = Field(30, ge=1, le=365, description="Days Athena query results are kept.")
+    dead_letter_days: int = Field(
+        30, ge=1, le=365, description="Days a dead letter (rejected input, redacted) is kept for operators."
+    )
     noncurrent_version_days: int = Field(
         30, ge=1, le=365, description="Days an overwritten or deleted object version is kept."
     )

@@ -1,8 +1,10 @@
 """Labelled anonymous crops: the folder + labels CSV that training and attribute evaluation read.
 
-The CSV has a header `file,gender,age_band,orientation`; `file` is relative to the crops folder; the
-other columns take the wire contract's values (`female`/`male`, `0-17`/`18-34`/`35-54`/`55+`,
-`front`/`back`/`side`), with `unknown` or an empty cell where a person could not tell. Crops are the
+The CSV has the columns `file,gender,age_group,orientation` (further columns are ignored, so the
+PA-100K layout with its 26 attribute columns reads as is; an `age_band` column of the finer contract
+bands is read as its age group); `file` is relative to the crops folder; the other columns take the wire
+contract's values (`female`/`male`, `child`/`adult`/`senior`, `front`/`back`/`side`), with `unknown` or an
+empty cell where a person could not tell. Crops are the
 edge's anonymous crops (head excluded), stored as JPEG or PNG; any size is resized to 160x80 the way
 the edge renders them.
 """
@@ -17,15 +19,15 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from anonflow.contract.entry import AgeBand, Gender, Orientation
+from anonflow.contract.entry import AGE_GROUP_OF_BAND, AgeBand, AgeGroup, Gender, Orientation
 from anonflow.contract.errors import InputError
 
 CROP_HEIGHT, CROP_WIDTH = 160, 80
-COLUMNS: Final = ("file", "gender", "age_band", "orientation")
+COLUMNS: Final = ("file", "gender", "age_group", "orientation")
 # The classes of each head, in the column order of `LabelledCrops.labels`; unknown is not a class.
 HEADS: Final[dict[str, tuple[str, ...]]] = {
     "gender": tuple(g.value for g in Gender if g is not Gender.UNKNOWN),
-    "age_band": tuple(a.value for a in AgeBand if a is not AgeBand.UNKNOWN),
+    "age_group": tuple(a.value for a in AgeGroup if a is not AgeGroup.UNKNOWN),
     "orientation": tuple(o.value for o in Orientation if o is not Orientation.UNKNOWN),
 }
 UNKNOWN = -1
@@ -36,7 +38,7 @@ class LabelledCrops:
     """Crops and their labels, aligned by row.
 
     files: N names relative to the folder; images: uint8 [N, 160, 80, 3] BGR; labels: int64 [N, 3],
-    columns gender, age_band, orientation (the order of `HEADS`), each the class index within its head
+    columns gender, age_group, orientation (the order of `HEADS`), each the class index within its head
     or -1 (unknown).
     """
 
@@ -64,9 +66,12 @@ def read_labels(path: Path) -> list[tuple[str, list[int]]]:
         raise InputError(f"labels file {path} does not exist")
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        if reader.fieldnames is None or tuple(reader.fieldnames) != COLUMNS:
+        fields = set(reader.fieldnames or ())
+        if "age_band" in fields and "age_group" not in fields:
+            fields.add("age_group")
+        if not set(COLUMNS) <= fields:
             raise InputError(
-                f"labels file {path} must have the header {','.join(COLUMNS)}, got {reader.fieldnames}"
+                f"labels file {path} must have the columns {','.join(COLUMNS)}, got {reader.fieldnames}"
             )
         rows: list[tuple[str, list[int]]] = []
         seen: set[str] = set()
@@ -78,6 +83,8 @@ def read_labels(path: Path) -> list[tuple[str, list[int]]]:
                 raise InputError(f"{path}:{line}: {name} is labelled twice")
             seen.add(name)
             classes = []
+            if "age_group" not in row:
+                row["age_group"] = _group_of_band((row.get("age_band") or "").strip().lower())
             for head, values in HEADS.items():
                 value = (row[head] or "").strip().lower()
                 if value in ("", "unknown"):
@@ -92,6 +99,11 @@ def read_labels(path: Path) -> list[tuple[str, list[int]]]:
     if not rows:
         raise InputError(f"labels file {path} has no rows")
     return rows
+
+
+def _group_of_band(band: str) -> str:
+    bands = {b.value: b for b in AgeBand}
+    return AGE_GROUP_OF_BAND[bands[band]].value if band in bands and band != "unknown" else band
 
 
 def load_crops(folder: Path, labels: Path | None = None) -> LabelledCrops:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from anonflow.cli.options import parse_time_ms
-    from anonflow.cli.samples import DEMO_STORE, DEMO_TIME_ZONE
+    from anonflow.cli.samples import DEMO_STORE, DEMO_TIME_ZONE, SAMPLE_CAMERAS
     from anonflow.cli.tabulate import render
     from anonflow.edge.analyze import analyze_video
     from anonflow.edge.chain import build_chain
@@ -107,7 +108,17 @@ def run(args: argparse.Namespace) -> int:
 
     tables = args.output / "tables"
     stores = _stores_file(args.output, DEMO_STORE, DEMO_TIME_ZONE)
-    result = run_job([f"--input={entries_dir}", f"--output={tables}", f"--stores={stores}"])
+    # The samples play on a fixed date: the job checks event times against an hour after the last start.
+    processed_ms = max(parse_time_ms(sample.start_time) for sample in SAMPLE_CAMERAS) + 3_600_000
+    processed = datetime.fromtimestamp(processed_ms / 1000, UTC).isoformat()
+    result = run_job(
+        [
+            f"--input={entries_dir}",
+            f"--output={tables}",
+            f"--stores={stores}",
+            f"--processing_time={processed}",
+        ]
+    )
     counters = result.counters
     print(
         f"pipeline: {counters.get('entries_valid', 0)} entries, "
@@ -122,7 +133,15 @@ def run(args: argparse.Namespace) -> int:
         rows = cursor.fetchall()
     print(f"\nfootfall ({DEMO_STORE}), from {db}:")
     print(render(names, rows))
-    reports = [_report(tables / "analytics.duckdb", args.output / "report.html", stores)]
+    hidden, released = (
+        counters.get("cells_suppressed_footfall", 0),
+        counters.get("cells_released_footfall", 0),
+    )
+    print(
+        f"privacy: {hidden} of {hidden + released} footfall rows not published: fewer than 3 people behind "
+        "them (a few seconds of video are a few people; see footfall/_privacy.json)"
+    )
+    reports = _report(tables / "analytics.duckdb", args.output / "report.html", stores)
     if args.synthetic:
         reports += write_synthetic_week(args.output, run_job)
     for report in reports:
@@ -166,10 +185,18 @@ def _stores_file(output: Path, store_id: str, time_zone: str) -> Path:
     return path
 
 
-def _report(db: Path, out: Path, stores: Path) -> Path:
+def _report(db: Path, out: Path, stores: Path) -> list[Path]:
+    """The report of one set of tables, or none (said) when the release published no footfall row."""
+    import duckdb
+
     from anonflow.dataflow.report.html import write_report
 
-    return write_report(db, out, stores=stores).path
+    with duckdb.connect(str(db), read_only=True) as connection:
+        published = (connection.execute("SELECT count(*) FROM footfall").fetchone() or (0,))[0]
+    if not published:
+        print(f"report: none for {db}: the release published no footfall row (fewer than k people at once)")
+        return []
+    return [write_report(db, out, stores=stores).path]
 
 
 def write_synthetic_week(output: Path, run_job: Any) -> list[Path]:
@@ -182,9 +209,11 @@ def write_synthetic_week(output: Path, run_job: Any) -> list[Path]:
     if week is None:
         return []
     tables = week.root / "tables"
-    result = run_job([f"--input={week.entries}", f"--output={tables}", f"--stores={week.stores}"])
+    # Synthetic days on fixed dates: the job checks event times against the end of the last one.
+    processed = f"--processing_time={last_day}T23:59:59Z"
+    result = run_job([f"--input={week.entries}", f"--output={tables}", f"--stores={week.stores}", processed])
     print(
         f"synthetic week ({week.root}, labelled synthetic): "
         f"{result.counters.get('entries_valid', 0)} entries, {result.counters.get('journeys', 0)} journeys"
     )
-    return [_report(tables / "analytics.duckdb", week.root / "report.html", week.stores)]
+    return _report(tables / "analytics.duckdb", week.root / "report.html", week.stores)

@@ -111,12 +111,31 @@ def register(subparsers: Any) -> None:
 
     train = actions.add_parser(
         "train-demographics",
-        help="train the head-free gender / age-band / orientation classifier on labelled anonymous crops",
+        help="fine-tune the head-free gender / age-group / orientation network on labelled people",
     )
     _model_dir_option(train)
-    train.add_argument("crops", type=Path, help="folder of anonymous crops (JPEG/PNG)")
     train.add_argument(
-        "--labels", type=Path, help="CSV file,gender,age_band,orientation (default: CROPS/labels.csv)"
+        "crops",
+        type=Path,
+        help="folder of anonymous crops (JPEG/PNG) or of whole-person images (images/ + labels.csv, "
+        "the PA-100K layout: the edge's pose and crop code cuts the head-free crops)",
+    )
+    train.add_argument(
+        "--labels", type=Path, help="CSV file,gender,age_group,orientation (default: CROPS/labels.csv)"
+    )
+    train.add_argument("--epochs", type=int, default=12, help="at most this many epochs (default 12)")
+    train.add_argument(
+        "--patience", type=int, default=3, help="stop after this many epochs without a better validation loss"
+    )
+    train.add_argument("--learning-rate", type=float, default=3e-4, help="Adam step size (default 3e-4)")
+    train.add_argument(
+        "--budget", type=float, default=900.0, help="stop training after this many seconds (default 900)"
+    )
+    train.add_argument(
+        "--validation",
+        type=float,
+        default=0.15,
+        help="fraction of training people for early stopping and calibration",
     )
     train.add_argument("--holdout", type=float, default=0.25, help="fraction held out for accuracy")
     train.add_argument("--seed", type=int, default=0, help="seed of the hold-out split")
@@ -257,6 +276,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     from anonflow.models.report import table
+    from anonflow.models.train.finetune import FinetuneConfig
     from anonflow.models.train.run import summary_rows, train_demographics
 
     report = train_demographics(
@@ -267,6 +287,15 @@ def run_train(args: argparse.Namespace) -> int:
         holdout=args.holdout,
         seed=args.seed,
         regularisation=args.regularisation,
+        finetuning=FinetuneConfig(
+            epochs=args.epochs,
+            patience=args.patience,
+            learning_rate=args.learning_rate,
+            budget_seconds=args.budget,
+            seed=args.seed,
+        ),
+        validation=args.validation,
+        progress=not args.json,
     )
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))

@@ -38,7 +38,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--output", required=True, help="table directory (local) or prefix (s3://, gs://)")
     parser.add_argument("--stores", help="stores YAML: time zones and camera links (default: UTC, no links)")
     parser.add_argument(
-        "--k-anonymity", type=int, default=3, help="suppress cells backed by fewer journeys (default 3)"
+        "--k-anonymity",
+        type=int,
+        default=3,
+        help="publish no row backed by fewer people (default 3, at least 2)",
     )
     parser.add_argument(
         "--dp-epsilon",

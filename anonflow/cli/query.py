@@ -16,7 +16,8 @@ def register(subparsers: Any) -> None:
         "query",
         help="run SQL over the tables (DuckDB) and print the result",
         description="Run one SQL statement with DuckDB against the views written by `anonflow pipeline` "
-        "(footfall, dwell, demographics, flows, heatmap, dead_letter) and print a table.",
+        "(footfall, dwell, demographics, flows, heatmap; dead letters are in the operators' "
+        "dead_letters.duckdb) and print a table.",
     )
     parser.add_argument("sql", help='the statement, e.g. "SELECT * FROM footfall ORDER BY window_start"')
     parser.add_argument("--db", type=Path, help=f"DuckDB file (default: ${DB_ENV}, else {DEFAULT_DB})")

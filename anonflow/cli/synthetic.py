@@ -1,6 +1,6 @@
 """The demo's synthetic week: seven store-days for the demo store, run through the job, beside the clips.
 
-The store-day generator is benchmark tooling (bench/storeday.py, with bench/demoweek.py laying out the
+The store-day generator is benchmark tooling (bench/storeday/, with bench/demoweek.py laying out the
 week) and is not part of the installed package, so the demo runs it as a separate process from the source
 checkout. Installed without the checkout, the demo says so in one line and goes on without the week.
 """

@@ -15,8 +15,9 @@ without Python. Archived v1 entries are read through `entry_v1.py`.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, TypeGuard
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -29,11 +30,21 @@ RESEARCH_SCHEMA_ID: Final = "https://anonflow.dev/schemas/entry.v2-research.json
 # Identifiers double as MQTT topic levels and Parquet partition values: keep them topic-safe.
 IDENTIFIER_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
+_IDENTIFIER: Final = re.compile(IDENTIFIER_PATTERN)
 UnitFloat = Annotated[float, Field(ge=0.0, le=1.0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 # Positions in minimal entries are rounded to this many decimals (1/1000 of the frame, ~2 px at 1080p):
 # enough for zones and counting lines, too coarse to carry a fingerprint of body shape.
 POSITION_DECIMALS: Final = 3
+
+
+def is_identifier(value: object) -> TypeGuard[str]:
+    """Whether `value` is a valid store, camera, zone or line id, checked as the schema checks it.
+
+    Use this, never `re.match` on the pattern: Python's `$` also matches before a final newline, so
+    `re.match` would take an id ending in a newline for a valid one, and it would become a directory name.
+    """
+    return isinstance(value, str) and _IDENTIFIER.fullmatch(value) is not None
 
 
 class Orientation(StrEnum):

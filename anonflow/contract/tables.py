@@ -205,16 +205,23 @@ HEATMAP: Final = Table(
 
 DEAD_LETTER: Final = Table(
     "dead_letter",
-    "Input lines the job could not use, with the reason; nothing is dropped silently.",
+    "Input lines the job could not use, with the reason; nothing is dropped silently. Operators only: "
+    "written to its own location, never next to the analysts' tables.",
     (
         Column("source", "string", "File (and line) or stream the payload came from."),
         Column("reason", "string", "Why the payload was rejected."),
-        Column("raw", "string", "The payload as received (truncated to 64 KiB)."),
+        Column(
+            "raw", "string", "The payload's first 2 KiB, face keypoints and long blobs (images) redacted."
+        ),
         Column("received_at", "timestamp", "When the job saw the payload, UTC."),
     ),
 )
 
-ALL_TABLES: Final[tuple[Table, ...]] = (FOOTFALL, DWELL, DEMOGRAPHICS, FLOWS, HEATMAP, DEAD_LETTER)
+ANALYST_TABLES: Final[tuple[Table, ...]] = (FOOTFALL, DWELL, DEMOGRAPHICS, FLOWS, HEATMAP)
+"""What analysts read (DuckDB views, Glue tables): aggregates behind the privacy release only."""
+OPERATOR_TABLES: Final[tuple[Table, ...]] = (DEAD_LETTER,)
+"""What only operators read, from a separate location: rejected input, redacted."""
+ALL_TABLES: Final[tuple[Table, ...]] = (*ANALYST_TABLES, *OPERATOR_TABLES)
 
 
 def table(name: str) -> Table:

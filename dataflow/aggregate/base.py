@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -12,9 +12,21 @@ from apache_beam.metrics import Metrics
 
 from anonflow.contract.tables import Row, Table
 from anonflow.dataflow.journeys import StoreDay
+from anonflow.dataflow.support import Contributor, contributors
 from anonflow.dataflow.windows import Granularity, LocalWindow, ZoneWindows, overlapping
 
 ALL_GRANULARITIES: Final = (Granularity.FIVE_MINUTES, Granularity.HOUR, Granularity.DAY)
+
+CONTRIBUTORS: Final = "_contributors"
+"""Key of a row's private field: the indices (into the day's journeys) of the journeys behind the row.
+Disclosure control reads it and removes it; it never reaches a table."""
+
+
+def behind(row: Row, journeys: Iterable[int]) -> Row:
+    """`row` (from `Table.row`) with the journeys behind it in its private `CONTRIBUTORS` field."""
+    row[CONTRIBUTORS] = frozenset(journeys)
+    return row
+
 
 Cell = tuple[str, LocalWindow]
 """A zone (or camera) and a window."""
@@ -24,9 +36,10 @@ Cell = tuple[str, LocalWindow]
 class TableRows:
     """Every row of one table for one store-day, as of one pane of the day's window.
 
-    Rows are made by `Table.row` (every column but `suppressed`), timestamps as UTC milliseconds, with
-    true counts (privacy is applied by `ProtectCells`, which adds `suppressed`). The partition is
-    (store_id, date); a later pane's rows replace an earlier pane's.
+    Rows are made by `Table.row` (every column but `suppressed`) plus the private `CONTRIBUTORS` set,
+    timestamps as UTC milliseconds, with true counts (privacy is applied by `ProtectCells`). The
+    partition is (store_id, date); a later pane's rows replace an earlier pane's. contributors: one per
+    journey of the day, indexed by the rows' `CONTRIBUTORS` (empty once the rows are released).
     """
 
     table: str
@@ -34,6 +47,7 @@ class TableRows:
     date: str
     pane: int
     rows: tuple[Row, ...]
+    contributors: tuple[Contributor, ...] = ()
 
 
 def window_columns(granularity: Granularity, window: LocalWindow) -> Row:
@@ -64,7 +78,8 @@ class _Rows(beam.DoFn):
     def process(self, day: StoreDay) -> Iterator[TableRows]:
         rows = self._rows(day)
         self.counted.inc(len(rows))
-        yield TableRows(self._table.name, day.store_id, day.date, day.pane, tuple(rows))
+        who = contributors(day.journeys)
+        yield TableRows(self._table.name, day.store_id, day.date, day.pane, tuple(rows), who)
 
 
 class AggregateTable(beam.PTransform):

@@ -4,13 +4,14 @@ visitors."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 
 from anonflow.contract.tables import DEMOGRAPHICS
 from anonflow.dataflow.aggregate.base import (
     ALL_GRANULARITIES,
     AggregateTable,
     Row,
+    behind,
     day_windows,
     presence,
     window_columns,
@@ -22,17 +23,22 @@ def demographics_rows(day: StoreDay) -> list[Row]:
     rows: list[Row] = []
     for granularity in ALL_GRANULARITIES:
         for (zone, window), journeys in sorted(presence(day, day_windows(day, granularity)).items()):
-            labels = Counter((day.journeys[i].gender, day.journeys[i].age_group) for i in journeys)
-            for (gender, age_group), visitors in sorted(labels.items()):
+            labels: dict[tuple[str, str], set[int]] = defaultdict(set)
+            for i in journeys:
+                labels[(day.journeys[i].gender, day.journeys[i].age_group)].add(i)
+            for (gender, age_group), members in sorted(labels.items()):
                 rows.append(
-                    DEMOGRAPHICS.row(
-                        {
-                            "zone_id": zone,
-                            **window_columns(granularity, window),
-                            "gender": gender,
-                            "age_group": age_group,
-                            "visitors": visitors,
-                        }
+                    behind(
+                        DEMOGRAPHICS.row(
+                            {
+                                "zone_id": zone,
+                                **window_columns(granularity, window),
+                                "gender": gender,
+                                "age_group": age_group,
+                                "visitors": len(members),
+                            }
+                        ),
+                        members,
                     )
                 )
     return rows

@@ -13,6 +13,7 @@ from anonflow.dataflow.aggregate.base import (
     AggregateTable,
     Cell,
     Row,
+    behind,
     day_windows,
     window_columns,
 )
@@ -40,15 +41,18 @@ def dwell_rows(day: StoreDay) -> list[Row]:
         for (zone, window), per_journey in sorted(dwell.items()):
             values = sorted(per_journey.values())
             rows.append(
-                DWELL.row(
-                    {
-                        "zone_id": zone,
-                        **window_columns(granularity, window),
-                        "visitors": len(values),
-                        "dwell_p50_s": quantile(values, 0.5),
-                        "dwell_p90_s": quantile(values, 0.9),
-                        "dwell_mean_s": sum(values) / len(values),
-                    }
+                behind(
+                    DWELL.row(
+                        {
+                            "zone_id": zone,
+                            **window_columns(granularity, window),
+                            "visitors": len(values),
+                            "dwell_p50_s": quantile(values, 0.5),
+                            "dwell_p90_s": quantile(values, 0.9),
+                            "dwell_mean_s": sum(values) / len(values),
+                        }
+                    ),
+                    per_journey,
                 )
             )
     return rows

@@ -15,6 +15,7 @@ from anonflow.dataflow.aggregate.base import (
     ALL_GRANULARITIES,
     AggregateTable,
     Row,
+    behind,
     day_windows,
     window_columns,
 )
@@ -43,13 +44,16 @@ def flows_rows(day: StoreDay) -> list[Row]:
                 movers[(windows(t_ms), source, target)].add(index)
         for (window, source, target), journeys in sorted(movers.items()):
             rows.append(
-                FLOWS.row(
-                    {
-                        **window_columns(granularity, window),
-                        "from_zone": source,
-                        "to_zone": target,
-                        "visitors": len(journeys),
-                    }
+                behind(
+                    FLOWS.row(
+                        {
+                            **window_columns(granularity, window),
+                            "from_zone": source,
+                            "to_zone": target,
+                            "visitors": len(journeys),
+                        }
+                    ),
+                    journeys,
                 )
             )
     return rows

@@ -26,6 +26,7 @@ from anonflow.dataflow.aggregate.base import (
     AggregateTable,
     Cell,
     Row,
+    behind,
     day_windows,
     presence,
     window_columns,
@@ -94,17 +95,20 @@ def footfall_rows(day: StoreDay) -> list[Row]:
         for (zone, window), persons in sorted(people_in.items()):
             unlinked = sum(1 for p in persons if not people.anchored[p])
             rows.append(
-                FOOTFALL.row(
-                    {
-                        "zone_id": zone,
-                        **window_columns(granularity, window),
-                        "visitors": len(persons),
-                        "journeys": len(journeys_in.get((zone, window), ())),
-                        "unlinked": unlinked if people.method == "doors" else None,
-                        "entries": len(crossed["in"].get((zone, window), ())),
-                        "exits": len(crossed["out"].get((zone, window), ())),
-                        "peak_occupancy": occupancy[zone].peak(window),
-                    }
+                behind(
+                    FOOTFALL.row(
+                        {
+                            "zone_id": zone,
+                            **window_columns(granularity, window),
+                            "visitors": len(persons),
+                            "journeys": len(journeys_in.get((zone, window), ())),
+                            "unlinked": unlinked if people.method == "doors" else None,
+                            "entries": len(crossed["in"].get((zone, window), ())),
+                            "exits": len(crossed["out"].get((zone, window), ())),
+                            "peak_occupancy": occupancy[zone].peak(window),
+                        }
+                    ),
+                    journeys_in.get((zone, window), ()),
                 )
             )
     return rows

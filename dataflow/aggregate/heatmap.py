@@ -10,7 +10,7 @@ from collections import defaultdict
 from typing import Final
 
 from anonflow.contract.tables import HEATMAP
-from anonflow.dataflow.aggregate.base import AggregateTable, Row, day_windows, window_columns
+from anonflow.dataflow.aggregate.base import AggregateTable, Row, behind, day_windows, window_columns
 from anonflow.dataflow.journeys import StoreDay
 from anonflow.dataflow.tracks import MINUTE_MS
 from anonflow.dataflow.windows import Granularity, LocalWindow
@@ -33,16 +33,19 @@ def heatmap_rows(day: StoreDay) -> list[Row]:
         for key in sorted(counts):
             camera, window, grid_size, x, y = key
             rows.append(
-                HEATMAP.row(
-                    {
-                        "camera_id": camera,
-                        **window_columns(granularity, window),
-                        "grid_size": grid_size,
-                        "cell_x": x,
-                        "cell_y": y,
-                        "observations": counts[key],
-                        "visitors": len(visitors[key]),
-                    }
+                behind(
+                    HEATMAP.row(
+                        {
+                            "camera_id": camera,
+                            **window_columns(granularity, window),
+                            "grid_size": grid_size,
+                            "cell_x": x,
+                            "cell_y": y,
+                            "observations": counts[key],
+                            "visitors": len(visitors[key]),
+                        }
+                    ),
+                    visitors[key],
                 )
             )
     return rows

@@ -12,12 +12,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from anonflow import __version__
 from anonflow.contract.errors import InputError
-from anonflow.contract.tables import ALL_TABLES
+from anonflow.contract.tables import ANALYST_TABLES
 from anonflow.dataflow.journeys import STORE_ZONE
 
 # The footfall / dwell / demographics / flows / heatmap column that counts people (k is checked on it).
 PEOPLE_COLUMN: Final = "visitors"
+# The footfall column saying how many of those people the estimate is unsure of (see dataflow/people/).
+UNCERTAINTY_COLUMN: Final = "unlinked"
 # A file the demo writes next to a synthetic week's tables; the page then says the data is synthetic.
 SYNTHETIC_MARKER: Final = "SYNTHETIC.json"
 _CELL_TABLES = ("footfall", "dwell", "demographics", "flows", "heatmap")
@@ -50,6 +53,9 @@ class Window:
     people: int | None
     peak_occupancy: int | None
     suppressed: bool
+    # Of `people`, those whose journeys reach back to no door entry: the estimate's uncertainty (the true
+    # count most likely lies between people - unlinked and people); None without door lines.
+    unlinked: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +91,6 @@ class ReportData:
     flows: Rows
     heatmap: Rows
     cells: Rows  # table_name, rows, suppressed
-    dead_letter: Rows  # reason, payloads
     privacy: dict[str, Any]
     synthetic: dict[str, Any] | None
 
@@ -109,7 +114,7 @@ def _query(connection: Any, sql: str, params: list[Any]) -> Rows:
 def _privacy_sidecars(db: Path) -> dict[str, Any]:
     """`_privacy.json` of each table, if the job wrote them next to the tables (see dataflow.privacy)."""
     found = {}
-    for table in ALL_TABLES:
+    for table in ANALYST_TABLES:
         path = db.parent / table.name / "_privacy.json"
         if path.is_file():
             found[table.name] = json.loads(path.read_text(encoding="utf-8"))
@@ -124,6 +129,22 @@ def _synthetic_marker(db: Path) -> dict[str, Any] | None:
             record = json.loads(path.read_text(encoding="utf-8"))
             return record if isinstance(record, dict) else {"note": str(record)}
     return None
+
+
+def _check_columns(connection: Any, db: Path) -> None:
+    """Tables written by another version of the job (a renamed or new column) are one clear line."""
+    present: dict[str, set[str]] = {}
+    for table, column in connection.execute(
+        "SELECT table_name, column_name FROM information_schema.columns"
+    ).fetchall():
+        present.setdefault(table, set()).add(column)
+    for table in ANALYST_TABLES:
+        missing = [c for c in table.column_names if c not in present.get(table.name, set())]
+        if missing:
+            raise InputError(
+                f"{db}: {table.name} has no {', '.join(missing)} column(s); it was written by another "
+                f"version of `anonflow pipeline` (anonflow {__version__} reads these): run the job again"
+            )
 
 
 def _windows(rows: Rows) -> tuple[Window, ...]:
@@ -158,7 +179,7 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
         present = {
             r[0] for r in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()
         }
-        missing = [t.name for t in ALL_TABLES if t.name not in present]
+        missing = [t.name for t in ANALYST_TABLES if t.name not in present]
         if missing:
             raise InputError(
                 f"{db} has no {', '.join(missing)} view(s); was it written by `anonflow pipeline`?"
@@ -173,9 +194,10 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
         def q(sql: str, repeat: int = 1) -> Rows:
             return _query(connection, sql.replace("{where}", where), params * repeat)
 
+        _check_columns(connection, db)
         window_columns = (
             "zone_id, granularity, window_start, window_end, date, "
-            f"{PEOPLE_COLUMN}, peak_occupancy, suppressed"
+            f"{PEOPLE_COLUMN}, peak_occupancy, suppressed, {UNCERTAINTY_COLUMN}"
         )
         return ReportData(
             store_id=store_id,
@@ -227,14 +249,6 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
                     for t in _CELL_TABLES
                 ),
                 repeat=len(_CELL_TABLES),
-            ),
-            # This store's rejected payloads and those naming no store (filed under 'unknown'), never
-            # another store's.
-            dead_letter=_query(
-                connection,
-                "SELECT reason, count(*) AS n FROM dead_letter WHERE store_id IN (?, 'unknown') "
-                "GROUP BY reason ORDER BY n DESC, reason LIMIT 20",
-                [store_id],
             ),
             privacy=_privacy_sidecars(db),
             synthetic=_synthetic_marker(db),

@@ -56,6 +56,11 @@ def _people_today(row: Window | None, day: date, k: int | None) -> Headline:
         return Headline("People today", "no data", counts)
     if row.suppressed or row.people is None:
         return Headline("People today", fewer_than(k), counts + "; suppressed")
+    if row.unlinked:
+        counts += (
+            f"; an estimate: {row.unlinked:,} of them were not seen entering through a door, so the true "
+            f"count most likely lies between {row.people - row.unlinked:,} and {row.people:,}"
+        )
     return Headline("People today", f"{row.people:,}", counts)
 
 

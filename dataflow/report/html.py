@@ -58,12 +58,18 @@ def _table(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
 
 def _privacy_note(data: ReportData) -> str:
     if not data.privacy:
-        return "Cells backed by fewer than k people are suppressed (hatched or left out, never zero)."
+        return "Cells backed by fewer than k people are not published (left out, never zero)."
     parts = []
     for table, record in sorted(data.privacy.items()):
-        dp = record.get("differential_privacy")
-        noise = f"{dp['mechanism']} noise, ε = {dp['epsilon']} per count" if dp else "exact counts"
-        parts.append(f"{table}: k = {record.get('k')}, {noise}")
+        noise = record.get("noise")
+        perturbation = record.get("perturbation")
+        if noise:
+            how = f"{noise['mechanism']} noise, ε = {noise['epsilon_per_count']} per count (not DP)"
+        elif perturbation:
+            how = f"counts perturbed ({perturbation['method']}, at most ±3)"
+        else:
+            how = "exact counts"
+        parts.append(f"{table}: k = {record.get('k')}, {how}")
     return "Privacy parameters (from _privacy.json): " + "; ".join(parts) + "."
 
 
@@ -148,10 +154,6 @@ def render(
         "<h2>Privacy and suppressed cells</h2>",
         f'<p class="note">{html.escape(_privacy_note(data))}</p>',
         _table(("table", "rows", "suppressed"), data.cells.rows),
-        "<h2>Dead letters</h2>",
-        _table(("reason", "payloads"), data.dead_letter.rows)
-        if len(data.dead_letter)
-        else '<p class="note">None: every payload was used.</p>',
     ]
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

@@ -1,12 +1,14 @@
-"""`analytics.duckdb`: one view per table over its Parquet files, for analysts on a laptop."""
+"""`analytics.duckdb`: one view per analyst table over its Parquet files, for analysts on a laptop; and
+`dead_letters.duckdb` in the operators' location, with the dead-letter view only."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from anonflow.contract.tables import ALL_TABLES, PARTITION_KEYS, Table
+from anonflow.contract.tables import ANALYST_TABLES, OPERATOR_TABLES, PARTITION_KEYS, Table
 
 DB_NAME = "analytics.duckdb"
+OPERATORS_DB_NAME = "dead_letters.duckdb"
 _SQL_TYPES = {
     "string": "VARCHAR",
     "int64": "BIGINT",
@@ -35,14 +37,16 @@ def view_sql(table: Table, root: Path) -> str:
     )
 
 
-def write_views(root: Path) -> Path:
-    """Create or refresh `root/analytics.duckdb` with a view per table. Returns the database path."""
+def write_views(root: Path, tables: tuple[Table, ...] = ANALYST_TABLES, name: str = DB_NAME) -> Path:
+    """Create or refresh `root/<name>` with a view per table. Returns the database path."""
     import duckdb
 
-    path = root / DB_NAME
+    path = root / name
     with duckdb.connect(str(path)) as connection:
         connection.execute("SET TimeZone = 'UTC'")
-        for table in ALL_TABLES:
+        for stale in {t.name for t in (*ANALYST_TABLES, *OPERATOR_TABLES)} - {t.name for t in tables}:
+            connection.execute(f"DROP VIEW IF EXISTS {stale}")  # an older release's view, e.g. dead_letter
+        for table in tables:
             connection.execute(view_sql(table, root))
             for column in table.columns:
                 connection.execute(
@@ -50,3 +54,8 @@ def write_views(root: Path) -> Path:
                 )
             connection.execute(f"COMMENT ON VIEW {table.name} IS {_quote(table.description)}")
     return path
+
+
+def write_operator_views(root: Path) -> Path:
+    """`root/dead_letters.duckdb` with the dead-letter view, in the operators' location."""
+    return write_views(root, OPERATOR_TABLES, OPERATORS_DB_NAME)

@@ -1,23 +1,28 @@
 """Rows -> Parquet under `<root>/<table>/store_id=<s>/date=<d>/`, via Beam's filesystems (local, S3, GCS).
 
-Analyst tables: each store-day pane writes `part-<pane>.parquet` into its partition and then deletes the
-partition's files of earlier panes (in a batch run: every other file), so a partition always holds
-exactly one day's latest result, and a re-run replaces what it wrote before. File names are
-deterministic, so a retried bundle overwrites its own file.
+Analyst tables: a partition holds one file, `day.parquet`, the day's latest pane. A pane is written
+to a hidden temporary name first and then renamed over it (an atomic replace on a local disk; on S3 and
+GCS the new object appears whole), so a reader sees either the previous pane or the new one, never
+both and never half a file. The file records its pane number; a pane older than the one in place (a
+retried bundle finishing late) is skipped, so the newer result stays. A re-run replaces the file.
 
-Dead letters are appended: one file per partition and window, named by a hash of its rows' sources.
+Dead letters are appended: one file per partition and window, named by the window and a hash of every
+field of its rows (distinct rejects never share a name; a retried write overwrites its own file), under
+the operators' location (never the analysts'), their raw text redacted (`anonflow.dataflow.redact`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from typing import Final
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
@@ -26,6 +31,7 @@ from apache_beam.utils.timestamp import Timestamp
 from anonflow.contract.tables import DEAD_LETTER, Column, Row, Table
 from anonflow.dataflow.aggregate.base import TableRows
 from anonflow.dataflow.deadletter import DeadLetter
+from anonflow.dataflow.redact import redact
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -34,7 +40,8 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "bool": pa.bool_(),
     "timestamp": pa.timestamp("ms", tz="UTC"),
 }
-_PANE_FILE = re.compile(r"part-(\d{5})\.parquet$")
+DAY_FILE: Final = "day.parquet"
+_PANE_KEY: Final = b"anonflow.pane"
 
 
 def arrow_schema(table: Table) -> pa.Schema:
@@ -52,39 +59,58 @@ def _value(value: object, column: Column) -> object:
     return value
 
 
-def write_file(path: str, table: Table, rows: Iterable[Row]) -> str:
+def write_file(
+    path: str, table: Table, rows: Iterable[Row], metadata: dict[bytes, bytes] | None = None
+) -> str:
     """Write `rows` (each with exactly the table's columns; timestamps as UTC milliseconds) as one
-    Parquet file; ValueError naming the column if a row has an unknown or missing one."""
+    Parquet file; ValueError naming the column if a row has an unknown or missing one. metadata: kept in
+    the file's schema (the day file's pane number)."""
     rows = [table.check_released(row) for row in rows]
     columns = {c.name: [_value(row[c.name], c) for row in rows] for c in table.columns}
-    data = pa.Table.from_pydict(columns, schema=arrow_schema(table))
+    data = pa.Table.from_pydict(columns, schema=arrow_schema(table).with_metadata(metadata))
     directory = path.rsplit("/", 1)[0]
     if "://" not in path and not FileSystems.exists(directory):
         FileSystems.mkdirs(directory)  # object stores have no directories to make
-    with FileSystems.create(path) as handle:
+    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
         pq.write_table(data, handle, compression="zstd")
     return path
 
 
-def replace_partition(root: str, table: Table, batch: TableRows, *, replace_all: bool) -> str:
-    """Write one store-day pane's rows and delete the partition's older files; returns the new file.
+def written_pane(path: str) -> int | None:
+    """The pane number recorded in a day file, or None when there is no such (readable) file."""
+    if not FileSystems.exists(path):
+        return None
+    try:
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            metadata = pq.ParquetFile(handle).schema_arrow.metadata or {}
+    except (OSError, pa.ArrowException):  # a damaged file: the new pane replaces it
+        return None
+    pane = metadata.get(_PANE_KEY)
+    return int(pane) if pane is not None and pane.isdigit() else None
 
-    replace_all: delete every other file (batch runs: one writer per partition); otherwise only files
-    of earlier panes (streaming: a slow earlier pane must not delete a newer one).
+
+def replace_partition(root: str, table: Table, batch: TableRows, *, replace_all: bool) -> str | None:
+    """Swap one store-day pane's rows in as the partition's day file; returns it, or None if skipped.
+
+    replace_all: write whatever is in place (batch runs: one writer per partition); otherwise skip a
+    pane older than the one in place (streaming: a slow earlier pane must not replace a newer one).
     """
     directory = partition_dir(root, table, batch.store_id, batch.date)
-    path = write_file(FileSystems.join(directory, f"part-{batch.pane:05d}.parquet"), table, batch.rows)
+    final = FileSystems.join(directory, DAY_FILE)
+    if not replace_all:
+        current = written_pane(final)
+        if current is not None and current > batch.pane:
+            return None
+    # Hidden and not `*.parquet`: readers' globs never see it half-written.
+    temporary = FileSystems.join(directory, f".{DAY_FILE}.pane-{batch.pane:05d}.tmp")
+    write_file(temporary, table, batch.rows, {_PANE_KEY: str(batch.pane).encode()})
+    FileSystems.rename([temporary], [final])
+    # Any other file (one file per pane was the earlier layout) would be read beside the day file.
     existing = FileSystems.match([FileSystems.join(directory, "*.parquet")])[0].metadata_list
-    stale = []
-    for meta in existing:
-        if meta.path == path:
-            continue
-        found = _PANE_FILE.search(meta.path)
-        if replace_all or (found is not None and int(found.group(1)) < batch.pane):
-            stale.append(meta.path)
+    stale = [meta.path for meta in existing if meta.path != final]
     if stale:
         FileSystems.delete(stale)
-    return path
+    return final
 
 
 class _WritePane(beam.DoFn):
@@ -93,12 +119,17 @@ class _WritePane(beam.DoFn):
         self._table = table
         self._replace_all = replace_all
         self.rows = Metrics.counter("anonflow", f"rows_{table.name}")
+        self.skipped = Metrics.counter("anonflow", "stale_panes_skipped")
 
     def process(self, batch: TableRows) -> Iterator[str]:
         if batch.table != self._table.name:
             raise ValueError(f"rows of table {batch.table} given to the {self._table.name} writer")
+        written = replace_partition(self._root, self._table, batch, replace_all=self._replace_all)
+        if written is None:
+            self.skipped.inc()
+            return
         self.rows.inc(len(batch.rows))
-        yield replace_partition(self._root, self._table, batch, replace_all=self._replace_all)
+        yield written
 
 
 class WriteTable(beam.PTransform):
@@ -121,9 +152,23 @@ def dead_letter_row(dead: DeadLetter) -> tuple[tuple[str, str], Row]:
     """((store_id, UTC date received), row) of a dead letter."""
     date = datetime.fromtimestamp(dead.received_at_ms / 1000, UTC).date().isoformat()
     row = DEAD_LETTER.row(
-        {"source": dead.source, "reason": dead.reason, "raw": dead.raw, "received_at": dead.received_at_ms}
+        {
+            "source": dead.source,
+            "reason": dead.reason,
+            "raw": redact(dead.raw),
+            "received_at": dead.received_at_ms,
+        }
     )
     return (dead.store_id, date), row
+
+
+def dead_letter_file_name(rows: list[Row]) -> str:
+    """`part-<first received ms>-<hash of every field of every row>.parquet`: distinct batches get
+    distinct names (a later batch never overwrites an earlier one); the same batch gets the same name."""
+    text = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+    first = min(int(str(r["received_at"])) for r in rows)
+    return f"part-{first:013d}-{digest}.parquet"
 
 
 class _AppendGroup(beam.DoFn):
@@ -133,11 +178,15 @@ class _AppendGroup(beam.DoFn):
 
     def process(self, element: tuple[tuple[str, str], Iterable[Row]]) -> Iterator[str]:
         (store_id, date), rows = element
-        batch = sorted(rows, key=lambda r: (str(r["source"]), str(r["reason"])))
+        batch = sorted(rows, key=lambda r: (str(r["source"]), str(r["reason"]), int(r["received_at"])))
         self.rows.inc(len(batch))
-        digest = hashlib.sha1("\n".join(f"{r['source']}\t{r['reason']}" for r in batch).encode()).hexdigest()
-        directory = partition_dir(self._root, DEAD_LETTER, store_id, date)
-        yield write_file(FileSystems.join(directory, f"part-{digest[:16]}.parquet"), DEAD_LETTER, batch)
+        yield write_file(
+            FileSystems.join(
+                partition_dir(self._root, DEAD_LETTER, store_id, date), dead_letter_file_name(batch)
+            ),
+            DEAD_LETTER,
+            batch,
+        )
 
 
 def _stamp_received(dead: DeadLetter) -> window.TimestampedValue:

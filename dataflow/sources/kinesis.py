@@ -15,6 +15,8 @@ How it reads:
   (MillisBehindLatest 0 and no records), the wall clock minus `idle_lag_s`; the restriction's watermark
   is the minimum over its shards and never goes back.
 - `stop_at_latest=True` ends reading once every shard is caught up: for backfills and tests.
+- Limits: at most 5 GetRecords (and GetShardIterator) calls per second per shard (`ShardPacer`); a
+  throttled shard backs off exponentially (1 s doubling to 30 s) while the other shards go on.
 
 Resharding: a shard is finished when GetRecords returns no NextShardIterator, or when the shard is
 closed (it has an EndingSequenceNumber) and the reader has passed that number. Its children are then
@@ -249,6 +251,58 @@ class _ShardRestrictions(RestrictionProvider):
         return None  # on drain, stop reading: the stream keeps the records for the next job
 
 
+class ShardPacer:
+    """Keeps each shard within Kinesis's read limits: at most `calls_per_s` calls per shard, and after a
+    throttle (ProvisionedThroughputExceeded) no call to that shard for a backoff doubling from
+    `backoff_s` up to `max_backoff_s`, reset by the next successful call.
+
+    Kinesis allows 5 GetRecords (and 5 GetShardIterator) calls per second per shard, shared by every
+    consumer of the shard; a reader that calls back to back while catching up is throttled. Pacing is
+    per reader instance: each shard is read by one restriction at a time.
+    """
+
+    def __init__(
+        self,
+        *,
+        calls_per_s: float = 5.0,
+        backoff_s: float = 1.0,
+        max_backoff_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if calls_per_s <= 0 or backoff_s <= 0 or max_backoff_s < backoff_s:
+            raise ValueError("need calls_per_s > 0 and 0 < backoff_s <= max_backoff_s")
+        self._gap_s = 1.0 / calls_per_s
+        self._backoff_s = backoff_s
+        self._max_backoff_s = max_backoff_s
+        self._clock = clock
+        self._sleep = sleep
+        self._next_call: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
+
+    def ready_in(self, shard_id: str) -> float:
+        """Seconds until the shard may be called again (0: now)."""
+        return max(0.0, self._next_call.get(shard_id, float("-inf")) - self._clock())
+
+    def call(self, shard_id: str) -> None:
+        """Wait, if need be, until the shard may be called; then count the call."""
+        wait = self.ready_in(shard_id)
+        if wait > 0:
+            self._sleep(wait)
+        self._next_call[shard_id] = self._clock() + self._gap_s
+
+    def succeeded(self, shard_id: str) -> None:
+        self._failures.pop(shard_id, None)
+
+    def throttled(self, shard_id: str) -> float:
+        """Record a throttle; returns the backoff before the shard's next call."""
+        failures = self._failures.get(shard_id, 0) + 1
+        self._failures[shard_id] = failures
+        delay = min(self._max_backoff_s, self._backoff_s * 2 ** (failures - 1))
+        self._next_call[shard_id] = self._clock() + delay
+        return delay
+
+
 _RESTRICTION = beam.DoFn.RestrictionParam(_ShardRestrictions(time.time))
 _WATERMARK = beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider())
 _RETRY_LATER = frozenset(
@@ -268,7 +322,9 @@ class _ReadShardsFn(beam.DoFn):
         idle_lag_s: float,
         stop_at_latest: bool,
         shard_refresh_s: float = 30.0,
+        calls_per_s: float = 5.0,
         clock: Callable[[], float] = time.time,
+        pacer: ShardPacer | None = None,
     ) -> None:
         self._poll_interval_s = poll_interval_s
         self._batches_per_poll = batches_per_poll
@@ -281,9 +337,21 @@ class _ReadShardsFn(beam.DoFn):
         self._known_endings: dict[str, str] = {}
         self._client: Any = None
         self._client_for: KinesisStream | None = None
+        self._calls_per_s = calls_per_s
+        self._pacer = pacer
         self.records = Metrics.counter("anonflow", "kinesis_records")
         self.shards_finished = Metrics.counter("anonflow", "kinesis_shards_finished")
         self.throttled = Metrics.counter("anonflow", "kinesis_polls_throttled")
+
+    def setup(self) -> None:
+        if self._pacer is None:
+            self._pacer = ShardPacer(calls_per_s=self._calls_per_s)
+
+    def _paced(self) -> ShardPacer:
+        if self._pacer is None:  # process() called without setup(), as tests drive it
+            self.setup()
+        assert self._pacer is not None
+        return self._pacer
 
     def _kinesis(self, stream: KinesisStream) -> Any:
         if self._client is None or self._client_for != stream:
@@ -332,13 +400,19 @@ class _ReadShardsFn(beam.DoFn):
         from botocore.exceptions import ClientError
 
         client = self._kinesis(stream)
+        pacer = self._paced()
         caught_up: set[str] = set()
         for cursor in tracker.current_restriction().cursors:
             position = cursor
+            if pacer.ready_in(cursor.shard_id) > self._poll_interval_s:
+                continue  # backing off after a throttle: this shard waits for a later poll
             try:
+                pacer.call(cursor.shard_id)
                 iterator: str | None = self._iterator(client, stream, cursor)
                 for _ in range(self._batches_per_poll):
+                    pacer.call(cursor.shard_id)
                     response = client.get_records(ShardIterator=iterator, Limit=self._records_per_batch)
+                    pacer.succeeded(cursor.shard_id)
                     for record in response["Records"]:
                         arrival_ms = int(record["ApproximateArrivalTimestamp"].timestamp() * 1000)
                         sequence = record["SequenceNumber"]
@@ -370,9 +444,12 @@ class _ReadShardsFn(beam.DoFn):
                         break
             except ClientError as error:
                 # Throttled or a stale iterator: this shard waits for the next poll; anything else is real.
-                if error.response.get("Error", {}).get("Code") not in _RETRY_LATER:
+                code = error.response.get("Error", {}).get("Code")
+                if code not in _RETRY_LATER:
                     raise
                 self.throttled.inc()
+                if code != "ExpiredIteratorException":
+                    pacer.throttled(cursor.shard_id)
 
         remaining = tracker.current_restriction().cursors
         marks = [c.watermark_ms for c in remaining]
@@ -392,8 +469,10 @@ class _ReadShardsFn(beam.DoFn):
 class ReadPayloadsFromKinesis(beam.PTransform):
     """A Kinesis stream -> (source, payload) pairs timestamped with their arrival time.
 
-    poll_interval_s: pause between reads of a caught-up shard (GetRecords allows 5 calls/s per shard).
+    poll_interval_s: pause between reads of a caught-up shard.
     batches_per_poll / records_per_batch: GetRecords calls per shard per poll, and their Limit.
+    calls_per_s: the most GetRecords (and GetShardIterator) calls per shard and second (Kinesis allows 5,
+    shared by all consumers of the stream); after a throttle the shard backs off exponentially.
     idle_lag_s: how far behind the wall clock a caught-up shard's watermark stays (clock skew, put latency).
     stop_at_latest: end once every shard is caught up (backfills, tests) instead of reading forever.
     """
@@ -407,17 +486,19 @@ class ReadPayloadsFromKinesis(beam.PTransform):
         records_per_batch: int = 1000,
         idle_lag_s: float = 2.0,
         stop_at_latest: bool = False,
+        calls_per_s: float = 5.0,
     ) -> None:
         super().__init__()
         if (
-            poll_interval_s <= 0
+            not 0 < calls_per_s <= 5
+            or poll_interval_s <= 0
             or batches_per_poll < 1
             or not 1 <= records_per_batch <= 10_000
             or idle_lag_s < 0
         ):
             raise ValueError(
-                "need poll_interval_s > 0, batches_per_poll >= 1, 1 <= records_per_batch <= 10000, "
-                "idle_lag_s >= 0"
+                "need 0 < calls_per_s <= 5, poll_interval_s > 0, batches_per_poll >= 1, "
+                "1 <= records_per_batch <= 10000, idle_lag_s >= 0"
             )
         self._stream = stream
         self._read = _ReadShardsFn(
@@ -426,6 +507,7 @@ class ReadPayloadsFromKinesis(beam.PTransform):
             records_per_batch=records_per_batch,
             idle_lag_s=idle_lag_s,
             stop_at_latest=stop_at_latest,
+            calls_per_s=calls_per_s,
         )
 
     def expand(self, begin: beam.pvalue.PBegin) -> beam.PCollection:

@@ -16,7 +16,7 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from anonflow.contract.tables import ALL_TABLES, PARTITION_KEYS, Column, ColumnType, Table
+from anonflow.contract.tables import ANALYST_TABLES, PARTITION_KEYS, Column, ColumnType, Table
 from anonflow.infra.data import layout
 
 GLUE_TYPES: Final[dict[ColumnType, str]] = {
@@ -55,7 +55,8 @@ def projection_parameters(*, location: str, store_ids: Sequence[str], start: dt.
 
 
 class TablesCatalog(Construct):
-    """The analysts' Glue database with every output table over the tables bucket."""
+    """The analysts' Glue database with every analyst table over the tables bucket (never dead letters:
+    they live in the operators bucket)."""
 
     def __init__(
         self,
@@ -66,7 +67,7 @@ class TablesCatalog(Construct):
         bucket: s3.IBucket,
         store_ids: Sequence[str],
         projection_start: dt.date,
-        tables: Sequence[Table] = ALL_TABLES,
+        tables: Sequence[Table] = ANALYST_TABLES,
     ) -> None:
         super().__init__(scope, construct_id)
         self.database_name = database_name
@@ -75,7 +76,7 @@ class TablesCatalog(Construct):
             "Database",
             catalog_id=Aws.ACCOUNT_ID,
             database_input=glue.CfnDatabase.DatabaseInputProperty(
-                name=database_name, description="anonflow aggregate tables (anonymous, k-suppressed)."
+                name=database_name, description="anonflow aggregate tables (anonymous, k-anonymous release)."
             ),
         )
         self.tables: dict[str, glue.CfnTable] = {}

@@ -16,6 +16,9 @@ RULE_ERRORS_PREFIX: Final = "rule-errors/"
 # Tables bucket: one prefix per anonflow.contract.tables table, Hive partitions store_id=/date= below it.
 TABLES_PREFIX: Final = "tables/"
 
+# Operators bucket: the job's dead letters (rejected input, redacted), never in the analysts' reach.
+DEAD_LETTERS_PREFIX: Final = "dead_letters/"
+
 # Artifacts bucket: Greengrass component artifacts, and the Flink job's checkpoints, savepoints, HA data.
 GREENGRASS_ARTIFACTS_PREFIX: Final = "greengrass/"
 FLINK_STATE_PREFIX: Final = "flink/"

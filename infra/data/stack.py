@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -19,7 +20,8 @@ from anonflow.infra.data.workgroup import AnalystWorkgroup
 
 
 class DataStack(Stack):
-    """Data key, buckets (raw, tables, audit crops, artifacts, Athena results), stream, archive, catalog."""
+    """Data key, buckets (raw, tables, operators, audit crops, artifacts, Athena results), stream, archive,
+    catalog."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
@@ -63,7 +65,41 @@ class DataStack(Stack):
                 )
             ],
         )
-        self.tables_bucket = bucket("Tables")
+        self.tables_bucket = bucket(
+            "Tables",
+            versioned=False,
+            unversioned_reason="A re-run or a late pane re-releases a store-day; an older version kept "
+            "readable would let an analyst difference two releases of the same day.",
+        )
+        self.operators_bucket = bucket(
+            "Operators",
+            versioned=False,
+            unversioned_reason="Dead letters are rejected input for operators; they must be gone when they "
+            "expire.",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="dead-letters-expire", expiration=Duration.days(retention.dead_letter_days)
+                )
+            ],
+        )
+        # Attach to operator principals only; analysts' roles read the tables bucket and Athena.
+        self.operators_read = iam.ManagedPolicy(
+            self,
+            "OperatorsRead",
+            description="Read the anonflow job's dead letters (operators only, never analysts).",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["s3:GetObject"],
+                    resources=[self.operators_bucket.arn_for_objects(f"{layout.DEAD_LETTERS_PREFIX}*")],
+                ),
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket"],
+                    resources=[self.operators_bucket.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [f"{layout.DEAD_LETTERS_PREFIX}*"]}},
+                ),
+                iam.PolicyStatement(actions=["kms:Decrypt"], resources=[self.key.key_arn]),
+            ],
+        )
         self.audit_bucket = bucket(
             "AuditCrops",
             versioned=False,
@@ -118,6 +154,16 @@ class DataStack(Stack):
                 f"Parquet tables under {layout.TABLES_PREFIX}",
             ),
             ("AuditBucketName", self.audit_bucket.bucket_name, "Audit crops (expire)"),
+            (
+                "OperatorsBucketName",
+                self.operators_bucket.bucket_name,
+                f"Dead letters under {layout.DEAD_LETTERS_PREFIX} (operators only)",
+            ),
+            (
+                "OperatorsReadPolicyArn",
+                self.operators_read.managed_policy_arn,
+                "Attach to operator principals to read dead letters",
+            ),
             (
                 "ArtifactsBucketName",
                 self.artifacts_bucket.bucket_name,

@@ -9,11 +9,12 @@ from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from anonflow.contract.topics import TOPIC_PREFIX
+from anonflow.contract.routed import ROUTED_SQL
 from anonflow.infra.data import layout
 
-# IoT SQL over `anonflow/v1/<store>/<camera>/entries`; the payload is forwarded unchanged.
-ENTRIES_SQL = f"SELECT * FROM '{TOPIC_PREFIX}/+/+/entries'"
+# IoT SQL over `anonflow/v1/<store>/<camera>/entries`: one JSON record per message holding the topic's
+# store id beside the message (base64), so the job can drop entries naming another store.
+ENTRIES_SQL = ROUTED_SQL
 # Records of one camera share a shard, so the stream keeps each camera's order.
 PARTITION_KEY = "${topic(3)}/${topic(4)}"
 

@@ -37,12 +37,14 @@ def grant_job_access(
     stream: kinesis.IStream,
     raw_bucket: s3.IBucket,
     tables_bucket: s3.IBucket,
+    operators_bucket: s3.IBucket,
     metrics_namespace: str,
 ) -> None:
     """Today's grants of the job, whichever option runs it."""
     stream.grant_read(principal)
     raw_bucket.grant_read(principal, f"{layout.RAW_ENTRIES_PREFIX}*")
     tables_bucket.grant_read_write(principal, f"{layout.TABLES_PREFIX}*")
+    operators_bucket.grant_read_write(principal, f"{layout.DEAD_LETTERS_PREFIX}*")
     principal.grant_principal.add_to_principal_policy(
         iam.PolicyStatement(
             actions=["cloudwatch:PutMetricData"],
@@ -67,6 +69,7 @@ class FlinkOnEks(Construct):
         stream: kinesis.IStream,
         raw_bucket: s3.IBucket,
         tables_bucket: s3.IBucket,
+        operators_bucket: s3.IBucket,
         state_bucket: s3.IBucket,
         metrics_namespace: str,
     ) -> None:
@@ -113,6 +116,7 @@ class FlinkOnEks(Construct):
             stream=stream,
             raw_bucket=raw_bucket,
             tables_bucket=tables_bucket,
+            operators_bucket=operators_bucket,
             metrics_namespace=metrics_namespace,
         )
         state_bucket.grant_read_write(self.service_account, f"{layout.FLINK_STATE_PREFIX}*")
@@ -126,6 +130,7 @@ class FlinkOnEks(Construct):
             worker_image=self.worker_image.image_uri,
             stream_name=stream.stream_name,
             tables_uri=f"s3://{tables_bucket.bucket_name}/{layout.TABLES_PREFIX}",
+            dead_letters_uri=f"s3://{operators_bucket.bucket_name}/{layout.DEAD_LETTERS_PREFIX}",
             state_uri=f"s3://{state_bucket.bucket_name}/{layout.FLINK_STATE_PREFIX.rstrip('/')}",
             region=Aws.REGION,
             metrics_namespace=metrics_namespace,

@@ -35,6 +35,7 @@ class FlinkJobTarget:
     worker_image: str
     stream_name: str
     tables_uri: str
+    dead_letters_uri: str
     state_uri: str
     region: str
     metrics_namespace: str
@@ -52,6 +53,7 @@ def driver_command(target: FlinkJobTarget) -> str:
         f"--environment_config=localhost:{WORKER_POOL_PORT}",
         f"--input=kinesis://{target.stream_name}",
         f"--output={target.tables_uri}",
+        f"--dead_letter_output={target.dead_letters_uri}",
         f"--s3_region_name={target.region}",
         f"--metrics_namespace={target.metrics_namespace}",
         "--k_anonymity=3",

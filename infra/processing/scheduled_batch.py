@@ -29,12 +29,15 @@ from anonflow.infra.suppressions import accept_finding
 ENTRY_POINT: Final = ("python", "-m", "anonflow.dataflow.pipeline")
 
 
-def batch_command(*, raw_bucket: str, tables_bucket: str, region: str, metrics_namespace: str) -> list[str]:
+def batch_command(
+    *, raw_bucket: str, tables_bucket: str, operators_bucket: str, region: str, metrics_namespace: str
+) -> list[str]:
     """The task's arguments to `python -m anonflow.dataflow.pipeline`: a batch over the whole archive."""
     return [
         "--runner=DirectRunner",
         f"--input=s3://{raw_bucket}/{layout.RAW_ENTRIES_PREFIX}",
         f"--output=s3://{tables_bucket}/{layout.TABLES_PREFIX}",
+        f"--dead_letter_output=s3://{operators_bucket}/{layout.DEAD_LETTERS_PREFIX}",
         f"--s3_region_name={region}",
         f"--metrics_namespace={metrics_namespace}",
         "--k_anonymity=3",
@@ -55,6 +58,7 @@ class ScheduledBatch(Construct):
         stream: kinesis.IStream,
         raw_bucket: s3.IBucket,
         tables_bucket: s3.IBucket,
+        operators_bucket: s3.IBucket,
         metrics_namespace: str,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -78,6 +82,7 @@ class ScheduledBatch(Construct):
             stream=stream,
             raw_bucket=raw_bucket,
             tables_bucket=tables_bucket,
+            operators_bucket=operators_bucket,
             metrics_namespace=metrics_namespace,
         )
         self.image = images.worker_image(self, beam_version)
@@ -88,6 +93,7 @@ class ScheduledBatch(Construct):
             command=batch_command(
                 raw_bucket=raw_bucket.bucket_name,
                 tables_bucket=tables_bucket.bucket_name,
+                operators_bucket=operators_bucket.bucket_name,
                 region=Aws.REGION,
                 metrics_namespace=metrics_namespace,
             ),

@@ -74,6 +74,7 @@ class ProcessingStack(Stack):
             "stream": data.entry_stream,
             "raw_bucket": data.raw_bucket,
             "tables_bucket": data.tables_bucket,
+            "operators_bucket": data.operators_bucket,
             "metrics_namespace": metrics.namespace(config.name),
         }
         self.flink: FlinkOnEks | None = None

@@ -55,8 +55,7 @@ def predicted_classes(
     columns = [labels.index(name) for name in ORIENTATION_LABELS] if has_orientation else []
     for i, row in enumerate(probabilities):
         reading = demographics(labels, row)
-        band = reading.age_band.value if reading.age_band is not None else "unknown"
-        for h, value in enumerate((reading.gender.value, band)):
+        for h, value in enumerate((reading.gender.value, reading.age_group.value)):
             values = list(HEADS.values())[h]
             out[i, h] = values.index(value) if value in values else UNKNOWN
         if has_orientation:

@@ -1,4 +1,4 @@
-"""Linear heads over backbone features: gender, age band and orientation, fitted with scikit-learn.
+"""Linear heads over backbone features: gender, age group and orientation, fitted with scikit-learn.
 
 Why linear heads on a frozen backbone: the labelled crop sets a store or chain gathers are hundreds to a
 few thousand crops. Fine-tuning a network on that few overfits and needs PyTorch (gigabytes) on the
@@ -7,7 +7,8 @@ is regularised, and exports as one matrix product. The backbone already separate
 silhouette; the heads learn what of that predicts each label *without the head in view*.
 
 Output columns (the manifest's `headfree-demographics` labels, in order): `male` (sigmoid: P(male)),
-`age_0_17`, `age_18_34`, `age_35_54`, `age_55_plus` (softmax), `front`, `back`, `side` (softmax).
+`age_child`, `age_adult`, `age_senior` (softmax: the age groups a body can tell), `front`, `back`,
+`side` (softmax).
 A head with fewer than two labelled classes is left untrained: its columns are uniform (no opinion,
 which the edge reads as unknown); a class never labelled gets a very low probability.
 """
@@ -23,14 +24,12 @@ import numpy.typing as npt
 from anonflow.contract.errors import InputError
 from anonflow.models.crops import HEADS, UNKNOWN
 
-AGE_COLUMNS: Final = tuple(
-    "age_" + band.replace("-", "_").replace("+", "_plus") for band in HEADS["age_band"]
-)
+AGE_COLUMNS: Final = tuple("age_" + group for group in HEADS["age_group"])
 OUTPUT_LABELS: Final[tuple[str, ...]] = ("male", *AGE_COLUMNS, *HEADS["orientation"])
 # Column slices of each head in the output, and how its logits become probabilities.
 GROUPS: Final[tuple[tuple[str, slice, str], ...]] = (
     ("gender", slice(0, 1), "sigmoid"),
-    ("age_band", slice(1, 1 + len(AGE_COLUMNS)), "softmax"),
+    ("age_group", slice(1, 1 + len(AGE_COLUMNS)), "softmax"),
     ("orientation", slice(1 + len(AGE_COLUMNS), len(OUTPUT_LABELS)), "softmax"),
 )
 ABSENT_CLASS_LOGIT: Final = -30.0  # a class nobody labelled: ~1e-13 after softmax, never chosen
@@ -40,7 +39,7 @@ ABSENT_CLASS_LOGIT: Final = -30.0  # a class nobody labelled: ~1e-13 after softm
 class LinearHeads:
     """probabilities = activation per group of (features @ weights + bias).
 
-    weights: float32 [D, 8], bias: float32 [8], columns named `OUTPUT_LABELS`; the feature
+    weights: float32 [D, 7], bias: float32 [7], columns named `OUTPUT_LABELS`; the feature
     standardisation is folded in. trained: the heads that had two or more labelled classes.
     """
 
@@ -56,7 +55,7 @@ class LinearHeads:
             )
 
     def __call__(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """float32 [N, 8] probabilities of float32 [N, D] features (what the exported graph computes)."""
+        """float32 [N, 7] probabilities of float32 [N, D] features (what the exported graph computes)."""
         logits = features.astype(np.float32) @ self.weights + self.bias
         out = np.empty_like(logits)
         for _, columns, activation in GROUPS:

@@ -1,4 +1,10 @@
-"""`anonflow models train-demographics`: labelled anonymous crops in, a verified head-free model out."""
+"""`anonflow models train-demographics`: labelled people in, a fine-tuned, verified head-free model out.
+
+Input is either a folder of anonymous crops with `labels.csv` (the audit-crop export plus labels) or a
+folder of whole-person images in the PA-100K layout, which the edge's own pose and crop code cuts first.
+People are split three ways (each image is one person): trained on, validation (early stopping and
+calibration) and held out (the reported accuracy, never seen by training).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +21,12 @@ from anonflow.edge.modelfiles.registry import model_dir as resolve_model_dir
 from anonflow.edge.modelfiles.registry import resolve, sha256_of, spec
 from anonflow.models.crops import HEADS, UNKNOWN, load_crops
 from anonflow.models.evaluate.attributes import attribute_agreement, predicted_classes
+from anonflow.models.headfree import cut_headfree, is_whole_person_folder
 from anonflow.models.report import json_ready
+from anonflow.models.train.finetune import FinetuneConfig, finetune
 from anonflow.models.train.graph import backbone, extract_features, with_heads
 from anonflow.models.train.heads import OUTPUT_LABELS, fit_heads
+from anonflow.models.train.onnxjax import from_onnx, with_params
 
 TRAINED_MODEL = "headfree-demographics"
 MIN_CROPS = 8
@@ -46,39 +55,77 @@ def train_demographics(
     holdout: float = 0.25,
     seed: int = 0,
     regularisation: float = 1.0,
+    finetuning: FinetuneConfig | None = None,
+    validation: float = 0.15,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Train, measure on the held-out crops, export ONNX with its sidecar; returns the report."""
     _check_holdout(holdout)
     target_spec = spec(TRAINED_MODEL, "attributes")
     parent = spec(target_spec.derived_from, "attributes")
     directory = resolve_model_dir(model_dir)
-    data = load_crops(crops, labels)
+    dropped: tuple[str, ...] = ()
+    if is_whole_person_folder(crops):
+        cut = cut_headfree(crops, directory, labels)
+        data, dropped = cut.crops, cut.dropped
+    else:
+        data = load_crops(crops, labels)
     if len(data) < MIN_CROPS:
         raise InputError(f"{len(data)} labelled crops are too few to train on; need at least {MIN_CROPS}")
     if not (data.labels != UNKNOWN).any():
         raise InputError("every label is unknown: nothing to learn")
     train_rows, held_rows = split(len(data), holdout, seed)
+    if not 0.0 <= validation <= 0.5:
+        raise InputError(f"validation must be in [0, 0.5], got {validation}")
+    fit_part, val_part = (
+        split(len(train_rows), validation, seed + 1)
+        if validation > 0
+        else (np.arange(len(train_rows)), np.zeros(0, np.intp))
+    )
+    fit_rows, val_rows = train_rows[fit_part], train_rows[val_part]
+    config = finetuning if finetuning is not None else FinetuneConfig(seed=seed)
 
     started = time.perf_counter()
     features_model = backbone(resolve(parent, directory))
     features = extract_features(features_model, data.images)
-    heads = fit_heads(features[train_rows], data.labels[train_rows], regularisation)
+    start = fit_heads(features[fit_rows], data.labels[fit_rows], regularisation)
+    tuned = finetune(
+        from_onnx(features_model),
+        start,
+        images=data.images,
+        labels=data.labels,
+        train_rows=fit_rows,
+        val_rows=val_rows,
+        config=config,
+        progress=progress,
+    )
+    heads = tuned.heads
+    trained_model = with_heads(with_params(features_model, tuned.params), heads)
     seconds = time.perf_counter() - started
+    probabilities = _run(trained_model, data.images)
 
     def accuracy(rows: np.ndarray) -> dict[str, Any]:
-        predicted = predicted_classes(OUTPUT_LABELS, heads(features[rows]))
+        predicted = predicted_classes(OUTPUT_LABELS, probabilities[rows])
         return {h: a.as_dict() for h, a in attribute_agreement(data.labels[rows], predicted).items()}
 
     target = output if output is not None else directory / target_spec.file
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        onnx.save(with_heads(features_model, heads), str(target))
+        onnx.save(trained_model, str(target))
     except PermissionError as error:
         raise AnonflowError(f"cannot write {target}: {error.strerror}; pass --output PATH") from None
     labelled = {head: int((data.labels[train_rows, h] != UNKNOWN).sum()) for h, head in enumerate(HEADS)}
     details: dict[str, Any] = {
         "crops": len(data),
-        "train_crops": len(train_rows),
+        "uncroppable": len(dropped),
+        "train_crops": len(fit_rows),
+        "validation_crops": len(val_rows),
+        "epochs": len(tuned.history) - 1,
+        "best_epoch": tuned.best_epoch,
+        "history": [list(h) for h in tuned.history],
+        "temperatures": tuned.temperatures,
+        "finetuning": {k: getattr(config, k) for k in config.__dataclass_fields__},
+        "training_seconds": round(tuned.seconds, 1),
         "heldout_crops": len(held_rows),
         "train_labelled": labelled,
         "trained_heads": list(heads.trained),
@@ -88,7 +135,7 @@ def train_demographics(
         "heldout": accuracy(held_rows) if len(held_rows) else None,
         "probe": {
             "files": [data.files[i] for i in train_rows[:PROBES]],
-            "probabilities": heads(features[train_rows[:PROBES]]).round(6).tolist(),
+            "probabilities": probabilities[train_rows[:PROBES]].round(6).tolist(),
         },
     }
     details = json_ready(details)
@@ -111,6 +158,16 @@ def train_demographics(
             **details,
         }
     )
+
+
+def _run(model: onnx.ModelProto, images: np.ndarray) -> np.ndarray:
+    """float32 [N, 7]: the exported graph's outputs on uint8 crops [N, 160, 80, 3], as the edge runs it."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    tensor = np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32)
+    return np.concatenate([session.run(None, {name: tensor[i : i + 1]})[0] for i in range(len(images))])
 
 
 def summary_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:

@@ -5,9 +5,15 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import apache_beam as beam
+
+from anonflow.contract.tables import Table
+from anonflow.dataflow.aggregate.base import CONTRIBUTORS, TableRows
 from anonflow.dataflow.observation import Observation
 
 T0 = 1_715_670_000_000  # 2024-05-14T07:00:00Z
+# The job checks event times against the processing time; the test days lie in May 2024.
+PROCESSING_2024 = "--processing_time=2024-05-15T12:00:00Z"
 
 
 def entry_id(*parts: object) -> str:
@@ -95,3 +101,22 @@ def store_day(
     day = ZoneWindows(time_zone, Granularity.DAY)(first)
     store = journeys[0][0][0].store_id
     return StoreDay(store, time_zone, day.start_ms, day.end_ms, 0, "on_time", tuple(built))
+
+
+def _exact(batch: TableRows) -> TableRows:
+    rows = tuple(
+        {**{k: v for k, v in r.items() if k != CONTRIBUTORS}, "suppressed": False} for r in batch.rows
+    )
+    return TableRows(batch.table, batch.store_id, batch.date, batch.pane, rows)
+
+
+class PublishExact(beam.PTransform):
+    """Test double of the job's `ProtectCells` (patched in by the `exact_release` fixture): the true rows,
+    so tests of the aggregation and the sinks can check values end to end on small inputs, which the
+    real release would hide. The release itself is tested in test_release.py and test_privacy.py."""
+
+    def __init__(self, table: Table, config: object) -> None:
+        super().__init__()
+
+    def expand(self, batches: beam.PCollection) -> beam.PCollection:
+        return batches | "Exact" >> beam.Map(_exact)

@@ -10,6 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from anonflow.dataflow import pipeline
+from tests.dataflow.builders import PublishExact
+
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
@@ -40,3 +43,9 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     return env
+
+
+@pytest.fixture
+def exact_release(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job publishes true rows (`PublishExact`) instead of running the release, for this test."""
+    monkeypatch.setattr(pipeline, "ProtectCells", PublishExact)

@@ -15,8 +15,14 @@ ENTRY = Path(__file__).parent / "builders.py"  # any existing non-empty file wil
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--k-anonymity", "0"], "--k_anonymity: Input should be greater than or equal to 1"),
+        (["--k-anonymity", "0"], "--k_anonymity: Input should be greater than or equal to 2"),
+        (["--k-anonymity", "1"], "--k_anonymity: Input should be greater than or equal to 2"),
+        (["--dwell_min_support=1"], "--dwell_min_support: Input should be greater than or equal to 2"),
         (["--dp-epsilon", "-1"], "--dp_epsilon: Input should be greater than 0"),
+        (["--dp-epsilon", "0"], "--dp_epsilon: Input should be greater than 0"),
+        (["--dp-epsilon", "1e6"], "--dp_epsilon: Input should be less than or equal to 10"),
+        (["--output=s3://bucket"], "--output s3://bucket is a bucket root: give --dead_letter_output"),
+        (["--secret_env_bad"], "ANONFLOW_CELL_KEY_SECRET must be hex"),
         (["--heatmap_grid=1"], "--heatmap_grid: Input should be greater than or equal to 2"),
         (["--allowed_lateness_s=soon"], "--allowed_lateness_s: Input should be a valid number"),
         (["--input=kinesis://"], "--input=kinesis://... needs a stream name"),
@@ -27,8 +33,15 @@ ENTRY = Path(__file__).parent / "builders.py"  # any existing non-empty file wil
     ],
 )
 def test_mistakes_are_one_line(
-    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    argv: list[str],
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    if argv == ["--secret_env_bad"]:  # a malformed deployment secret is a one-line error too
+        monkeypatch.setenv("ANONFLOW_CELL_KEY_SECRET", "not-hex")
+        argv = []
     bad_stores = tmp_path / "stores.yaml"
     bad_stores.write_text("stores:\n  - {store_id: s1, time_zone: Mars/Base}\n")
     values = {"tmp": tmp_path, "bad_stores": bad_stores}
@@ -52,6 +65,23 @@ def test_mistakes_are_one_line(
 def test_the_input_scheme_names_the_source(given: str, source: str, stream: str) -> None:
     config = JobConfig(input=given, output="out")
     assert (config.source, config.stream) == (source, stream)
+
+
+@pytest.mark.parametrize(
+    ("output", "dead_letter_output", "operators"),
+    [
+        ("out/tables", None, "out/operators"),
+        ("out/tables/", None, "out/operators"),
+        ("tables", None, "./operators"),
+        ("s3://bucket/tables/", None, "s3://bucket/operators"),
+        ("s3://bucket/tables/", "s3://ops-bucket/dead/", "s3://ops-bucket/dead/"),
+    ],
+)
+def test_dead_letters_go_beside_the_tables_never_among_them(
+    output: str, dead_letter_output: str | None, operators: str
+) -> None:
+    config = JobConfig(input="in", output=output, dead_letter_output=dead_letter_output)
+    assert config.operators_output == operators
 
 
 def test_beam_options_are_generated_from_the_config() -> None:

@@ -4,6 +4,11 @@ The aisle clip is analysed with two zones (near / far) and a counting line betwe
 gets real rows. The stores file turns re-connection within the camera off (an occlusion gap of 10 ms), so
 each track is one journey and the expected tables follow from the entries alone, computed here
 independently of the job.
+
+The clip lasts seconds: a handful of short journeys, which the real release hides entirely (fewer than k
+people, see tests/dataflow/test_release.py). To check the tables' values end to end, the `job` fixture
+swaps the release step for `PublishExact`, a test double that publishes the true rows; the last test
+runs the real release on the same entries.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ import duckdb
 import pytest
 
 from anonflow.cli.main import main
+from anonflow.dataflow import pipeline
 from anonflow.dataflow.pipeline import run as run_job
+from tests.dataflow.builders import PublishExact
 
 START = "2026-11-21T10:00:00Z"
+PROCESSED = "--processing_time=2026-11-21T11:00:00Z"  # the job checks event times against it
 CAMERA = """
 zones:
   - id: near
@@ -93,13 +101,16 @@ def job(edge_entries: Path, tmp_path_factory: pytest.TempPathFactory) -> Job:
         (inputs / source.name).write_text(source.read_text())
     stores = tmp_path_factory.mktemp("config") / "stores.yaml"
     stores.write_text(STORES)
-    output = tmp_path_factory.mktemp("tables")
-    result = run_job([f"--input={inputs}", f"--output={output}", "--k_anonymity=1", f"--stores={stores}"])
+    root = tmp_path_factory.mktemp("job")
+    output = root / "tables"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "ProtectCells", PublishExact)
+        result = run_job([f"--input={inputs}", f"--output={output}", f"--stores={stores}", PROCESSED])
     return output, entries, result.counters
 
 
-def query(output: Path, sql: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(output / "analytics.duckdb"), read_only=True) as connection:
+def query(output: Path, sql: str, db: str = "analytics.duckdb") -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(output / db), read_only=True) as connection:
         connection.execute("SET TimeZone = 'UTC'")
         return connection.execute(sql).fetchall()
 
@@ -195,7 +206,11 @@ def test_dwell_demographics_flows_heatmap(job: Job) -> None:
 
 def test_bad_lines_go_to_dead_letter_with_reasons(job: Job) -> None:
     output, _, _ = job
-    rows = query(output, "SELECT reason, source, store_id FROM dead_letter ORDER BY source")
+    # Operators only: beside the tables (default `operators` next to --output), never among them.
+    operators = output.parent / "operators"
+    rows = query(
+        operators, "SELECT reason, source, store_id FROM dead_letter ORDER BY source", "dead_letters.duckdb"
+    )
     reasons = [r[0] for r in rows]
     assert len(rows) == 4
     assert any(r.startswith("not JSON") for r in reasons)
@@ -205,6 +220,10 @@ def test_bad_lines_go_to_dead_letter_with_reasons(job: Job) -> None:
     assert all(":" in str(r[1]) and "replayed.ndjson" in str(r[1]) for r in rows)
     # A reject that names a valid store is filed under it, so the store's analysts see it.
     assert sorted({r[2] for r in rows}) == ["s1", "s9", "unknown"]
+    # The raw text is redacted: the face keypoint sent by mistake is not kept.
+    raws = [r[0] for r in query(operators, "SELECT raw FROM dead_letter", "dead_letters.duckdb")]
+    face = next(raw for raw in raws if '"nose"' in raw)
+    assert '"nose": "<redacted>"' in face and "0.9" not in face.split('"nose"')[1][:40]
 
 
 def test_partitions_and_views(job: Job) -> None:
@@ -214,7 +233,8 @@ def test_partitions_and_views(job: Job) -> None:
         assert [p.name for p in (output / table / "store_id=s1").iterdir()] == ["date=2026-11-21"]
         assert (output / table / "_privacy.json").is_file()
     names = {r[0] for r in query(output, "SELECT view_name FROM duckdb_views() WHERE NOT internal")}
-    assert {"footfall", "dwell", "demographics", "flows", "heatmap", "dead_letter"} <= names
+    assert names == {"footfall", "dwell", "demographics", "flows", "heatmap"}
+    assert not (output / "dead_letter").exists()
 
 
 def test_replayed_entries_are_counted_once(job: Job) -> None:
@@ -226,16 +246,25 @@ def test_replayed_entries_are_counted_once(job: Job) -> None:
     assert counters["entries_late"] == 0  # a batch run has nothing late
 
 
-def test_default_store_config_and_suppression(edge_entries: Path, tmp_path: Path) -> None:
-    """Without a stores file: UTC days, and k = 50 hides every count but keeps the keys."""
+def test_the_real_release_through_the_cli(edge_entries: Path, tmp_path: Path) -> None:
+    """Without a stores file, through the CLI: the real release publishes none of the clip's few short
+    journeys (rows below k are not written at all, keys included) and records its parameters."""
     assert (
-        main(["pipeline", "--input", str(edge_entries), "--output", str(tmp_path), "--k-anonymity", "50"])
+        main(
+            [
+                "pipeline",
+                "--input",
+                str(edge_entries),
+                "--output",
+                str(tmp_path),
+                "--k-anonymity",
+                "50",
+                PROCESSED,
+            ]
+        )
         == 0
     )
-    rows = query(tmp_path, "SELECT visitors, peak_occupancy, suppressed FROM footfall")
-    assert rows and all(v is None and p is None and s for v, p, s in rows)
-    days = query(
-        tmp_path, "SELECT DISTINCT strftime(window_start, '%H:%M') FROM footfall WHERE granularity = '1d'"
-    )
-    assert days == [("00:00",)]
-    assert json.loads((tmp_path / "footfall" / "_privacy.json").read_text())["k"] == 50
+    for table in ("footfall", "dwell", "demographics", "flows", "heatmap"):
+        assert query(tmp_path, f"SELECT count(*) FROM {table}") == [(0,)]
+    sidecar = json.loads((tmp_path / "footfall" / "_privacy.json").read_text())
+    assert sidecar["k"] == 50 and sidecar["perturbation"]["method"] == "cell key"

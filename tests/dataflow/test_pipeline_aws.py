@@ -17,6 +17,7 @@ import pytest
 
 from anonflow.cli.main import main
 from anonflow.dataflow.pipeline import run as run_job
+from tests.dataflow.builders import PROCESSING_2024
 
 BUCKET = "anonflow-raw"
 REGION = "eu-central-1"
@@ -37,7 +38,12 @@ def s3_options(endpoint: str) -> list[str]:
 
 
 def test_s3_in_s3_and_local_out(
-    moto_endpoint: str, aws_env: dict[str, str], day: Any, storeday: ModuleType, tmp_path: Any
+    moto_endpoint: str,
+    aws_env: dict[str, str],
+    day: Any,
+    storeday: ModuleType,
+    tmp_path: Any,
+    exact_release: None,
 ) -> None:
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -53,7 +59,7 @@ def test_s3_in_s3_and_local_out(
 
     # As the infrastructure's test calls it: the CLI, input from S3, tables to a local directory.
     out = tmp_path / "tables"
-    argv = ["pipeline", "--input", f"s3://{BUCKET}/raw/", "--output", str(out), "--k-anonymity", "1"]
+    argv = ["pipeline", "--input", f"s3://{BUCKET}/raw/", "--output", str(out), PROCESSING_2024]
     assert main([*argv, f"--stores=s3://{BUCKET}/config/stores.yaml", *s3_options(moto_endpoint)]) == 0
     assert (out / "analytics.duckdb").is_file()
     footfall = pq.read_table(next((out / "footfall").rglob("*.parquet"))).to_pylist()
@@ -66,23 +72,21 @@ def test_s3_in_s3_and_local_out(
             f"--input=s3://{BUCKET}/raw/",
             f"--output=s3://{BUCKET}/tables",
             f"--stores=s3://{BUCKET}/config/stores.yaml",
-            "--k_anonymity=1",
+            PROCESSING_2024,
             *s3_options(moto_endpoint),
         ]
     )
     assert result.counters["entries_counted"] == truth["unique_entries"]
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="tables/")["Contents"])
-    assert "tables/footfall/store_id=store-001/date=2024-05-14/part-00000.parquet" in keys
+    assert "tables/footfall/store_id=store-001/date=2024-05-14/day.parquet" in keys
     assert "tables/footfall/_privacy.json" in keys
-    body = s3.get_object(
-        Bucket=BUCKET, Key="tables/footfall/store_id=store-001/date=2024-05-14/part-00000.parquet"
-    )
+    body = s3.get_object(Bucket=BUCKET, Key="tables/footfall/store_id=store-001/date=2024-05-14/day.parquet")
     assert pq.read_table(io.BytesIO(body["Body"].read())).to_pylist() == footfall
 
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["batch", "streaming"])
 def test_kinesis_in(
-    moto_endpoint: str, aws_env: dict[str, str], day: Any, tmp_path: Any, streaming: bool
+    moto_endpoint: str, aws_env: dict[str, str], day: Any, tmp_path: Any, streaming: bool, exact_release: None
 ) -> None:
     """Kinesis as a bounded backfill (batch) and as the streaming job reads it (stopping once caught up)."""
     kinesis = boto3.client("kinesis", endpoint_url=moto_endpoint, region_name=REGION)
@@ -101,14 +105,15 @@ def test_kinesis_in(
             f"--s3_region_name={REGION}",  # the stream's region, unless --kinesis_region says otherwise
             f"--kinesis_endpoint_url={moto_endpoint}",
             "--kinesis_stop_at_latest",
-            f"--output={tmp_path}",
-            "--k_anonymity=1",
+            f"--output={tmp_path / 'tables'}",
+            PROCESSING_2024,
             *(["--streaming"] if streaming else []),
         ]
     )
     assert result.files == 0
-    with duckdb.connect(str(tmp_path / "analytics.duckdb"), read_only=True) as db:
+    with duckdb.connect(str(tmp_path / "tables" / "analytics.duckdb"), read_only=True) as db:
         counted = db.execute("SELECT sum(observations) FROM heatmap WHERE granularity = '1d'").fetchone()
+    with duckdb.connect(str(tmp_path / "operators" / "dead_letters.duckdb"), read_only=True) as db:
         rejects = db.execute("SELECT reason FROM dead_letter").fetchall()
     assert counted == (unique,)
     assert [r[0][:8] for r in rejects] == ["not JSON"]

@@ -1,4 +1,4 @@
-"""k-suppression and DP noise: property tests over random rows, noise statistics, sidecar, Beam wiring."""
+"""The release step: thresholds on people, config errors, noise statistics, sidecar, Beam wiring."""
 
 from __future__ import annotations
 
@@ -12,127 +12,112 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from anonflow.contract.tables import ALL_TABLES, DEAD_LETTER, DWELL, FOOTFALL, HEATMAP, Table
-from anonflow.dataflow.aggregate.base import TableRows
+from anonflow.contract.tables import DEAD_LETTER, DWELL, FOOTFALL, HEATMAP
+from anonflow.dataflow.aggregate.base import CONTRIBUTORS, TableRows
 from anonflow.dataflow.privacy import (
+    SECRET_ENV,
     PrivacyConfig,
     ProtectCells,
     geometric_noise,
     laplace_noise,
     make_uniform,
     noised_columns,
-    protect_row,
+    protect,
     sidecar,
-    value_columns,
-    withheld_columns,
     write_sidecar,
 )
+from anonflow.dataflow.release import statistic_columns, withheld_columns
+from anonflow.dataflow.support import Contributor
 
-ANALYST_TABLES = [t for t in ALL_TABLES if t is not DEAD_LETTER]
-
-
-def _row_strategy(table: Table) -> st.SearchStrategy[dict[str, Any]]:
-    """A row as an aggregation would emit it: keys, a support count, and plausible values."""
-    fields: dict[str, st.SearchStrategy[Any]] = {
-        "store_id": st.just("store-1"),
-        "date": st.just("2024-05-01"),
-    }
-    for column in table.columns:
-        if column.name == "visitors":
-            fields[column.name] = st.integers(0, 60)
-        elif column.type == "int64":
-            fields[column.name] = st.integers(0, 500) | st.none() if column.nullable else st.integers(0, 64)
-        elif column.type == "double":
-            fields[column.name] = st.floats(0.0, 3600.0) | st.none()
-        elif column.type == "bool":
-            fields[column.name] = st.just(False)
-        elif column.type == "timestamp":
-            fields[column.name] = st.integers(1_700_000_000_000, 1_800_000_000_000)
-        else:
-            fields[column.name] = st.sampled_from(["zone-a", "5m", "1h", "female", "adult"])
-    return st.fixed_dictionaries(fields)
+SECRET = b"test-secret-0123456789"
 
 
-configs = st.builds(
-    PrivacyConfig,
-    k=st.integers(1, 20),
-    epsilon=st.none() | st.floats(0.05, 5.0),
-    mechanism=st.sampled_from(["geometric", "laplace"]),
-    sensitivity=st.integers(1, 4),
-    seed=st.integers(0, 2**32),
-)
+def _batch(rows: list[dict[str, Any]], spans: list[tuple[int, int]]) -> TableRows:
+    """A footfall batch whose journey i spans spans[i] (seconds)."""
+    who = tuple(Contributor(f"s1/cam/t{i}", s * 1000, e * 1000) for i, (s, e) in enumerate(spans))
+    return TableRows("footfall", "s1", "2024-05-01", 0, tuple(rows), who)
 
 
-@settings(max_examples=400, deadline=None)
-@given(data=st.data(), table=st.sampled_from(ANALYST_TABLES), config=configs)
-def test_released_rows_hold_suppression_and_counts_are_never_negative(
-    data: st.DataObject, table: Table, config: PrivacyConfig
-) -> None:
-    row = data.draw(_row_strategy(table))
-    out = protect_row(row, table, config, make_uniform(config.seed))
+def _row(zone: str, journeys: set[int], **values: Any) -> dict[str, Any]:
+    counts = {"entries": 0, "exits": 0, "peak_occupancy": 1, **values}
+    return {"zone_id": zone, "visitors": len(journeys), **counts, CONTRIBUTORS: frozenset(journeys)}
 
-    # Keys are untouched, and nothing is added or lost.
-    assert set(out) == set(row)
-    for name in set(row) - set(value_columns(table)) - {"suppressed"}:
-        assert out[name] == row[name]
-    # Suppression always holds on the true support.
-    if row["visitors"] < config.k:
-        assert out["suppressed"] is True
-        assert all(out[name] is None for name in value_columns(table))
-    else:
-        assert out["suppressed"] is False
-    # Counts are never negative, noised or not.
-    for column in table.columns:
-        if column.type == "int64" and out[column.name] is not None:
-            assert out[column.name] >= 0
-    # Without noise a released row is exact; with noise, unbounded columns are withheld.
-    if not out["suppressed"] and config.epsilon is None:
-        assert out == {**row, "suppressed": False}
-    if not out["suppressed"] and config.epsilon is not None:
-        assert all(out[name] is None for name in withheld_columns(table))
+
+TOGETHER = [(0, 100), (10, 110), (20, 120)]  # three journeys sharing 80 s: three people
+ONE_AFTER_ANOTHER = [(0, 100), (100, 200), (200, 300)]  # could be one person coming back
 
 
 @pytest.mark.parametrize(
-    ("visitors", "k", "suppressed"),
-    [(0, 3, True), (2, 3, True), (3, 3, False), (1, 1, False), (0, 1, True), (9, 10, True)],
+    ("spans", "k", "released"),
+    [
+        (TOGETHER, 3, True),
+        (TOGETHER[:2], 3, False),
+        (ONE_AFTER_ANOTHER, 2, False),
+        ([(0, 100), (10, 110), (150, 250)], 3, False),  # the third could be one of the first two
+        ([(0, 100), (60, 160), (65, 165)], 3, True),  # share 35 s: more than the 30 s hand-over slack
+        ([(0, 100), (75, 175), (80, 180)], 3, False),  # share 20 s: could be one person at a hand-over
+        ([(0, 20), (0, 20), (0, 20)], 2, False),  # shorter than the slack: never counted
+        (TOGETHER[:2], 2, True),
+    ],
 )
-def test_threshold_table(visitors: int, k: int, suppressed: bool) -> None:
-    row = {"zone_id": "z", "visitors": visitors, "entries": 1, "exits": 1, "peak_occupancy": 1}
-    out = protect_row(row, FOOTFALL, PrivacyConfig(k=k), make_uniform(0))
-    assert out["suppressed"] is suppressed
-    assert (out["visitors"] is None) is suppressed
+def test_threshold_counts_people(spans: list[tuple[int, int]], k: int, released: bool) -> None:
+    journeys = set(range(len(spans)))
+    out, hidden = protect(
+        _batch([_row("z", journeys)], spans), FOOTFALL, PrivacyConfig(k=k, secret=SECRET), make_uniform(0)
+    )
+    assert (len(out.rows), hidden) == ((1, 0) if released else (0, 1))
+    assert out.contributors == ()
 
 
 @pytest.mark.parametrize(
     ("row", "error"),
     [
-        ({"visitors": None}, "non-negative integer 'visitors'"),
-        ({"visitors": -1}, "non-negative integer 'visitors'"),
-        ({"visitors": True}, "non-negative integer 'visitors'"),
-        ({}, "non-negative integer 'visitors'"),
+        ({"visitors": 1}, "no '_contributors' set"),
+        ({"visitors": 1, CONTRIBUTORS: frozenset({9})}, "beyond the day's 3"),
     ],
 )
-def test_rows_without_support_are_wiring_errors(row: dict[str, Any], error: str) -> None:
+def test_rows_without_contributors_are_wiring_errors(row: dict[str, Any], error: str) -> None:
     with pytest.raises(ValueError, match=error):
-        protect_row(row, FOOTFALL, PrivacyConfig(), make_uniform(0))
+        protect(_batch([row], TOGETHER), FOOTFALL, PrivacyConfig(secret=SECRET), make_uniform(0))
 
 
 @pytest.mark.parametrize(
     ("fields", "error"),
     [
-        ({"k": 0}, "greater than or equal to 1"),
+        ({"k": 1}, "greater than or equal to 2"),
+        ({"k": 0}, "greater than or equal to 2"),
         ({"epsilon": 0.0}, "greater than 0"),
+        ({"epsilon": 50.0}, "less than or equal to 10"),
         ({"mechanism": "gaussian"}, "geometric"),
+        ({"k": 5, "dwell_min_support": 4}, "dwell_min_support \\(4\\) must be at least k \\(5\\)"),
+        ({"secret": b"short"}, "at least 16"),
         ({"k_anon": 3}, "Extra inputs are not permitted"),
     ],
 )
 def test_config_rejects(fields: dict[str, Any], error: str) -> None:
     with pytest.raises(ValidationError, match=error):
         PrivacyConfig(**fields)
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [("zz", "must be hex"), ("00" * 8, "16 to 1024 bytes, got 8")],
+)
+def test_secret_from_environment_rejects(monkeypatch: pytest.MonkeyPatch, value: str, error: str) -> None:
+    monkeypatch.setenv(SECRET_ENV, value)
+    with pytest.raises(ValueError, match=error):
+        PrivacyConfig.from_environment()
+
+
+def test_secret_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SECRET_ENV, "ab" * 32)
+    config = PrivacyConfig.from_environment(k=4)
+    assert (config.secret, config.secret_persistent, config.k) == (b"\xab" * 32, True, 4)
+    assert "ab" not in repr(config).lower().replace("enabled", "")
+    monkeypatch.delenv(SECRET_ENV)
+    assert not PrivacyConfig.from_environment().secret_persistent
 
 
 @pytest.mark.parametrize("epsilon", [0.5, 1.0, 2.0])
@@ -165,18 +150,19 @@ def test_columns_per_table() -> None:
         "peak_occupancy",
     )
     assert withheld_columns(HEATMAP) == ("observations",)
-    assert withheld_columns(DWELL) == ("dwell_p50_s", "dwell_p90_s", "dwell_mean_s")
+    assert statistic_columns(DWELL) == ("dwell_p50_s", "dwell_p90_s", "dwell_mean_s")
 
 
 def test_sidecar_records_parameters(tmp_path: Path) -> None:
-    config = PrivacyConfig(k=5, epsilon=1.0)
+    config = PrivacyConfig(k=5, epsilon=1.0, secret=SECRET)
     path = write_sidecar(str(tmp_path / "footfall"), FOOTFALL, config)
     written = json.loads(Path(path).read_text())
     assert written == sidecar(FOOTFALL, config)
     assert written["k"] == 5
-    assert written["differential_privacy"]["mechanism"] == "geometric"
-    assert written["differential_privacy"]["epsilon"] == 1.0
-    assert written["differential_privacy"]["noised_columns"] == [
+    assert written["perturbation"]["method"] == "cell key"
+    assert written["perturbation"]["secret"] == "per_run"
+    assert written["noise"]["differentially_private"] is False
+    assert written["noise"]["noised_columns"] == [
         "visitors",
         "journeys",
         "unlinked",
@@ -184,43 +170,19 @@ def test_sidecar_records_parameters(tmp_path: Path) -> None:
         "exits",
         "peak_occupancy",
     ]
-    assert sidecar(FOOTFALL, PrivacyConfig())["differential_privacy"] is None
+    assert sidecar(FOOTFALL, PrivacyConfig())["noise"] is None
+    assert SECRET.hex() not in Path(path).read_text()
 
 
 def test_protect_cells_transform() -> None:
-    rows = (
-        {
-            "zone_id": "a",
-            "visitors": 2,
-            "journeys": 3,
-            "unlinked": 0,
-            "entries": 2,
-            "exits": 0,
-            "peak_occupancy": 2,
-        },
-        {
-            "zone_id": "b",
-            "visitors": 7,
-            "journeys": 9,
-            "unlinked": 1,
-            "entries": 5,
-            "exits": 4,
-            "peak_occupancy": 3,
-        },
-    )
-    batch = TableRows("footfall", "store-1", "2024-05-01", 0, rows)
+    rows = [_row("a", {0, 1}, entries=2), _row("b", {0, 1, 2, 3, 4, 5, 6}, entries=5, exits=4)]
+    batch = _batch(rows, [(i, 100 + i) for i in range(7)])
+    config = PrivacyConfig(k=3, secret=SECRET)
+    expected, _ = protect(batch, FOOTFALL, config, make_uniform(0))
+    assert [r["zone_id"] for r in expected.rows] == ["b"]
     with BeamPipeline() as p:
-        out = p | beam.Create([batch]) | ProtectCells(FOOTFALL, PrivacyConfig(k=3))
-        hidden = {
-            "visitors": None,
-            "journeys": None,
-            "unlinked": None,
-            "entries": None,
-            "exits": None,
-            "peak_occupancy": None,
-        }
-        expected = ({"zone_id": "a", **hidden, "suppressed": True}, {**rows[1], "suppressed": False})
-        assert_that(out, equal_to([TableRows("footfall", "store-1", "2024-05-01", 0, expected)]))
+        out = p | beam.Create([batch]) | ProtectCells(FOOTFALL, config)
+        assert_that(out, equal_to([expected]))
 
 
 def test_protect_cells_needs_support_column() -> None:

@@ -15,9 +15,9 @@ BERLIN = named_zone("Europe/Berlin", "test")
 NONE = Rows((), [])
 
 
-def _day(day: date, people: int | None, zone: str = "*") -> Window:
+def _day(day: date, people: int | None, zone: str = "*", unlinked: int | None = None) -> Window:
     start = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(hours=1)
-    return Window(zone, "1d", start, start + timedelta(days=1), day, people, 4, people is None)
+    return Window(zone, "1d", start, start + timedelta(days=1), day, people, 4, people is None, unlinked)
 
 
 def _hour(hour: int, people: int | None, occupancy: int | None = 3) -> Window:
@@ -29,19 +29,18 @@ def _data(
     days: list[Window], windows: list[Window], stays: list[Stay], privacy: dict[str, object]
 ) -> ReportData:
     return ReportData(
-        "s1",
-        TODAY,
-        TODAY,
-        tuple(windows),
-        tuple(days),
-        tuple(stays),
-        NONE,
-        NONE,
-        NONE,
-        NONE,
-        NONE,
-        privacy,
-        None,
+        store_id="s1",
+        first_date=TODAY,
+        last_date=TODAY,
+        windows=tuple(windows),
+        store_days=tuple(days),
+        stays=tuple(stays),
+        demographics=NONE,
+        flows=NONE,
+        heatmap=NONE,
+        cells=NONE,
+        privacy=privacy,
+        synthetic=None,
     )
 
 
@@ -87,10 +86,14 @@ BUSY = (
             },
         ),
         (
-            ([_day(TODAY, 30), _day(TODAY - timedelta(days=1), None)], [_day(TODAY, None, "aisle")], []),
+            (
+                [_day(TODAY, 30, unlinked=4), _day(TODAY - timedelta(days=1), None)],
+                [_day(TODAY, None, "aisle")],
+                [],
+            ),
             None,
             {
-                "People today": ("30", "store-local day"),
+                "People today": ("30", "true count most likely lies between 26 and 30"),
                 "Median visit": ("no data", "door to door"),
                 "Busiest zone": ("none", "every zone had too few people to show"),
                 "vs previous day": ("—", "people on Fri 20 Nov 2026 or today are suppressed"),

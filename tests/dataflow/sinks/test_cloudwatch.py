@@ -58,6 +58,7 @@ def test_entries_read_and_dead_letters_reach_cloudwatch(
         [
             f"--input={entries}",
             f"--output={tmp_path / 'tables'}",
+            "--processing_time=2026-11-22T00:00:00Z",  # the entries' day
             f"--metrics_namespace={NAMESPACE}",
             f"--cloudwatch_endpoint_url={moto_endpoint}",
         ]
@@ -79,6 +80,7 @@ def test_an_unreachable_cloudwatch_costs_metrics_not_data(aws_env: dict[str, str
         [
             f"--input={entries}",
             f"--output={tmp_path / 'tables'}",
+            "--processing_time=2026-11-22T00:00:00Z",  # the entries' day
             f"--metrics_namespace={NAMESPACE}",
             f"--cloudwatch_endpoint_url=http://127.0.0.1:{closed}",
         ]

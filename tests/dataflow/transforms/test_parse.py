@@ -3,6 +3,7 @@ reason; a packed entry is validated exactly like a line of its own."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from typing import Any
@@ -15,9 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from anonflow.contract.entries import read_entry
+from anonflow.contract.entry import Entry
+from anonflow.contract.routed import PAYLOAD_FIELD, STORE_FIELD
 from anonflow.dataflow.deadletter import DEAD_LETTER_TAG, DeadLetter
 from anonflow.dataflow.observation import Observation
-from anonflow.dataflow.transforms.parse import ParseEntries, Rejected, parse_payload
+from anonflow.dataflow.transforms.parse import ParseEntries, ParseRules, Rejected, parse_payload
 from tests.dataflow.builders import entry_json, obs
 
 GOOD = [entry_json(obs("cam", f"{i:016x}", i)) for i in range(3)]
@@ -180,3 +183,73 @@ def test_parse_transform_stamps_event_time_and_routes_rejects() -> None:
 def test_dead_letter_store_must_be_an_identifier() -> None:
     assert DeadLetter.of("s", "r", "x", 0, "../../etc").store_id == "unknown"
     assert DeadLetter.of("s", "r", "x" * 100_000, 0, "s1").raw == "x" * 65_536
+
+
+def routed_line(topic_store: str, *documents: Any) -> str:
+    message = "".join(json.dumps(d) + "\n" for d in documents).encode()
+    return line({STORE_FIELD: topic_store, PAYLOAD_FIELD: base64.b64encode(message).decode()})
+
+
+# (case, payload, rules, expected pieces)
+ROUTED_CASES = [
+    ("a record of the topic's store", routed_line("s1", *GOOD), ParseRules(), IDS),
+    (
+        "an entry naming another store than its topic",
+        routed_line("s2", GOOD[0]),
+        ParseRules(),
+        ["! store_id 's1' differs from the store of the topic it came on ('s2')"],
+    ),
+    (
+        "one stray entry in a message: only it is dropped",
+        routed_line("s1", GOOD[0], {**GOOD[1], "store_id": "s7"}),
+        ParseRules(),
+        [IDS[0], "! store_id 's7' differs from the store of the topic it came on ('s1')"],
+    ),
+    (
+        "plain lines where records are required",
+        line(GOOD[0]),
+        ParseRules(require_routed=True),
+        ["! not a topic-rule record (the job reads IoT Core's records only)"],
+    ),
+    (
+        "records where records are required",
+        routed_line("s1", GOOD[0]),
+        ParseRules(require_routed=True),
+        IDS[:1],
+    ),
+    (
+        "a record with a bad topic store id is no record",
+        line({STORE_FIELD: "s1\n", PAYLOAD_FIELD: ""}),
+        ParseRules(),
+        [
+            "! not a valid entry: (top level): "
+            "schema_version must be 2 (profile minimal or research) or 1 (archived)"
+        ],
+    ),
+    ("deep nesting", "[" * 1000 + "]" * 1000, ParseRules(), ["! not JSON: nested too deeply"]),
+    (
+        "a JSON string with a line separator stays one line",
+        line({**GOOD[0], "store_id": "s1\u2028"}),
+        ParseRules(),
+        ["! not a valid entry: store_id: String should match pattern '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "payload", "rules", "expected"), ROUTED_CASES, ids=[c[0] for c in ROUTED_CASES]
+)
+def test_routed_records_and_their_store(
+    case: str, payload: str, rules: ParseRules, expected: list[str]
+) -> None:
+    got = [
+        item.entry_id if isinstance(item, Entry) else f"! {item.reason}"
+        for item in parse_payload(payload, rules=rules)
+    ]
+    assert got == expected
+
+
+def test_a_mismatched_entry_is_filed_under_the_topics_store() -> None:
+    (rejected,) = parse_payload(routed_line("s2", GOOD[0]))
+    assert isinstance(rejected, Rejected) and rejected.store_id == "s2"
+    assert json.loads(rejected.raw) == GOOD[0]

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk.assertions import Match
 from pydantic import ValidationError
 
-from anonflow.contract.tables import ALL_TABLES, PARTITION_KEYS, Table
+from anonflow.contract.tables import ANALYST_TABLES, PARTITION_KEYS, Table
 from anonflow.dataflow.options import JobConfig
 from anonflow.infra.config import RAW_ENTRIES_DAYS, RetentionConfig
 from anonflow.infra.data import layout
 from anonflow.infra.data.catalog import GLUE_TYPES
-from tests.kit.cdk import Assembly, arn_of, ref, render, resources
+from tests.kit.cdk import Assembly, arn_of, logical_id, ref, render, resources
 
 
 def test_every_bucket_is_private_and_encrypted(assembly: Assembly) -> None:
     buckets = resources(assembly.template_json("Data"), "AWS::S3::Bucket")
-    assert len(buckets) == 6  # raw, tables, audit crops, artifacts, Athena results, access logs
+    assert len(buckets) == 7  # raw, tables, operators, audit crops, artifacts, Athena results, access logs
     for bucket in buckets:
         props = bucket["Properties"]
         assert props["PublicAccessBlockConfiguration"] == {
@@ -36,12 +38,12 @@ def test_every_bucket_is_private_and_encrypted(assembly: Assembly) -> None:
                 assembly.stacks.data.key
             )
             assert rule["BucketKeyEnabled"] is True
-    assert sum("LoggingConfiguration" in b["Properties"] for b in buckets) == 5
+    assert sum("LoggingConfiguration" in b["Properties"] for b in buckets) == 6
 
 
 def test_every_bucket_denies_plain_http_and_old_tls(assembly: Assembly) -> None:
     policies = resources(assembly.template_json("Data"), "AWS::S3::BucketPolicy")
-    assert len(policies) == 6
+    assert len(policies) == 7
     for policy in policies:
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
         denies = [s for s in statements if s["Effect"] == "Deny"]
@@ -144,13 +146,14 @@ def _glue_table(assembly: Assembly, name: str) -> dict[str, object]:
     return table_input
 
 
-def test_one_glue_table_per_output_table(assembly: Assembly) -> None:
+def test_one_glue_table_per_analyst_table(assembly: Assembly) -> None:
     tables = resources(assembly.template_json("Data"), "AWS::Glue::Table")
-    assert sorted(t["Properties"]["TableInput"]["Name"] for t in tables) == sorted(t.name for t in ALL_TABLES)
+    names = sorted(t["Properties"]["TableInput"]["Name"] for t in tables)
+    assert names == sorted(t.name for t in ANALYST_TABLES) and "dead_letter" not in names
     assert {t["Properties"]["DatabaseName"] for t in tables} == {"anonflow_test"}
 
 
-@pytest.mark.parametrize("table", ALL_TABLES, ids=lambda t: t.name)
+@pytest.mark.parametrize("table", ANALYST_TABLES, ids=lambda t: t.name)
 def test_glue_table_matches_anonflow_tables(assembly: Assembly, table: Table) -> None:
     table_input = _glue_table(assembly, table.name)
     descriptor = table_input["StorageDescriptor"]
@@ -165,7 +168,7 @@ def test_glue_table_matches_anonflow_tables(assembly: Assembly, table: Table) ->
     assert descriptor["Location"] == f"s3://{ref(assembly.stacks.data.tables_bucket)}/tables/{table.name}/"
 
 
-@pytest.mark.parametrize("table", ALL_TABLES, ids=lambda t: t.name)
+@pytest.mark.parametrize("table", ANALYST_TABLES, ids=lambda t: t.name)
 def test_glue_partition_projection(assembly: Assembly, table: Table) -> None:
     parameters = _glue_table(assembly, table.name)["Parameters"]
     assert parameters == {
@@ -194,3 +197,12 @@ def test_athena_workgroup_enforces_encrypted_results_and_scan_limit(assembly: As
     result = configuration["ResultConfiguration"]
     assert result["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
     assert result["OutputLocation"] == f"s3://{ref(assembly.stacks.data.athena_results_bucket)}/results/"
+
+
+def test_dead_letters_live_in_their_own_bucket_for_operators(assembly: Assembly) -> None:
+    template = assembly.template_json("Data")
+    policies = resources(template, "AWS::IAM::ManagedPolicy")
+    (operators,) = [p for p in policies if "dead letters" in p["Properties"]["Description"]]
+    rendered = json.dumps(render(operators["Properties"]["PolicyDocument"]))
+    assert f"{arn_of(assembly.stacks.data.operators_bucket)}/dead_letters/*" in rendered
+    assert logical_id(assembly.stacks.data.tables_bucket) not in rendered

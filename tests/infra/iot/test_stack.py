@@ -166,7 +166,14 @@ def _rule(assembly: Assembly, suffix: str) -> dict[str, Any]:
 
 def test_entries_rule_routes_to_stream_and_archive_and_keeps_failures(assembly: Assembly) -> None:
     payload = _rule(assembly, "_entries")
-    assert payload["Sql"] == ENTRIES_SQL == "SELECT * FROM 'anonflow/v1/+/+/entries'"
+    assert (
+        payload["Sql"]
+        == ENTRIES_SQL
+        == (
+            "SELECT topic(3) AS topic_store_id, encode(*, 'base64') AS payload_base64 "
+            "FROM 'anonflow/v1/+/+/entries'"
+        )
+    )
     assert payload["RuleDisabled"] is False
     kinesis, firehose = payload["Actions"]
     assert kinesis["Kinesis"]["PartitionKey"] == "${topic(3)}/${topic(4)}"

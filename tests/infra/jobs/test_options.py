@@ -25,6 +25,7 @@ JOBS = REPO_ROOT / "infra" / "jobs"
 FLINK_VALUES = {
     "entry_stream": "anonflow-dev-entries",
     "tables_bucket": "tables-bkt",
+    "operators_bucket": "ops-bkt",
     "region": "eu-west-1",
     "metrics_namespace": "Anonflow/dev",
 }
@@ -32,6 +33,7 @@ DATAFLOW_VALUES = {
     "project": "my-project",
     "region": "europe-west1",
     "bucket": "my-bkt",
+    "operators_bucket": "my-ops-bkt",
     "subscription": "entries",
 }
 # Options the Flink job server (Java) reads from the pipeline; the Python SDK passes them through.

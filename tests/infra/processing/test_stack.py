@@ -29,6 +29,7 @@ def _job_grants(template: dict[str, Any], assembly: Assembly, role: Any) -> set[
         "stream": data.entry_stream,
         "raw": data.raw_bucket,
         "tables": data.tables_bucket,
+        "operators": data.operators_bucket,
         "artifacts": data.artifacts_bucket,
         "key": data.key,
     }
@@ -37,9 +38,10 @@ def _job_grants(template: dict[str, Any], assembly: Assembly, role: Any) -> set[
 
 def _assert_todays_grants(pairs: set[tuple[str, str]], *, state: set[str]) -> None:
     writes = {r for a, r in pairs if a.startswith(("s3:Put", "s3:Delete"))}
-    assert writes == {"{tables}", "{tables}/tables/*"} | state
+    dead_letters = {"{operators}", "{operators}/dead_letters/*"}
+    assert writes == {"{tables}", "{tables}/tables/*"} | dead_letters | state
     reads = {r for a, r in pairs if a == "s3:GetObject*"}
-    assert reads == {"{raw}", "{raw}/entries/*", "{tables}", "{tables}/tables/*"} | state
+    assert reads == {"{raw}", "{raw}/entries/*", "{tables}", "{tables}/tables/*"} | dead_letters | state
     assert {("kinesis:GetRecords", "{stream}"), ("kinesis:GetShardIterator", "{stream}")} <= pairs
     assert not any(a.startswith("kinesis:Put") for a, _ in pairs)
     assert {a for a, r in pairs if r == "*"} == {"cloudwatch:PutMetricData"}
