@@ -52,7 +52,9 @@ def test_recipe_is_registered_with_name_version_and_artifacts_in_the_bucket(asse
         assert [a["URI"] for a in registered["Artifacts"]] == [
             prefix + a["URI"].rsplit("/", 1)[-1] for a in templated["Artifacts"]
         ]
-        assert registered["Lifecycle"] == templated["Lifecycle"]  # everything else as the edge wrote it
+        # Everything else as the edge wrote it, with the version filled in (the venv is per version).
+        lifecycle = json.loads(json.dumps(templated["Lifecycle"]).replace("{COMPONENT_VERSION}", "1.2.3"))
+        assert registered["Lifecycle"] == lifecycle
     access = recipe["ComponentConfiguration"]["DefaultConfiguration"]["accessControl"]
     assert list(access["aws.greengrass.ipc.mqttproxy"]) == ["dev.anonflow.Gateway:mqttproxy:1"]
     assert "{COMPONENT_" not in json.dumps(recipe)
