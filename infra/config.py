@@ -172,6 +172,22 @@ class GreengrassConfig(StrictModel):
         description="Version of aws.greengrass.LogManager to deploy to the whole thing group (ships gateway "
         "logs to CloudWatch Logs); empty deploys no log manager.",
     )
+    nucleus_version: SemVer | None = Field(
+        None,
+        description="Version of aws.greengrass.Nucleus on the gateways (2.11.0 or later). With "
+        "`disk_spooler_version`, the deployment sets the nucleus's MQTT spooler to disk, so a publish the "
+        "nucleus acknowledged survives a power loss (the default spooler is memory, 2.5 MB). It must be the "
+        "installed version, or the deployment updates the nucleus to it.",
+    )
+    disk_spooler_version: SemVer | None = Field(
+        None, description="Version of aws.greengrass.DiskSpooler deployed with the gateway component."
+    )
+    spooler_max_bytes: int = Field(
+        268_435_456,
+        ge=1_048_576,
+        le=17_179_869_184,
+        description="Largest size of the nucleus's disk spool (must fit the device's free space).",
+    )
     configuration: dict[str, Any] = Field(
         default_factory=dict,
         description="Configuration merged into the component on every gateway (keys of the recipe's "
@@ -185,6 +201,12 @@ class GreengrassConfig(StrictModel):
         if "gateways" in value:
             raise ValueError("`gateways` is filled in from `stores`: set each gateway's cameras there")
         return value
+
+    @model_validator(mode="after")
+    def _spooler_needs_both_versions(self) -> GreengrassConfig:
+        if (self.nucleus_version is None) != (self.disk_spooler_version is None):
+            raise ValueError("set both `nucleus_version` and `disk_spooler_version` to spool to disk")
+        return self
 
     @model_validator(mode="after")
     def _lambda_needs_code(self) -> GreengrassConfig:

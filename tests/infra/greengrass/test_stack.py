@@ -137,6 +137,23 @@ def _merge(component: dict[str, Any]) -> dict[str, Any]:
     return merge
 
 
+def _assert_spools_to_disk(components: dict[str, Any]) -> None:
+    """An IPC publish is acknowledged once in the nucleus's spooler, and the gateway then drops it from its
+    own spool: the spooler must be the disk one, or a power loss loses acknowledged entries."""
+    nucleus = components["aws.greengrass.Nucleus"]
+    assert nucleus["ComponentVersion"] == "2.14.3"
+    assert _merge(nucleus) == {
+        "mqtt": {
+            "spooler": {
+                "storageType": "Disk",
+                "pluginName": "aws.greengrass.DiskSpooler",
+                "maxSizeInBytes": 268_435_456,
+            }
+        }
+    }
+    assert components["aws.greengrass.DiskSpooler"] == {"ComponentVersion": "1.0.6"}
+
+
 def test_the_default_is_one_deployment_to_the_thing_group_with_every_gateway(assembly: Assembly) -> None:
     assert assembly.config.greengrass.deployment_target == "group"
     (deployment,) = _deployments(assembly.template_json("Edge"))
@@ -144,7 +161,13 @@ def test_the_default_is_one_deployment_to_the_thing_group_with_every_gateway(ass
         assembly.stacks.edge.resolve(assembly.stacks.fleet.fleet.group_arn)
     )
     assert deployment["TargetArn"].endswith(":thinggroup/anonflow-test-gateways")
-    assert set(deployment["Components"]) == {"dev.anonflow.Gateway", "aws.greengrass.LogManager"}
+    assert set(deployment["Components"]) == {
+        "dev.anonflow.Gateway",
+        "aws.greengrass.LogManager",
+        "aws.greengrass.Nucleus",
+        "aws.greengrass.DiskSpooler",
+    }
+    _assert_spools_to_disk(deployment["Components"])
     gateway = deployment["Components"]["dev.anonflow.Gateway"]
     assert gateway["ComponentVersion"] == "1.2.3"
     assert _merge(gateway) == {"gateway": {"log_level": "debug"}, "gateways": _expected_gateways(assembly)}
@@ -183,8 +206,14 @@ def test_per_gateway_target_deploys_each_gateway_its_own_store_and_cameras(
     assert set(gateway_deployments) == set(expected)
     for thing, own in expected.items():
         deployment = gateway_deployments[thing]
-        (component,) = deployment["Components"].items()
-        assert component[0] == "dev.anonflow.Gateway"
+        components = dict(deployment["Components"])
+        _assert_spools_to_disk(components)
+        (component,) = [(n, c) for n, c in components.items() if n == "dev.anonflow.Gateway"]
+        assert set(components) == {
+            "dev.anonflow.Gateway",
+            "aws.greengrass.Nucleus",
+            "aws.greengrass.DiskSpooler",
+        }
         assert component[1]["ComponentVersion"] == "1.2.3"
         assert _merge(component[1]) == {"gateway": {"log_level": "debug", **own}}
         assert component[1]["ConfigurationUpdate"]["Reset"] == ["/gateway", "/gateways"]
