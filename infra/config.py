@@ -172,6 +172,22 @@ class GreengrassConfig(StrictModel):
         description="Version of aws.greengrass.LogManager to deploy to the whole thing group (ships gateway "
         "logs to CloudWatch Logs); empty deploys no log manager.",
     )
+    nucleus_version: SemVer | None = Field(
+        None,
+        description="Version of aws.greengrass.Nucleus on the gateways (2.11.0 or later). With "
+        "`disk_spooler_version`, the deployment sets the nucleus's MQTT spooler to disk, so a publish the "
+        "nucleus acknowledged survives a power loss (the default spooler is memory, 2.5 MB). It must be the "
+        "installed version, or the deployment updates the nucleus to it.",
+    )
+    disk_spooler_version: SemVer | None = Field(
+        None, description="Version of aws.greengrass.DiskSpooler deployed with the gateway component."
+    )
+    spooler_max_bytes: int = Field(
+        268_435_456,
+        ge=1_048_576,
+        le=17_179_869_184,
+        description="Largest size of the nucleus's disk spool (must fit the device's free space).",
+    )
     configuration: dict[str, Any] = Field(
         default_factory=dict,
         description="Configuration merged into the component on every gateway (keys of the recipe's "
@@ -187,27 +203,69 @@ class GreengrassConfig(StrictModel):
         return value
 
     @model_validator(mode="after")
+    def _spooler_needs_both_versions(self) -> GreengrassConfig:
+        if (self.nucleus_version is None) != (self.disk_spooler_version is None):
+            raise ValueError("set both `nucleus_version` and `disk_spooler_version` to spool to disk")
+        return self
+
+    @model_validator(mode="after")
     def _lambda_needs_code(self) -> GreengrassConfig:
         if self.packaging == "lambda" and self.lambda_code_path is None:
             raise ValueError("packaging `lambda` needs `lambda_code_path`")
         return self
 
 
-class FlinkConfig(StrictModel):
-    """The Managed Service for Apache Flink application running the Beam job."""
+class FlinkOnEksConfig(StrictModel):
+    """The Beam job streaming on Apache Flink in EKS: Flink Kubernetes operator + one FlinkDeployment."""
 
-    runtime: Literal["FLINK-1_19", "FLINK-1_20"] = Field(
-        "FLINK-1_20",
-        description="Flink runtime; must match the Beam Flink runner the job jar was built with.",
+    kubernetes_version: Literal["1.33"] = Field(
+        "1.33", description="EKS Kubernetes version (the kubectl layer the CDK app ships matches it)."
     )
-    code_key: str = Field(
-        "flink/anonflow-flink.jar",
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,511}$",
-        description="Key of the Beam job jar in the artifacts bucket (uploaded before deploying the stack).",
+    flink_version: Literal["1.19", "1.20"] = Field(
+        "1.20", description="Flink release of the job manager image; Beam's job server is built for it."
     )
-    parallelism: int = Field(1, ge=1, le=256, description="Initial parallelism of the job.")
-    parallelism_per_kpu: int = Field(1, ge=1, le=8, description="Parallel tasks per processing unit.")
-    autoscaling: bool = Field(True, description="Let the service scale parallelism with load.")
+    operator_version: SemVer = Field(
+        "1.10.0", description="Flink Kubernetes operator Helm chart version (archive.apache.org)."
+    )
+    node_count: int = Field(2, ge=1, le=100, description="Worker nodes of the EKS managed node group.")
+    instance_type: str = Field(
+        "m6i.large", pattern=r"^[a-z][a-z0-9]*\.[a-z0-9]+$", description="EC2 type of the worker nodes."
+    )
+    parallelism: int = Field(1, ge=1, le=256, description="Parallelism of the Flink job.")
+    task_slots: int = Field(1, ge=1, le=16, description="Task slots per task manager.")
+    checkpoint_interval_s: int = Field(
+        60, ge=10, le=3600, description="Seconds between Flink checkpoints (state lives in S3)."
+    )
+
+
+class ScheduledBatchConfig(StrictModel):
+    """The Beam job as a scheduled batch over the Firehose archive (ECS Fargate task, DirectRunner)."""
+
+    schedule: str = Field(
+        "cron(30 2 * * ? *)",
+        pattern=r"^(cron\([^()]{9,80}\)|rate\(\d{1,4} (minute|minutes|hour|hours|day|days)\))$",
+        description="EventBridge schedule expression of the run, e.g. `cron(30 2 * * ? *)` (daily 02:30 UTC) "
+        "or `rate(1 hour)`.",
+    )
+    cpu: Literal[1024, 2048, 4096, 8192] = Field(2048, description="Fargate CPU units of the task.")
+    memory_mib: int = Field(8192, ge=2048, le=61440, description="Fargate memory of the task (MiB).")
+
+
+class ProcessingConfig(StrictModel):
+    """Where the Beam job runs on AWS; the environment file picks one option."""
+
+    runner: Literal["flink-eks", "scheduled-batch"] = Field(
+        "flink-eks",
+        description="`flink-eks`: streaming from Kinesis on Flink in EKS (tables within minutes). "
+        "`scheduled-batch`: a scheduled ECS task over the raw archive (daily or hourly tables, no cluster).",
+    )
+    beam_version: SemVer = Field(
+        "2.77.0",
+        description="Beam release of the images (worker pool, Flink job server); must match the SDK in "
+        "pyproject.toml's dataflow extra.",
+    )
+    flink: FlinkOnEksConfig = FlinkOnEksConfig()
+    batch: ScheduledBatchConfig = ScheduledBatchConfig()
 
 
 class AlarmsConfig(StrictModel):
@@ -243,7 +301,7 @@ class EnvironmentConfig(StrictModel):
     retention: RetentionConfig = RetentionConfig()
     analytics: AnalyticsConfig = AnalyticsConfig()
     greengrass: GreengrassConfig
-    flink: FlinkConfig = FlinkConfig()
+    processing: ProcessingConfig = ProcessingConfig()
     alarms: AlarmsConfig = AlarmsConfig()
 
     @model_validator(mode="after")

@@ -19,9 +19,9 @@ TABLES_PREFIX: Final = "tables/"
 # Operators bucket: the job's dead letters (rejected input, redacted), never in the analysts' reach.
 DEAD_LETTERS_PREFIX: Final = "dead_letters/"
 
-# Artifacts bucket: Greengrass component artifacts, and the Beam job jar for Flink.
+# Artifacts bucket: Greengrass component artifacts, and the Flink job's checkpoints, savepoints, HA data.
 GREENGRASS_ARTIFACTS_PREFIX: Final = "greengrass/"
-FLINK_CODE_PREFIX: Final = "flink/"
+FLINK_STATE_PREFIX: Final = "flink/"
 
 
 def table_prefix(table_name: str) -> str:

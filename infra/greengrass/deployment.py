@@ -28,6 +28,8 @@ GATEWAYS_KEY = "gateways"
 # deployments per gateway, where it would override the deployed `gateway`.
 RESET_PATHS = [f"/{GATEWAY_KEY}", f"/{GATEWAYS_KEY}"]
 LOG_MANAGER = "aws.greengrass.LogManager"
+NUCLEUS = "aws.greengrass.Nucleus"
+DISK_SPOOLER = "aws.greengrass.DiskSpooler"
 
 
 def _own_settings(store: StoreConfig, gateway: GatewaySpec) -> dict[str, Any]:
@@ -65,6 +67,21 @@ def _gateway_component(version: str, configuration: dict[str, Any]) -> dict[str,
     return {
         "componentVersion": version,
         "configurationUpdate": {"merge": json.dumps(configuration, sort_keys=True), "reset": RESET_PATHS},
+    }
+
+
+def disk_spooler_components(
+    *, nucleus_version: str, disk_spooler_version: str, max_bytes: int
+) -> dict[str, Any]:
+    """The nucleus's MQTT spooler on disk: PublishToIoTCore is acknowledged once the message is in the
+    spooler, and the gateway then deletes it from its own spool, so the spooler must survive a power loss."""
+    spooler = {"storageType": "Disk", "pluginName": DISK_SPOOLER, "maxSizeInBytes": max_bytes}
+    return {
+        NUCLEUS: {
+            "componentVersion": nucleus_version,
+            "configurationUpdate": {"merge": json.dumps({"mqtt": {"spooler": spooler}}, sort_keys=True)},
+        },
+        DISK_SPOOLER: {"componentVersion": disk_spooler_version},
     }
 
 
@@ -113,10 +130,12 @@ class GroupDeployment(Construct):
         component_version: str,
         configuration: dict[str, Any],
         log_manager_version: str | None = None,
+        spooler: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.target_arn = thing_group_arn
         components = {component_name: _gateway_component(component_version, configuration)}
+        components.update(spooler or {})
         if log_manager_version is not None:
             components[LOG_MANAGER] = _log_manager_component(log_manager_version, [component_name])
         self.deployment = greengrass.CfnDeployment(
@@ -143,15 +162,18 @@ class GatewayDeployment(Construct):
         component_name: str,
         component_version: str,
         configuration: dict[str, Any],
+        spooler: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.target_arn = f"arn:{Aws.PARTITION}:iot:{Aws.REGION}:{Aws.ACCOUNT_ID}:thing/{thing_name}"
+        components = {component_name: _gateway_component(component_version, configuration)}
+        components.update(spooler or {})
         self.deployment = greengrass.CfnDeployment(
             self,
             "Deployment",
             deployment_name=name,
             target_arn=self.target_arn,
-            components={component_name: _gateway_component(component_version, configuration)},
+            components=components,
             deployment_policies=_gateway_policies(),
         )
 

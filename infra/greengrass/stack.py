@@ -8,13 +8,14 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from anonflow.infra.config import EnvironmentConfig
+from anonflow.infra.config import EnvironmentConfig, GreengrassConfig
 from anonflow.infra.data import layout
 from anonflow.infra.data.stack import DataStack
 from anonflow.infra.greengrass.deployment import (
     FleetLogsDeployment,
     GatewayDeployment,
     GroupDeployment,
+    disk_spooler_components,
     gateway_configuration,
     group_configuration,
 )
@@ -82,6 +83,7 @@ class EdgeStack(Stack):
                     component_version=deployed_version,
                     configuration=group_configuration(settings.configuration, stores=config.stores),
                     log_manager_version=settings.log_manager_version,
+                    spooler=_spooler(settings),
                 )
             )
         else:
@@ -112,6 +114,7 @@ class EdgeStack(Stack):
                         configuration=gateway_configuration(
                             config.greengrass.configuration, store=store, gateway=gateway
                         ),
+                        spooler=_spooler(config.greengrass),
                     )
                 )
 
@@ -121,3 +124,13 @@ class EdgeStack(Stack):
                 for check in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"):
                     accept_finding(node, check, _HELPER_REASON)
                 accept_lint_warning(node, "W3005", CDK_ROLE_DEPENDENCY)
+
+
+def _spooler(settings: GreengrassConfig) -> dict[str, Any] | None:
+    if settings.nucleus_version is None or settings.disk_spooler_version is None:
+        return None
+    return disk_spooler_components(
+        nucleus_version=settings.nucleus_version,
+        disk_spooler_version=settings.disk_spooler_version,
+        max_bytes=settings.spooler_max_bytes,
+    )

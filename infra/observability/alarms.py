@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
@@ -18,11 +22,26 @@ from anonflow.contract import metrics
 from anonflow.infra.config import AlarmsConfig
 
 _FIVE_MINUTES = Duration.minutes(5)
+# Where the cluster's CloudWatch agent publishes Flink's Prometheus gauges, and their names there.
+FLINK_METRICS_NAMESPACE: Final = "Anonflow/Flink"
+FLINK_RESTARTS: Final = "flink_jobmanager_job_numRestarts"
+FLINK_FAILED_CHECKPOINTS: Final = "flink_jobmanager_job_numberOfFailedCheckpoints"
+
+
+@dataclass(frozen=True, slots=True)
+class JobSignals:
+    """What the processing option offers to watch: a FlinkDeployment's name, or the batch schedule's
+    rule name and ECS cluster ARN (CDK tokens are fine)."""
+
+    flink_deployment: str | None = None
+    batch_rule_name: str | None = None
+    batch_cluster_arn: str | None = None
 
 
 class PipelineAlarms(Construct):
     """Alarms to an encrypted SNS topic: dead-letter rate, stream iterator age, gateway spools, rule and
-    job failures. Missing data is not breaching: no traffic at night is not an incident."""
+    the job's failures. Missing data is not breaching (no traffic at night is not an incident), except
+    for the Flink job's gauges, which a running job always reports."""
 
     def __init__(
         self,
@@ -33,7 +52,7 @@ class PipelineAlarms(Construct):
         settings: AlarmsConfig,
         stream: kinesis.IStream,
         rule_names: Sequence[str],
-        flink_application_name: str,
+        job: JobSignals,
     ) -> None:
         super().__init__(scope, construct_id)
         key = kms.Key(
@@ -41,7 +60,11 @@ class PipelineAlarms(Construct):
         )
         key.add_to_resource_policy(
             iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                # CloudWatch alarms and the batch job's EventBridge failure rule publish here.
+                principals=[
+                    iam.ServicePrincipal("cloudwatch.amazonaws.com"),
+                    iam.ServicePrincipal("events.amazonaws.com"),
+                ],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
             )
@@ -118,19 +141,72 @@ class PipelineAlarms(Construct):
                     0,
                     f"Topic rule {rule_name} {meaning} messages.",
                 )
-        self._alarm(
-            "FlinkDowntime",
-            cloudwatch.Metric(
-                namespace="AWS/KinesisAnalytics",
-                metric_name="downtime",
-                dimensions_map={"Application": flink_application_name},
+        if job.flink_deployment is not None:
+            self._flink_alarms(job.flink_deployment)
+        if job.batch_rule_name is not None and job.batch_cluster_arn is not None:
+            self._batch_alarms(job.batch_rule_name, job.batch_cluster_arn)
+
+    def _flink_alarms(self, deployment: str) -> None:
+        """Flink's own job gauges (Prometheus reporter, published by the cluster's CloudWatch agent; see
+        infra/README.md). A running job reports them every period, so missing data is an incident too:
+        these two alarms replace the managed service's `downtime`."""
+        for alarm_id, metric_name, description in (
+            ("FlinkJobRestarts", FLINK_RESTARTS, "The Beam job on Flink restarted (or stopped reporting)."),
+            (
+                "FlinkCheckpointFailures",
+                FLINK_FAILED_CHECKPOINTS,
+                "The Beam job on Flink failed checkpoints (or stopped reporting): a restart would replay.",
+            ),
+        ):
+            metric = cloudwatch.Metric(
+                namespace=FLINK_METRICS_NAMESPACE,
+                metric_name=metric_name,
+                dimensions_map={"Deployment": deployment},
                 statistic="Maximum",
+                period=_FIVE_MINUTES,
+            )
+            # The gauges count since the job started: a rise within 15 minutes is a new failure.
+            rise = cloudwatch.MathExpression(
+                expression="RATE(total) * PERIOD(total)",
+                using_metrics={"total": metric},
+                label=f"{metric_name} per 5 minutes",
+                period=_FIVE_MINUTES,
+            )
+            self._alarm(
+                alarm_id, rise, 0, description, periods=3, missing=cloudwatch.TreatMissingData.BREACHING
+            )
+
+    def _batch_alarms(self, rule_name: str, cluster_arn: str) -> None:
+        """The schedule could not start the task, or the task ended with an error."""
+        self._alarm(
+            "BatchScheduleFailures",
+            cloudwatch.Metric(
+                namespace="AWS/Events",
+                metric_name="FailedInvocations",
+                dimensions_map={"RuleName": rule_name},
+                statistic="Sum",
                 period=_FIVE_MINUTES,
             ),
             0,
-            "The Beam job on Flink is not running.",
-            periods=3,
+            "The batch job's schedule could not start the ECS task.",
         )
+        # A task stopping with a non-zero exit is an event, not a metric: it goes to the topic directly.
+        failed = events.Rule(
+            self,
+            "BatchTaskFailed",
+            description="The anonflow batch job ended with an error.",
+            event_pattern=events.EventPattern(
+                source=["aws.ecs"],
+                detail_type=["ECS Task State Change"],
+                detail={
+                    "clusterArn": [cluster_arn],
+                    "lastStatus": ["STOPPED"],
+                    "containers": {"exitCode": [{"anything-but": 0}]},
+                },
+            ),
+        )
+        failed.add_target(targets.SnsTopic(self.topic))
+        self.batch_failure_rule = failed
 
     def _alarm(
         self,
@@ -140,6 +216,7 @@ class PipelineAlarms(Construct):
         description: str,
         *,
         periods: int = 1,
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     ) -> None:
         alarm = cloudwatch.Alarm(
             self,
@@ -148,7 +225,7 @@ class PipelineAlarms(Construct):
             threshold=threshold,
             evaluation_periods=periods,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            treat_missing_data=missing,
             alarm_description=description,
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))

@@ -36,6 +36,6 @@ class MonitoringStack(Stack):
             settings=config.alarms,
             stream=data.entry_stream,
             rule_names=fleet.rule_names,
-            flink_application_name=processing.job.application_name,
+            job=processing.signals(),
         )
         CfnOutput(self, "AlarmTopicArn", value=self.alarms.topic.topic_arn)

@@ -1,1 +1,1 @@
-"""Where the Beam job runs in the cloud: Managed Service for Apache Flink on AWS (Dataflow: infra/jobs/)."""
+"""Where the Beam job runs on AWS: Flink on EKS, or a scheduled batch on ECS (Dataflow: infra/jobs/)."""

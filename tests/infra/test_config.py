@@ -74,6 +74,23 @@ def _set(document: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
             "greengrass.component_version: String should match pattern",
         ),
         ("greengrass", {"component_version": "1.0.0", "packaging": "lambda"}, "needs `lambda_code_path`"),
+        (
+            "greengrass",
+            {"nucleus_version": "2.14.3"},
+            "set both `nucleus_version` and `disk_spooler_version`",
+        ),
+        ("processing", {"runner": "managed-flink"}, "processing.runner: Input should be 'flink-eks' or"),
+        ("flink", {"parallelism": 2}, "flink: unknown key"),  # the managed-service settings are gone
+        (
+            "processing",
+            {"batch": {"schedule": "every day"}},
+            "processing.batch.schedule: String should match pattern",
+        ),
+        (
+            "processing",
+            {"flink": {"kubernetes_version": "1.29"}},
+            "processing.flink.kubernetes_version: Input should be '1.33'",
+        ),
         ("greengrass", {"component_version": "1.0.0", "recipe": "x.yaml"}, "greengrass.recipe: unknown key"),
         (
             "greengrass",

@@ -14,12 +14,26 @@ from awsiot.greengrasscoreipc import model
 class FakeNucleus:
     """Stands in for `GreengrassCoreIPCClientV2`, because no Greengrass nucleus (and so no IPC socket)
     exists in the test environment. It serves the component configuration and records every
-    PublishToIoTCore request, answering as the nucleus does."""
+    PublishToIoTCore request, answering as the nucleus does, and plays configuration updates to the
+    component's subscription."""
 
     def __init__(self, configuration: dict[str, Any]) -> None:
         self.configuration = configuration
         self.requests: list[dict[str, Any]] = []
         self.closed = False
+        self.on_update: Any = None
+
+    def subscribe_to_configuration_update(
+        self, *, key_path: list[str], on_stream_event: Any
+    ) -> tuple[Any, Any]:
+        """Keeps the handler; `update` plays the nucleus applying a deployment's configuration."""
+        self.on_update = on_stream_event
+        return model.SubscribeToConfigurationUpdateResponse(), None
+
+    def update(self, configuration: dict[str, Any]) -> None:
+        self.configuration = configuration
+        if self.on_update is not None:
+            self.on_update(model.ConfigurationUpdateEvents())
 
     def get_configuration(self, *, key_path: list[str]) -> model.GetConfigurationResponse:
         value: Any = self.configuration

@@ -109,11 +109,25 @@ def test_the_lifecycle_runs_the_component_main_with_the_packaged_models() -> Non
 
     assert lifecycle["Run"]["Script"].endswith("-m anonflow.edge.greengrass.main")
     assert importlib.util.find_spec("anonflow.edge.greengrass.main") is not None
-    assert lifecycle["setEnv"]["ANONFLOW_MODEL_DIR"] == "{artifacts:decompressedPath}/models"
+    assert lifecycle["Setenv"]["ANONFLOW_MODEL_DIR"] == "{artifacts:decompressedPath}/models"
+    assert "setEnv" not in lifecycle, "the recipe reference spells it Setenv; other spellings are ignored"
     assert "anonflow/wheels/anonflow-*.whl)[edge]" in lifecycle["Install"]["Script"]
     assert (
         lifecycle["Install"]["RequiresPrivilege"] is False and lifecycle["Run"]["RequiresPrivilege"] is False
     )
+
+
+def test_each_component_version_installs_into_and_runs_from_its_own_venv() -> None:
+    """pip skips a wheel whose version is installed and {work:path} survives updates: a shared venv would
+    keep the previous version's code running after an update."""
+    lifecycle = rendered()["Manifests"][0]["Lifecycle"]
+    install, run = lifecycle["Install"]["Script"], lifecycle["Run"]["Script"]
+    version = rendered()["ComponentVersion"]
+    venv = f"{{work:path}}/venv-{version}"
+    assert install.startswith(f"python3 -m venv {venv} &&")
+    assert f"{venv}/bin/python -m pip install" in install
+    assert run.startswith(f"{venv}/bin/python ")
+    assert f"! -name 'venv-{version}' -exec rm -rf" in install, "older versions' venvs are cleaned up"
 
 
 def test_the_build_produces_what_the_recipe_names(tmp_path: Path, model_dir: Path) -> None:

@@ -52,7 +52,9 @@ def test_recipe_is_registered_with_name_version_and_artifacts_in_the_bucket(asse
         assert [a["URI"] for a in registered["Artifacts"]] == [
             prefix + a["URI"].rsplit("/", 1)[-1] for a in templated["Artifacts"]
         ]
-        assert registered["Lifecycle"] == templated["Lifecycle"]  # everything else as the edge wrote it
+        # Everything else as the edge wrote it, with the version filled in (the venv is per version).
+        lifecycle = json.loads(json.dumps(templated["Lifecycle"]).replace("{COMPONENT_VERSION}", "1.2.3"))
+        assert registered["Lifecycle"] == lifecycle
     access = recipe["ComponentConfiguration"]["DefaultConfiguration"]["accessControl"]
     assert list(access["aws.greengrass.ipc.mqttproxy"]) == ["dev.anonflow.Gateway:mqttproxy:1"]
     assert "{COMPONENT_" not in json.dumps(recipe)
@@ -135,6 +137,23 @@ def _merge(component: dict[str, Any]) -> dict[str, Any]:
     return merge
 
 
+def _assert_spools_to_disk(components: dict[str, Any]) -> None:
+    """An IPC publish is acknowledged once in the nucleus's spooler, and the gateway then drops it from its
+    own spool: the spooler must be the disk one, or a power loss loses acknowledged entries."""
+    nucleus = components["aws.greengrass.Nucleus"]
+    assert nucleus["ComponentVersion"] == "2.14.3"
+    assert _merge(nucleus) == {
+        "mqtt": {
+            "spooler": {
+                "storageType": "Disk",
+                "pluginName": "aws.greengrass.DiskSpooler",
+                "maxSizeInBytes": 268_435_456,
+            }
+        }
+    }
+    assert components["aws.greengrass.DiskSpooler"] == {"ComponentVersion": "1.0.6"}
+
+
 def test_the_default_is_one_deployment_to_the_thing_group_with_every_gateway(assembly: Assembly) -> None:
     assert assembly.config.greengrass.deployment_target == "group"
     (deployment,) = _deployments(assembly.template_json("Edge"))
@@ -142,7 +161,13 @@ def test_the_default_is_one_deployment_to_the_thing_group_with_every_gateway(ass
         assembly.stacks.edge.resolve(assembly.stacks.fleet.fleet.group_arn)
     )
     assert deployment["TargetArn"].endswith(":thinggroup/anonflow-test-gateways")
-    assert set(deployment["Components"]) == {"dev.anonflow.Gateway", "aws.greengrass.LogManager"}
+    assert set(deployment["Components"]) == {
+        "dev.anonflow.Gateway",
+        "aws.greengrass.LogManager",
+        "aws.greengrass.Nucleus",
+        "aws.greengrass.DiskSpooler",
+    }
+    _assert_spools_to_disk(deployment["Components"])
     gateway = deployment["Components"]["dev.anonflow.Gateway"]
     assert gateway["ComponentVersion"] == "1.2.3"
     assert _merge(gateway) == {"gateway": {"log_level": "debug"}, "gateways": _expected_gateways(assembly)}
@@ -181,8 +206,14 @@ def test_per_gateway_target_deploys_each_gateway_its_own_store_and_cameras(
     assert set(gateway_deployments) == set(expected)
     for thing, own in expected.items():
         deployment = gateway_deployments[thing]
-        (component,) = deployment["Components"].items()
-        assert component[0] == "dev.anonflow.Gateway"
+        components = dict(deployment["Components"])
+        _assert_spools_to_disk(components)
+        (component,) = [(n, c) for n, c in components.items() if n == "dev.anonflow.Gateway"]
+        assert set(components) == {
+            "dev.anonflow.Gateway",
+            "aws.greengrass.Nucleus",
+            "aws.greengrass.DiskSpooler",
+        }
         assert component[1]["ComponentVersion"] == "1.2.3"
         assert _merge(component[1]) == {"gateway": {"log_level": "debug", **own}}
         assert component[1]["ConfigurationUpdate"]["Reset"] == ["/gateway", "/gateways"]

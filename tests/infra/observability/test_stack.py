@@ -39,7 +39,7 @@ def test_gateway_spool_alarms_watch_the_health_rule_metrics(assembly: Assembly) 
 
 
 def test_dead_letter_rate_alarm_divides_dataflow_metrics(assembly: Assembly) -> None:
-    (alarm,) = [a for a in _alarms(assembly) if "Metrics" in a]
+    (alarm,) = [a for a in _alarms(assembly) if "dead" in {m["Id"] for m in a.get("Metrics", [])}]
     expression = next(m for m in alarm["Metrics"] if "Expression" in m)
     assert expression["Expression"] == "IF(read > 0, 100 * dead / read, 0)"
     used = {m["Id"]: m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m}
@@ -50,7 +50,7 @@ def test_dead_letter_rate_alarm_divides_dataflow_metrics(assembly: Assembly) -> 
     assert alarm["Threshold"] == assembly.config.alarms.dead_letter_percent
 
 
-def test_rule_failures_and_flink_downtime_alarm(assembly: Assembly) -> None:
+def test_rule_failures_and_flink_job_alarms(assembly: Assembly) -> None:
     watched = {
         (a.get("MetricName"), tuple((d["Name"], d["Value"]) for d in a.get("Dimensions", [])))
         for a in _alarms(assembly)
@@ -58,16 +58,29 @@ def test_rule_failures_and_flink_downtime_alarm(assembly: Assembly) -> None:
     for rule in ("anonflow_test_entries", "anonflow_test_health"):
         assert ("Failure", (("RuleName", rule),)) in watched
         assert ("ErrorActionFailure", (("RuleName", rule),)) in watched
-    assert ("downtime", (("Application", "anonflow-test-beam"),)) in watched
+    rises = [
+        a
+        for a in _alarms(assembly)
+        if any(m.get("Expression") == "RATE(total) * PERIOD(total)" for m in a.get("Metrics", []))
+    ]
+    watched_gauges = {
+        m["MetricStat"]["Metric"]["MetricName"] for a in rises for m in a["Metrics"] if "MetricStat" in m
+    }
+    assert watched_gauges == {
+        "flink_jobmanager_job_numRestarts",
+        "flink_jobmanager_job_numberOfFailedCheckpoints",
+    }
+    # A running job always reports its gauges: silence is an incident, unlike the traffic metrics.
+    assert {a["TreatMissingData"] for a in rises} == {"breaching"}
 
 
 def test_every_alarm_notifies_the_encrypted_topic(assembly: Assembly) -> None:
     template = assembly.template_json("Monitoring")
     topic = assembly.stacks.monitoring.alarms.topic
     alarms = _alarms(assembly)
-    assert len(alarms) == 10  # dead-letter rate, iterator age, 2 spool, cameras, 2 x 2 rule failures, Flink
+    assert len(alarms) == 11  # dead-letter rate, iterator age, 2 spool, cameras, 2 x 2 rule failures, 2 Flink
     assert all(a["AlarmActions"] == [ref(topic)] for a in alarms)
-    assert all(a["TreatMissingData"] == "notBreaching" for a in alarms)
+    assert sum(a["TreatMissingData"] == "notBreaching" for a in alarms) == 9
     (topic_json,) = resources(template, "AWS::SNS::Topic")
     assert "KmsMasterKeyId" in topic_json["Properties"]
     (subscription,) = resources(template, "AWS::SNS::Subscription")

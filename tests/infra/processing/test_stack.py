@@ -1,42 +1,30 @@
-"""ProcessingStack: the Flink application running the Beam jar, and a role scoped to its data."""
+"""ProcessingStack: Flink on EKS (operator chart, FlinkDeployment with the worker-pool sidecar, the job's
+service-account role) or, chosen in the environment file, the scheduled batch over the raw archive."""
 
 from __future__ import annotations
 
-from tests.kit.cdk import Assembly, arn_of, grants, logical_id, render, resources, statements_of
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from anonflow.infra.app import build_app
+from anonflow.infra.config import EnvironmentConfig
+from anonflow.infra.processing import manifests
+from tests.kit.cdk import PARTS, Assembly, grants, logical_id, render, resources, statements_of
 
 
-def test_flink_application_runs_the_jar_from_the_artifacts_bucket(assembly: Assembly) -> None:
-    template = assembly.template_json("Processing")
-    (application,) = resources(template, "AWS::KinesisAnalyticsV2::Application")
-    props = render(application["Properties"])
-    flink = assembly.config.flink
-    assert props["RuntimeEnvironment"] == flink.runtime == "FLINK-1_20"
-    assert props["ApplicationName"] == "anonflow-test-beam"
-    assert props["ServiceExecutionRole"] == arn_of(assembly.stacks.processing.job.role)
-    configuration = props["ApplicationConfiguration"]
-    location = configuration["ApplicationCodeConfiguration"]["CodeContent"]["S3ContentLocation"]
-    assert location["FileKey"] == flink.code_key == "flink/anonflow-flink.jar"
-    assert logical_id(assembly.stacks.data.artifacts_bucket) in location["BucketARN"]
-    assert configuration["ApplicationSnapshotConfiguration"] == {"SnapshotsEnabled": True}
-    flink_configuration = configuration["FlinkApplicationConfiguration"]
-    assert flink_configuration["CheckpointConfiguration"] == {"ConfigurationType": "DEFAULT"}
-    assert flink_configuration["ParallelismConfiguration"] == {
-        "ConfigurationType": "CUSTOM",
-        "Parallelism": flink.parallelism,
-        "ParallelismPerKPU": flink.parallelism_per_kpu,
-        "AutoScalingEnabled": flink.autoscaling,
-    }
-    (logging,) = resources(template, "AWS::KinesisAnalyticsV2::ApplicationCloudWatchLoggingOption")
-    assert ":log-stream:" in render(logging["Properties"]["CloudWatchLoggingOption"]["LogStreamARN"])
+def _manifests(template: dict[str, Any]) -> list[Any]:
+    """The Kubernetes objects the template applies (their JSON, CDK tokens shown as <Ref ...>)."""
+    found = []
+    for resource in resources(template, "Custom::AWSCDK-EKS-KubernetesResource"):
+        found.extend(json.loads(render(resource["Properties"]["Manifest"])))
+    return found
 
 
-def test_flink_role_reads_stream_and_raw_writes_tables_only(assembly: Assembly) -> None:
-    data, job = assembly.stacks.data, assembly.stacks.processing.job
-    template = assembly.template_json("Processing")
-    role = template["Resources"][logical_id(job.role)]
-    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Principal"] == {"Service": "kinesisanalytics.amazonaws.com"}
-    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+def _job_grants(template: dict[str, Any], assembly: Assembly, role: Any) -> set[tuple[str, str]]:
+    data = assembly.stacks.data
     names = {
         "stream": data.entry_stream,
         "raw": data.raw_bucket,
@@ -44,26 +32,152 @@ def test_flink_role_reads_stream_and_raw_writes_tables_only(assembly: Assembly) 
         "operators": data.operators_bucket,
         "artifacts": data.artifacts_bucket,
         "key": data.key,
-        "logs": job.log_group,
     }
-    pairs = grants(statements_of(template, job.role), names)
+    return grants(statements_of(template, role), names)
+
+
+def _assert_todays_grants(pairs: set[tuple[str, str]], *, state: set[str]) -> None:
     writes = {r for a, r in pairs if a.startswith(("s3:Put", "s3:Delete"))}
-    assert writes == {"{tables}", "{tables}/tables/*", "{operators}", "{operators}/dead_letters/*"}
-    assert {r for a, r in pairs if a == "s3:GetObject*"} == {
-        "{artifacts}",
-        "{artifacts}/flink/anonflow-flink.jar",
-        "{raw}",
-        "{raw}/entries/*",
-        "{tables}",
-        "{tables}/tables/*",
-        "{operators}",
-        "{operators}/dead_letters/*",
-    }
+    dead_letters = {"{operators}", "{operators}/dead_letters/*"}
+    assert writes == {"{tables}", "{tables}/tables/*"} | dead_letters | state
+    reads = {r for a, r in pairs if a == "s3:GetObject*"}
+    assert reads == {"{raw}", "{raw}/entries/*", "{tables}", "{tables}/tables/*"} | dead_letters | state
     assert {("kinesis:GetRecords", "{stream}"), ("kinesis:GetShardIterator", "{stream}")} <= pairs
     assert not any(a.startswith("kinesis:Put") for a, _ in pairs)
-    unscoped = {a for a, r in pairs if r == "*"}
-    assert unscoped == {"cloudwatch:PutMetricData"}
+    assert {a for a, r in pairs if r == "*"} == {"cloudwatch:PutMetricData"}
+
+
+def test_no_managed_flink_application_is_left(assembly: Assembly) -> None:
+    for part in PARTS:
+        types = {r["Type"] for r in assembly.template_json(part)["Resources"].values()}
+        assert not any(t.startswith("AWS::KinesisAnalytics") for t in types), part
+
+
+def test_operator_chart_from_the_apache_archive(assembly: Assembly) -> None:
+    (chart,) = resources(assembly.template_json("Processing"), "Custom::AWSCDK-EKS-HelmChart")
+    props = chart["Properties"]
+    version = assembly.config.processing.flink.operator_version
+    assert props["Chart"] == "flink-kubernetes-operator"
+    assert props["Version"] == version
+    assert (
+        props["Repository"] == f"https://archive.apache.org/dist/flink/flink-kubernetes-operator-{version}/"
+    )
+    assert json.loads(props["Values"]) == {"webhook": {"create": False}, "watchNamespaces": ["anonflow"]}
+
+
+def test_flink_deployment_runs_the_job_with_the_worker_pool_sidecar(assembly: Assembly) -> None:
+    objects = _manifests(assembly.template_json("Processing"))
+    (deployment,) = [o for o in objects if o["kind"] == "FlinkDeployment"]
+    spec = deployment["spec"]
+    assert spec["serviceAccount"] == "anonflow-job"
+    assert spec["flinkVersion"] == "v1_20"
+    assert "<GetAtt" not in spec["image"] and ".dkr.ecr." in spec["image"]  # the job-server image asset
+    (sidecar,) = spec["taskManager"]["podTemplate"]["spec"]["containers"]
+    assert sidecar["args"] == ["--worker_pool"]
+    assert sidecar["ports"][0]["containerPort"] == 50000
+    assert sidecar["image"] != spec["image"] and ".dkr.ecr." in sidecar["image"]
+    job = spec["job"]
+    assert job["entryClass"] == "org.apache.beam.runners.flink.FlinkPortableClientEntryPoint"
+    driver = job["args"][1]
+    for option in ("--environment_type=EXTERNAL", "--environment_config=localhost:50000", "--streaming"):
+        assert option in driver
+    assert job["upgradeMode"] == "savepoint"
+    configuration = spec["flinkConfiguration"]
+    artifacts = logical_id(assembly.stacks.data.artifacts_bucket)
+    for key in ("state.checkpoints.dir", "state.savepoints.dir", "high-availability.storageDir"):
+        assert configuration[key].startswith("s3://") and artifacts in configuration[key]
+    assert [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"] == ["anonflow"]
+
+
+def test_job_service_account_role_holds_todays_grants(assembly: Assembly) -> None:
+    flink = assembly.stacks.processing.flink
+    assert flink is not None
+    template = assembly.template_json("Processing")
+    role = template["Resources"][logical_id(flink.role)]
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    # The OIDC condition is computed at deploy time by a custom resource from these properties.
+    (condition_id, _) = trust["Condition"]["StringEquals"]["Fn::GetAtt"]
+    condition = json.dumps(render(template["Resources"][condition_id]["Properties"]))
+    assert f"system:serviceaccount:{manifests.NAMESPACE}:{manifests.SERVICE_ACCOUNT}" in condition
+    pairs = _job_grants(template, assembly, flink.role)
+    _assert_todays_grants(pairs, state={"{artifacts}", "{artifacts}/flink/*"})
     (metric_statement,) = [
-        s for s in statements_of(template, job.role) if s["Action"] == "cloudwatch:PutMetricData"
+        s for s in statements_of(template, flink.role) if s["Action"] == "cloudwatch:PutMetricData"
     ]
     assert metric_statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Anonflow/test"}}
+
+
+def _image_assets(directory: Path) -> list[dict[str, Any]]:
+    found = []
+    for path in directory.glob("*.assets.json"):
+        found.extend(json.loads(path.read_text(encoding="utf-8")).get("dockerImages", {}).values())
+    return found
+
+
+def test_images_are_assets_staged_from_the_package_sources_only(assembly: Assembly) -> None:
+    """Synth stages each build context and never runs Docker; the context holds the package, no venv."""
+    assets = _image_assets(assembly.directory)
+    files = sorted(a["source"]["dockerFile"] for a in assets)
+    assert files == [
+        "infra/processing/images/jobserver/Dockerfile",
+        "infra/processing/images/worker/Dockerfile",
+    ]
+    for asset in assets:
+        staged = assembly.directory / asset["source"]["directory"]
+        top = {p.name for p in staged.iterdir()}
+        assert top == {"pyproject.toml", "README.md", "anonflow", "dataflow", "edge", "models", "infra"}
+        assert (staged / "dataflow" / "pipeline.py").is_file()
+        assert not (staged / "infra" / "node_modules").exists()
+        assert not list(staged.rglob("__pycache__"))
+
+
+@pytest.fixture(scope="module")
+def batch(environment: EnvironmentConfig, tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    """The same environment with `processing.runner: scheduled-batch`."""
+    processing = environment.processing.model_copy(update={"runner": "scheduled-batch"})
+    config = environment.model_copy(update={"processing": processing})
+    directory = tmp_path_factory.mktemp("cdk.out-batch")
+    app, stacks = build_app(config, outdir=str(directory))
+    app.synth()
+    return Assembly(config=config, directory=directory, stacks=stacks)
+
+
+def test_scheduled_batch_runs_the_worker_image_over_the_archive(batch: Assembly) -> None:
+    template = batch.template_json("Processing")
+    assert not resources(template, "Custom::AWSCDK-EKS-Cluster")
+    assert not resources(template, "Custom::AWSCDK-EKS-KubernetesResource")
+    (rule,) = resources(template, "AWS::Events::Rule")
+    assert rule["Properties"]["ScheduleExpression"] == batch.config.processing.batch.schedule
+    (target,) = rule["Properties"]["Targets"]
+    assert target["EcsParameters"]["LaunchType"] == "FARGATE"
+    (task,) = resources(template, "AWS::ECS::TaskDefinition")
+    assert task["Properties"]["Cpu"] == str(batch.config.processing.batch.cpu)
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    assert container["EntryPoint"] == ["python", "-m", "anonflow.dataflow.pipeline"]
+    command = [render(part) for part in container["Command"]]
+    raw = logical_id(batch.stacks.data.raw_bucket)
+    assert any(c.startswith("--input=s3://") and raw in c and c.endswith("/entries/") for c in command)
+    assert "--runner=DirectRunner" in command and "--streaming" not in command
+    (image,) = _image_assets(batch.directory)
+    assert image["source"]["dockerFile"] == "infra/processing/images/worker/Dockerfile"
+
+
+def test_batch_task_role_holds_todays_grants(batch: Assembly) -> None:
+    job = batch.stacks.processing.batch
+    assert job is not None
+    template = batch.template_json("Processing")
+    _assert_todays_grants(_job_grants(template, batch, job.role), state=set())
+
+
+def test_batch_failures_reach_the_alarm_topic(batch: Assembly) -> None:
+    template = batch.template_json("Monitoring")
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    assert {"FailedInvocations"} <= {a["Properties"].get("MetricName") for a in alarms}
+    assert not any("flink" in str(a["Properties"].get("MetricName", "")) for a in alarms)
+    (rule,) = resources(template, "AWS::Events::Rule")
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["detail"]["lastStatus"] == ["STOPPED"]
+    assert pattern["detail"]["containers"] == {"exitCode": [{"anything-but": 0}]}
+    topic = batch.stacks.monitoring.alarms.topic
+    assert rule["Properties"]["Targets"][0]["Arn"] == {"Ref": logical_id(topic)}

@@ -1,0 +1,160 @@
+"""The Kubernetes objects the Processing stack applies, validated offline against their schemas.
+
+Core objects (Namespace, the task managers' Pod template) against Kubernetes' own OpenAPI schemas, shipped
+by the `kubernetes-validate` package. The FlinkDeployment is a custom resource whose schema lives in the
+operator's CRD, which no package ships: FLINK_DEPLOYMENT below is a hand-written subset of the operator's
+flink.apache.org/v1beta1 CRD, covering every field anonflow sets (unknown fields are rejected, so a typo
+fails). Each schema is shown to catch a broken object (the negative rows).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any, Final
+
+import jsonschema
+import kubernetes_validate  # type: ignore[import-untyped]  # ships no type information
+import pytest
+from kubernetes_validate.utils import (  # type: ignore[import-untyped]
+    ValidationError as KubernetesValidationError,
+)
+
+from anonflow.infra.processing import manifests
+from tests.kit.cdk import Assembly, render, resources
+
+KUBERNETES_VERSION: Final = "1.33"  # the EKS version of infra/config.py's FlinkOnEksConfig
+_RESOURCE: Final = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"cpu": {"type": "number"}, "memory": {"type": "string", "pattern": r"^\d+[mgMG]i?$"}},
+}
+FLINK_DEPLOYMENT: Final[dict[str, Any]] = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "additionalProperties": False,
+    "properties": {
+        "apiVersion": {"const": "flink.apache.org/v1beta1"},
+        "kind": {"const": "FlinkDeployment"},
+        "metadata": {
+            "type": "object",
+            "required": ["name"],
+            "properties": {
+                "name": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 45},
+                "namespace": {"type": "string"},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        },
+        "spec": {
+            "type": "object",
+            "required": ["image", "flinkVersion", "serviceAccount", "jobManager", "taskManager", "job"],
+            "additionalProperties": False,
+            "properties": {
+                "image": {"type": "string"},
+                "flinkVersion": {"enum": ["v1_17", "v1_18", "v1_19", "v1_20"]},
+                "serviceAccount": {"type": "string"},
+                "flinkConfiguration": {"type": "object", "additionalProperties": {"type": "string"}},
+                "jobManager": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "replicas": {"type": "integer", "minimum": 1},
+                        "resource": _RESOURCE,
+                        "podTemplate": {"type": "object"},
+                    },
+                },
+                "taskManager": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "replicas": {"type": "integer", "minimum": 1},
+                        "resource": _RESOURCE,
+                        "podTemplate": {"type": "object"},
+                    },
+                },
+                "job": {
+                    "type": "object",
+                    "required": ["jarURI"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "jarURI": {"type": "string"},
+                        "entryClass": {"type": "string"},
+                        "args": {"type": "array", "items": {"type": "string"}},
+                        "parallelism": {"type": "integer", "minimum": 1},
+                        "upgradeMode": {"enum": ["savepoint", "last-state", "stateless"]},
+                        "state": {"enum": ["running", "suspended"]},
+                        "savepointTriggerNonce": {"type": "integer"},
+                        "initialSavepointPath": {"type": "string"},
+                        "allowNonRestoredState": {"type": "boolean"},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def _applied(assembly: Assembly) -> dict[str, dict[str, Any]]:
+    objects: dict[str, dict[str, Any]] = {}
+    template = assembly.template_json("Processing")
+    for resource in resources(template, "Custom::AWSCDK-EKS-KubernetesResource"):
+        for item in json.loads(render(resource["Properties"]["Manifest"])):
+            objects[item["kind"]] = item
+    return objects
+
+
+def _validate(kind: str, item: dict[str, Any]) -> None:
+    if kind == "FlinkDeployment":
+        jsonschema.validate(item, FLINK_DEPLOYMENT)
+        _validate("Pod", item["spec"]["taskManager"]["podTemplate"])
+    else:
+        kubernetes_validate.validate(item, KUBERNETES_VERSION, strict=True)
+
+
+def test_applied_objects_are_valid(assembly: Assembly) -> None:
+    objects = _applied(assembly)
+    assert {"Namespace", "FlinkDeployment", "ServiceAccount"} <= set(objects)
+    for kind, item in objects.items():
+        _validate(kind, item)
+
+
+def _set(path: tuple[str | int, ...], value: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(item: dict[str, Any]) -> None:
+        target: Any = item
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return edit
+
+
+_SIDECAR = ("spec", "taskManager", "podTemplate", "spec", "containers", 0)
+
+
+@pytest.mark.parametrize(
+    ("edit", "error"),
+    [
+        (_set(("spec", "flinkConfiguration", "taskmanager.numberOfTaskSlots"), 2), "is not of type 'string'"),
+        (_set(("spec", "job", "upgradeMode"), "savepoints"), "is not one of"),
+        (_set(("spec", "flinkVersion"), "1.20"), "is not one of"),
+        (_set(("spec", "jobManager", "replica"), 1), "'replica' was unexpected"),
+        (_set((*_SIDECAR, "ports", 0, "containerPort"), "50000"), "is not of type 'integer'"),
+        (_set((*_SIDECAR, "livenessProbe", "tcpSocket"), {"prot": 50000}), "'port' is a required property"),
+        (_set((*_SIDECAR, "arg"), ["--worker_pool"]), "'arg' was unexpected"),
+    ],
+)
+def test_schemas_catch_broken_objects(
+    assembly: Assembly, edit: Callable[[dict[str, Any]], None], error: str
+) -> None:
+    broken = copy.deepcopy(_applied(assembly)["FlinkDeployment"])
+    edit(broken)
+    with pytest.raises((jsonschema.ValidationError, KubernetesValidationError), match=error):
+        _validate("FlinkDeployment", broken)
+
+
+def test_pod_template_names_the_worker_pool_port() -> None:
+    pod = manifests.task_manager_pod("worker:1")
+    kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+    (container,) = pod["spec"]["containers"]
+    assert container["ports"][0]["containerPort"] == manifests.WORKER_POOL_PORT
