@@ -118,6 +118,9 @@ class FrameResult:
     pose_ran: bool
     poses: Poses = field(default_factory=Poses.empty)
     geometry: CropGeometry = field(default_factory=CropGeometry.empty)
+    # Passed the gate with a usable crop but matched no track: the tracker starts a track only from a
+    # confident detection, and a less confident one only extends a track it already has.
+    unconfirmed: int = 0
 
 
 @dataclass
@@ -238,6 +241,7 @@ class EdgeChain:
             pose_ran=True,
             poses=poses,
             geometry=geometry,
+            unconfirmed=len(chosen) - len(tracked),
         )
 
     def _step_feet(
