@@ -20,6 +20,7 @@ from typing import Any
 
 from anonflow.contract.errors import ModelFileError
 from anonflow.edge.modelfiles.hashing import sha256_of, verified
+from anonflow.edge.modelfiles.sidecar import read_record, sidecar_path
 from anonflow.edge.modelfiles.spec import ModelSpec
 
 CONVERTED_FORMAT = "anonflow-converted-model/1"
@@ -45,7 +46,7 @@ class ConvertedSidecar:
 
 
 def converted_sidecar_path(model_file: Path) -> Path:
-    return model_file.with_name(model_file.name + ".json")
+    return sidecar_path(model_file)
 
 
 def has_converted_sidecar(model_file: Path) -> bool:
@@ -57,19 +58,7 @@ def sidecar_text(sidecar: ConvertedSidecar) -> str:
 
 
 def read_converted_sidecar(model_file: Path) -> ConvertedSidecar:
-    path = converted_sidecar_path(model_file)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelFileError(f"converted model {model_file} has no sidecar {path.name}") from None
-    except (OSError, ValueError) as error:
-        raise ModelFileError(f"sidecar {path} is unreadable: {error}") from None
-    if not isinstance(raw, dict) or raw.get("format") != CONVERTED_FORMAT:
-        raise ModelFileError(f"sidecar {path} is not an {CONVERTED_FORMAT} record")
-    try:
-        return ConvertedSidecar(**raw)
-    except TypeError as error:
-        raise ModelFileError(f"sidecar {path} has unexpected fields: {error}") from None
+    return read_record(model_file, kind="converted", record_format=CONVERTED_FORMAT, record=ConvertedSidecar)
 
 
 def check_converted(model: ModelSpec, path: Path) -> ConvertedSidecar:

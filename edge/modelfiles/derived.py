@@ -18,6 +18,7 @@ from typing import Any
 
 from anonflow.contract.errors import ModelFileError
 from anonflow.edge.modelfiles.hashing import sha256_of, verified
+from anonflow.edge.modelfiles.sidecar import read_record, sidecar_path
 from anonflow.edge.modelfiles.spec import ModelSpec
 
 SIDECAR_FORMAT = "anonflow-derived-model/1"
@@ -42,10 +43,6 @@ class Sidecar:
     format: str = SIDECAR_FORMAT
 
 
-def sidecar_path(model_file: Path) -> Path:
-    return model_file.with_name(model_file.name + ".json")
-
-
 def write_sidecar(model_file: Path, sidecar: Sidecar) -> Path:
     """Write the sidecar next to `model_file` (atomically, so a reader never sees half of it)."""
     path = sidecar_path(model_file)
@@ -56,19 +53,7 @@ def write_sidecar(model_file: Path, sidecar: Sidecar) -> Path:
 
 
 def read_sidecar(model_file: Path) -> Sidecar:
-    path = sidecar_path(model_file)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelFileError(f"derived model {model_file} has no sidecar {path.name}") from None
-    except (OSError, ValueError) as error:
-        raise ModelFileError(f"sidecar {path} is unreadable: {error}") from None
-    if not isinstance(raw, dict) or raw.get("format") != SIDECAR_FORMAT:
-        raise ModelFileError(f"sidecar {path} is not an {SIDECAR_FORMAT} record")
-    try:
-        return Sidecar(**raw)
-    except TypeError as error:
-        raise ModelFileError(f"sidecar {path} has unexpected fields: {error}") from None
+    return read_record(model_file, kind="derived", record_format=SIDECAR_FORMAT, record=Sidecar)
 
 
 def check_derived(model: ModelSpec, parent: ModelSpec, path: Path) -> Sidecar:
