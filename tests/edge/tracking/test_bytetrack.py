@@ -34,6 +34,9 @@ def _s(*values: float) -> np.ndarray:
         ({"high_score": 1.5}, "less than or equal to 1"),
         ({"low_score": 0.5, "high_score": 0.5}, "low_score < high_score <= new_track_score"),
         ({"new_track_score": 0.4}, "low_score < high_score <= new_track_score"),
+        ({"weak_start_score": 0.7}, "low_score <= weak_start_score <= new_track_score"),
+        ({"weak_start_score": 0.05}, "low_score <= weak_start_score <= new_track_score"),
+        ({"weak_start_score": 0.6, "weak_start_hits": 2}, None),
     ],
 )
 def test_config(settings: dict[str, Any], error: str | None) -> None:
@@ -76,10 +79,45 @@ def test_a_tentative_track_that_misses_a_frame_is_dropped() -> None:
     [(0.05, False), (0.3, False), (0.55, False), (0.6, True), (0.95, True)],
 )
 def test_only_confident_detections_start_tracks(score: float, starts_a_track: bool) -> None:
-    # Defaults: ignored below 0.1, low below 0.5, high from 0.5, a new track needs 0.6.
+    # Defaults: ignored below 0.1, low below 0.5, high from 0.5, a new track needs 0.6 (from 0.35 it
+    # needs 4 hits in a row: see the next test).
     tracker = ByteTrack()
     ids = [tracker.update(PERSON, _s(score), DT).track_ids[0] for _ in range(3)]
     assert (ids[-1] is not None) == starts_a_track
+
+
+@pytest.mark.parametrize("score", [0.36, 0.45, 0.55])
+@pytest.mark.parametrize("first_update", [True, False])
+def test_a_weak_but_steady_person_is_tracked_after_weak_start_hits(score: float, first_update: bool) -> None:
+    """A small or blurred person scores 0.3-0.6 in every frame: never 0.6, yet plainly there."""
+    tracker = ByteTrack()
+    if not first_update:
+        tracker.update(NOBODY, _s(), DT)
+    hits = tracker.config.weak_start_hits
+    ids = [tracker.update(PERSON, _s(score), DT).track_ids[0] for _ in range(hits + 3)]
+    # Not confirmed at once even on the tracker's first frame: a weak start must prove itself.
+    assert ids[: hits - 1] == [None] * (hits - 1)
+    assert ids[hits - 1] is not None and len(set(ids[hits - 1 :])) == 1
+
+
+@pytest.mark.parametrize(
+    ("config", "tracked"),
+    [({}, True), ({"weak_start_score": 0.6, "weak_start_hits": 2}, False)],
+)
+def test_weak_starts_are_what_tracks_a_weak_person(config: dict[str, Any], tracked: bool) -> None:
+    """Positive control: with weak starts off (the paper's rule) the same steady person is never tracked."""
+    tracker = ByteTrack(ByteTrackConfig(**config))
+    ids = [tracker.update(PERSON, _s(0.45), DT).track_ids[0] for _ in range(10)]
+    assert (ids[-1] is not None) == tracked
+
+
+def test_a_flickering_weak_detection_never_becomes_a_track() -> None:
+    """A stray skeleton that comes and goes (3 frames on, 1 off) never reaches 4 hits in a row."""
+    tracker = ByteTrack()
+    for _ in range(5):
+        for _ in range(tracker.config.weak_start_hits - 1):
+            assert tracker.update(PERSON, _s(0.45), DT).track_ids == (None,)
+        assert tracker.update(NOBODY, _s(), DT).track_ids == ()
 
 
 def test_low_score_detection_extends_a_tracked_person() -> None:
