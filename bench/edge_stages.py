@@ -131,6 +131,7 @@ class TimedAttributes:
     def __init__(self, model: AttributeModel) -> None:
         self.spec = model.spec
         self.labels = model.labels
+        self.abstention = model.abstention
         self._model = model
         self.ms = 0.0
 

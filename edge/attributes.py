@@ -9,6 +9,8 @@ import numpy as np
 import numpy.typing as npt
 
 from anonflow.contract.errors import InputError
+from anonflow.edge.demographics import DEFAULT_ABSTENTION, Abstention, abstention_of
+from anonflow.edge.modelfiles.derived import read_sidecar
 from anonflow.edge.modelfiles.registry import ModelSpec, resolve
 
 # Which output of each attribute family holds the probabilities, and its shape per crop.
@@ -35,9 +37,11 @@ class AttributeScores:
 class AttributeModel:
     """An ONNX attribute network reading uint8 BGR crops [N, 160, 80, 3]. Load once, run many."""
 
-    def __init__(self, spec: ModelSpec, session: object) -> None:
+    def __init__(self, spec: ModelSpec, session: object, abstention: Abstention = DEFAULT_ABSTENTION) -> None:
         self.spec = spec
         self.labels = spec.labels
+        # When a track's smoothed reading is confident enough to name (a trained model's own thresholds).
+        self.abstention = abstention
         self._session = session
         inputs = session.get_inputs()  # type: ignore[attr-defined]
         outputs = {o.name: o.shape for o in session.get_outputs()}  # type: ignore[attr-defined]
@@ -84,4 +88,9 @@ def load_attribute_model(spec: ModelSpec, model_dir: Path, threads: int = 1) -> 
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return AttributeModel(spec, session)
+    abstention = (
+        abstention_of(read_sidecar(path).details, f"sidecar of {path}")
+        if spec.derived_from
+        else DEFAULT_ABSTENTION
+    )
+    return AttributeModel(spec, session, abstention)

@@ -171,6 +171,11 @@ class EdgeChain:
             version=__version__, pose_model=pose_model.spec.name, attribute_model=attribute_model.spec.name
         )
 
+    @property
+    def attributes(self) -> AttributeModel:
+        """The attribute model this chain reads (its labels and abstention thresholds)."""
+        return self._attributes
+
     def process(self, frame: npt.NDArray[np.uint8], event_time_ms: int) -> FrameResult:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"frame must be uint8 [H, W, 3] BGR, got {frame.dtype} {list(frame.shape)}")
@@ -346,7 +351,7 @@ class EdgeChain:
             mean = np.zeros(len(labels), np.float32)
             if track.attribute_sum is not None:
                 mean = np.asarray(track.attribute_sum / max(track.attribute_count, 1), np.float32)
-                reading = demographics(labels, mean)
+                reading = demographics(labels, mean, self._attributes.abstention)
             people.append(
                 TrackedPerson(
                     track_id=track_id,

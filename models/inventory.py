@@ -7,6 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from anonflow.contract.errors import ModelFileError
+from anonflow.edge.modelfiles.derived import DataLicence, data_licence, read_sidecar
 from anonflow.edge.modelfiles.registry import ModelSpec, manifest, resolve
 
 
@@ -18,12 +19,14 @@ class State(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FileStatus:
-    """One manifest row checked against one model directory; `problem`: why it is not verified."""
+    """One manifest row checked against one model directory; `problem`: why it is not verified;
+    `data_licence`: for a verified trained classifier, the licence of the data it learnt from."""
 
     spec: ModelSpec
     path: Path
     state: State
     problem: str = ""
+    data_licence: DataLicence | None = None
 
     @property
     def required(self) -> bool:
@@ -38,7 +41,11 @@ def check(spec: ModelSpec, directory: Path) -> FileStatus:
     except ModelFileError as error:
         state = State.BAD if path.is_file() else State.MISSING
         return FileStatus(spec, path, state, str(error))
-    return FileStatus(spec, path, State.VERIFIED)
+    # A classifier trained here is bound by its training data's licence (a quantised model is not).
+    trained = spec.derived_from and spec.role == "attributes"
+    return FileStatus(
+        spec, path, State.VERIFIED, data_licence=data_licence(read_sidecar(path)) if trained else None
+    )
 
 
 def inventory(directory: Path, names: tuple[str, ...] = ()) -> list[FileStatus]:

@@ -143,6 +143,25 @@ def register(subparsers: Any) -> None:
     train.add_argument(
         "--regularisation", type=float, default=0.05, help="inverse L2 strength (C) of the starting heads"
     )
+    train.add_argument(
+        "--min-coverage",
+        type=float,
+        default=0.75,
+        help="share of validation people the chosen abstention thresholds still name (default 0.75); "
+        "the edge names gender and age group only above them",
+    )
+    train.add_argument(
+        "--data-licence",
+        default="not stated",
+        help="the labelled data's licence, recorded in the model's sidecar (e.g. 'PA-100K: academic "
+        "research only', or 'own audit crops, labelled by staff')",
+    )
+    train.add_argument(
+        "--commercial-use",
+        action="store_true",
+        help="the data may serve a commercial deployment (the store's own crops); without it the model "
+        "is recorded as non-commercial: for evaluation and research only",
+    )
     train.add_argument("--json", action="store_true", help="print the whole report as JSON")
     train.add_argument(
         "--output", type=Path, help="where to write (default: the headfree-demographics row's path)"
@@ -160,7 +179,7 @@ def _model_dir_option(parser: argparse.ArgumentParser, required: bool = True) ->
 
 def run_list(args: argparse.Namespace) -> int:
     from anonflow.edge.modelfiles.registry import MODEL_DIR_ENV, manifest, model_dir
-    from anonflow.models.inventory import check
+    from anonflow.models.inventory import State, check
 
     directory = None
     if args.model_dir is not None or MODEL_DIR_ENV in os.environ:
@@ -169,7 +188,10 @@ def run_list(args: argparse.Namespace) -> int:
     for spec in manifest():
         licence = f"{spec.licence} (copyleft)" if spec.copyleft else spec.licence
         kind = f"derived from {spec.derived_from}" if spec.derived_from else "release"
-        state = check(spec, directory).state.value if directory else "-"
+        status = check(spec, directory) if directory else None
+        state = status.state.value if status else "-"
+        if status and status.state is State.VERIFIED and status.data_licence:
+            licence = status.data_licence.label
         rows.append((spec.name, spec.role, spec.family, licence, "yes" if spec.default else "", kind, state))
     _print_table(rows)
     if directory:
@@ -187,6 +209,12 @@ def run_verify(args: argparse.Namespace) -> int:
     for status in inventory(directory, names):
         if status.state is State.VERIFIED:
             print(f"ok       {status.spec.name}: {status.path}")
+            if status.data_licence and not status.data_licence.commercial_use:
+                print(
+                    f"note: {status.spec.name} was trained on data it may not be used commercially with "
+                    f"({status.data_licence.text}): for evaluation and research only; never a default",
+                    file=sys.stderr,
+                )
         elif status.state is State.MISSING and not status.required and not names:
             print(f"absent   {status.spec.name} (optional)")
         else:
@@ -278,6 +306,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from anonflow.edge.modelfiles.derived import DataLicence
     from anonflow.models.report import table
     from anonflow.models.train.finetune import FinetuneConfig
     from anonflow.models.train.run import summary_rows, train_demographics
@@ -299,6 +328,8 @@ def run_train(args: argparse.Namespace) -> int:
             seed=args.seed,
         ),
         validation=args.validation,
+        min_coverage=args.min_coverage,
+        data_licence=DataLicence(args.data_licence, args.commercial_use),
         progress=not args.json,
     )
     if args.json:

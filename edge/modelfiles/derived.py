@@ -75,3 +75,29 @@ def check_derived(model: ModelSpec, parent: ModelSpec, path: Path) -> Sidecar:
             "make it again"
         )
     return sidecar
+
+
+@dataclass(frozen=True, slots=True)
+class DataLicence:
+    """The licence of the data a trained model learnt from, as its sidecar records (`details.data_licence`).
+
+    text: what the trainer stated (e.g. "PA-100K: academic research only"); commercial_use: whether that
+    data may serve a commercial deployment. A sidecar that records nothing reads as non-commercial.
+    """
+
+    text: str = "not recorded"
+    commercial_use: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"training data: {self.text}" + ("" if self.commercial_use else " (non-commercial)")
+
+
+def data_licence(sidecar: Sidecar) -> DataLicence:
+    raw = sidecar.details.get("data_licence")
+    if not isinstance(raw, dict):
+        return DataLicence()
+    return DataLicence(str(raw.get("text", "not recorded")), raw.get("commercial_use") is True)
+
+
+NOT_RECORDED = DataLicence()

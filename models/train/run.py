@@ -16,14 +16,16 @@ import numpy as np
 import onnx
 
 from anonflow.contract.errors import AnonflowError, InputError
-from anonflow.edge.modelfiles.derived import Sidecar, write_sidecar
+from anonflow.edge.demographics import Abstention
+from anonflow.edge.modelfiles.derived import NOT_RECORDED, DataLicence, Sidecar, write_sidecar
 from anonflow.edge.modelfiles.registry import model_dir as resolve_model_dir
 from anonflow.edge.modelfiles.registry import resolve, sha256_of, spec
-from anonflow.models.crops import HEADS, UNKNOWN, load_crops
+from anonflow.models.crops import HEADS, UNKNOWN, load_crops, read_labels
 from anonflow.models.evaluate.attributes import attribute_agreement, predicted_classes
-from anonflow.models.evaluate.demographics import measure
+from anonflow.models.evaluate.demographics import AGE_COLUMNS, measure
 from anonflow.models.headfree import cut_headfree, is_whole_person_folder
 from anonflow.models.report import json_ready
+from anonflow.models.train.abstention import choose_abstention
 from anonflow.models.train.finetune import FinetuneConfig, finetune
 from anonflow.models.train.graph import backbone, extract_features, with_heads
 from anonflow.models.train.heads import OUTPUT_LABELS, fit_heads
@@ -42,6 +44,12 @@ def split(n: int, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(order[held:]), np.sort(order[:held])
 
 
+def held_out_people(people: list[str], holdout: float, seed: int) -> frozenset[str]:
+    """The people (files of the labels CSV) held out of training: split before any crop is cut, so a
+    person the edge cannot crop stays held out and is still counted when measuring through the chain."""
+    return frozenset(people[i] for i in split(len(people), holdout, seed)[1])
+
+
 def _check_holdout(holdout: float) -> None:
     if not 0.0 <= holdout <= 0.5:
         raise InputError(f"holdout must be in [0, 0.5], got {holdout}")
@@ -58,10 +66,18 @@ def train_demographics(
     regularisation: float = 0.05,
     finetuning: FinetuneConfig | None = None,
     validation: float = 0.15,
+    min_coverage: float = 0.75,
+    data_licence: DataLicence = NOT_RECORDED,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Train, measure on the held-out crops, export ONNX with its sidecar; returns the report."""
+    """Train, measure on the held-out crops, export ONNX with its sidecar; returns the report.
+
+    data_licence: the labelled data's licence, recorded in the sidecar (non-commercial unless stated):
+    a model is bound by the licence of the data it learnt from.
+    """
     _check_holdout(holdout)
+    if not 0.0 < min_coverage <= 1.0:
+        raise InputError(f"min-coverage must be in (0, 1], got {min_coverage}")
     target_spec = spec(TRAINED_MODEL, "attributes")
     parent = spec(target_spec.derived_from, "attributes")
     directory = resolve_model_dir(model_dir)
@@ -76,7 +92,10 @@ def train_demographics(
         raise InputError(f"{len(data)} labelled crops are too few to train on; need at least {MIN_CROPS}")
     if not (data.labels != UNKNOWN).any():
         raise InputError("every label is unknown: nothing to learn")
-    train_rows, held_rows = split(len(data), holdout, seed)
+    people = [name for name, _ in read_labels(labels if labels is not None else crops / "labels.csv")]
+    held_people = held_out_people(people, holdout, seed)
+    held_rows = np.flatnonzero([f in held_people for f in data.files])
+    train_rows = np.flatnonzero([f not in held_people for f in data.files])
     if not 0.0 <= validation <= 0.5:
         raise InputError(f"validation must be in [0, 0.5], got {validation}")
     fit_part, val_part = (
@@ -105,6 +124,17 @@ def train_demographics(
     trained_model = with_heads(with_params(features_model, tuned.params), heads)
     seconds = time.perf_counter() - started
     probabilities = _run(trained_model, data.images)
+    # Chosen on the validation people (the training people when there are none), never the held-out ones.
+    chosen = val_rows if len(val_rows) else fit_rows
+    abstention = choose_abstention(
+        probabilities[chosen, OUTPUT_LABELS.index("male")],
+        data.labels[chosen, 0],
+        probabilities[chosen][:, [OUTPUT_LABELS.index(c) for c in AGE_COLUMNS]]
+        if "age_group" in heads.trained
+        else None,
+        data.labels[chosen, 1],
+        min_coverage,
+    )
 
     def accuracy(rows: np.ndarray) -> dict[str, Any]:
         predicted = predicted_classes(OUTPUT_LABELS, probabilities[rows])
@@ -123,6 +153,7 @@ def train_demographics(
         data=data,
         whole=whole,
         rows=held_rows,
+        abstention=abstention,
     )
     labelled = {head: int((data.labels[train_rows, h] != UNKNOWN).sum()) for h, head in enumerate(HEADS)}
     details: dict[str, Any] = {
@@ -134,9 +165,16 @@ def train_demographics(
         "best_epoch": tuned.best_epoch,
         "history": [list(h) for h in tuned.history],
         "temperatures": tuned.temperatures,
+        "abstention": {
+            "gender_margin": abstention.gender_margin,
+            "age_min_probability": abstention.age_min_probability,
+        },
+        "abstention_min_coverage": min_coverage,
+        "data_licence": {"text": data_licence.text, "commercial_use": data_licence.commercial_use},
         "finetuning": {k: getattr(config, k) for k in config.__dataclass_fields__},
         "training_seconds": round(tuned.seconds, 1),
         "heldout_crops": len(held_rows),
+        "heldout_people": sorted(held_people),
         "train_labelled": labelled,
         "trained_heads": list(heads.trained),
         "regularisation": regularisation,
@@ -191,19 +229,22 @@ def _compare(
     data: Any,
     whole: np.ndarray | None,
     rows: np.ndarray,
+    abstention: Abstention,
 ) -> dict[str, Any]:
-    """Held-out figures of the parent and the trained model, head-free and (when known) heads visible."""
+    """Held-out figures of the parent and the trained model, head-free and (when known) heads visible;
+    the parent at the edge's default thresholds, the trained model at its own (chosen on validation)."""
     if not len(rows):
         return {}
     parent = onnx.load(str(parent_file))
     truth = data.labels[rows]
+    own = {"gender_margin": abstention.gender_margin, "age_min_probability": abstention.age_min_probability}
     out = {
         "default head-free": measure(parent_labels, _run(parent, data.images[rows], "453"), truth),
-        "trained head-free": measure(OUTPUT_LABELS, _run(trained, data.images[rows]), truth),
+        "trained head-free": measure(OUTPUT_LABELS, _run(trained, data.images[rows]), truth, **own),
     }
     if whole is not None:
         out["default heads visible"] = measure(parent_labels, _run(parent, whole[rows], "453"), truth)
-        out["trained heads visible"] = measure(OUTPUT_LABELS, _run(trained, whole[rows]), truth)
+        out["trained heads visible"] = measure(OUTPUT_LABELS, _run(trained, whole[rows]), truth, **own)
     return out
 
 

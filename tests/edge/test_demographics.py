@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from anonflow.contract.entry import AgeBand, AgeGroup, Gender
-from anonflow.edge.demographics import AGE_LABELS, attribute_probabilities, demographics
+from anonflow.contract.errors import ModelFileError
+from anonflow.edge.demographics import (
+    AGE_LABELS,
+    Abstention,
+    abstention_of,
+    attribute_probabilities,
+    demographics,
+)
 
 OMZ = ("male", "bag", "backpack", "hat", "long_sleeves", "long_pants", "long_hair", "coat_jacket")
 HEADFREE = ("male", "age_0_17", "age_18_34", "age_35_54", "age_55_plus", "front", "back", "side")
@@ -94,3 +101,48 @@ def test_bad_readings_are_refused(labels: tuple[str, ...], probabilities: np.nda
 def test_a_model_without_gender_gives_unknown() -> None:
     reading = demographics(("bag", "hat"), np.array([0.9, 0.1], np.float32))
     assert reading.gender is Gender.UNKNOWN and reading.age_group is AgeGroup.UNKNOWN
+
+
+GROUPS = ("male", "age_child", "age_adult", "age_senior")
+
+
+@pytest.mark.parametrize(
+    ("abstention", "reading", "gender", "group"),
+    [
+        (Abstention(), (0.65, 0.1, 0.55, 0.35), Gender.MALE, AgeGroup.ADULT),
+        # A trained model's own thresholds, chosen on its validation people, are stricter ...
+        (Abstention(0.2, 0.6), (0.65, 0.1, 0.55, 0.35), Gender.UNKNOWN, AgeGroup.UNKNOWN),
+        (Abstention(0.2, 0.6), (0.25, 0.05, 0.65, 0.3), Gender.FEMALE, AgeGroup.ADULT),
+        # ... or looser; an exactly even reading is still no opinion.
+        (Abstention(0.02, 0.4), (0.53, 0.2, 0.45, 0.35), Gender.MALE, AgeGroup.ADULT),
+        (Abstention(0.0, 0.4), (0.5, 0.2, 0.45, 0.35), Gender.UNKNOWN, AgeGroup.ADULT),
+    ],
+)
+def test_the_models_abstention_thresholds_decide_what_is_named(
+    abstention: Abstention, reading: tuple[float, ...], gender: Gender, group: AgeGroup
+) -> None:
+    result = demographics(GROUPS, np.array(reading, np.float32), abstention)
+    assert (result.gender, result.age_group) == (gender, group)
+
+
+@pytest.mark.parametrize(
+    ("details", "expected", "error"),
+    [
+        ({}, Abstention(), None),
+        ({"abstention": {"gender_margin": 0.17, "age_min_probability": 0.62}}, Abstention(0.17, 0.62), None),
+        ({"abstention": {"gender_margin": 0.5, "age_min_probability": 0.6}}, None, "gender_margin must be"),
+        ({"abstention": {"gender_margin": 0.1, "age_min_probability": 1.5}}, None, "age_min_probability"),
+        ({"abstention": {"gender_margin": 0.1}}, None, "expected exactly"),
+        ({"abstention": {"gender_margin": "x", "age_min_probability": 0.5}}, None, "not usable"),
+        ({"abstention": [0.1, 0.5]}, None, "not usable"),
+    ],
+)
+def test_abstention_from_a_sidecar(
+    details: dict[str, object], expected: Abstention | None, error: str | None
+) -> None:
+    if error is None:
+        assert abstention_of(details, "sidecar of m.onnx") == expected
+    else:
+        with pytest.raises(ModelFileError, match=error) as caught:
+            abstention_of(details, "sidecar of m.onnx")
+        assert str(caught.value).startswith("sidecar of m.onnx: ") and "\n" not in str(caught.value)

@@ -12,8 +12,8 @@ import pytest
 
 from anonflow.contract.entry import Gender
 from anonflow.edge.attributes import load_attribute_model
-from anonflow.edge.demographics import attribute_probabilities, demographics
-from anonflow.edge.modelfiles.derived import read_sidecar
+from anonflow.edge.demographics import Abstention, attribute_probabilities, demographics
+from anonflow.edge.modelfiles.derived import DataLicence, data_licence, read_sidecar
 from anonflow.edge.modelfiles.registry import spec
 from anonflow.models.crops import HEADS, load_crops
 from anonflow.models.train.heads import OUTPUT_LABELS, fit_heads
@@ -68,6 +68,20 @@ def test_trained_model_runs_in_the_edge_and_reproduces_training(
     scores = model(crops.images[rows])
     assert scores.labels == OUTPUT_LABELS
     np.testing.assert_allclose(scores.probabilities, np.asarray(probe["probabilities"]), atol=1e-5)
+    # The abstention thresholds chosen on the validation people travel in the sidecar to the edge.
+    chosen = sidecar.details["abstention"]
+    assert model.abstention == Abstention(chosen["gender_margin"], chosen["age_min_probability"])
+    assert (
+        report["heldout_demographics"]["trained head-free"]["all"]["gender"]["margin"]
+        == (chosen["gender_margin"])
+    )
+    # Held out by person before cutting: recorded, so the chain can be measured on exactly these people.
+    assert len(sidecar.details["heldout_people"]) == report["heldout_crops"]
+    # No licence stated for the data: recorded as non-commercial, and said so wherever it is listed.
+    assert data_licence(sidecar) == DataLicence("not stated", commercial_use=False)
+    verify = cli("verify", "--model-dir", writable_models, TRAINED_MODEL)
+    assert verify.code == 0 and "for evaluation and research only" in verify.err
+    assert "training data: not stated (non-commercial)" in cli("list", "--model-dir", writable_models).out
 
     # Untrained age head: uniform, which the edge must not turn into a confident age group.
     assert np.allclose(scores.probabilities[:, 1:4], 1 / 3, atol=1e-6)
