@@ -101,6 +101,13 @@ class ReportData:
         return values.pop() if len(values) == 1 else None
 
     @property
+    def stay_min_people(self) -> int | None:
+        """Fewest people a dwell row needs for its statistics to be published, if the job recorded it."""
+        statistics = self.privacy.get("dwell", {}).get("statistics") or {}
+        value = statistics.get("min_support")
+        return value if isinstance(value, int) else None
+
+    @property
     def zones(self) -> tuple[str, ...]:
         """Configured zones that have rows (the whole-store `*` excluded), sorted."""
         return tuple(sorted({w.zone_id for w in self.windows if w.zone_id != STORE_ZONE}))

@@ -82,7 +82,10 @@ def _visit_length(data: ReportData, day: date) -> Headline:
     stay = next((s for s in data.stays if s.day == day and s.zone_id == STORE_ZONE), None)
     counts = "how long people stayed in the store, door to door: half stayed shorter"
     if stay is None or stay.suppressed or stay.p50_s is None:
-        value = "no data" if stay is None else ("suppressed" if stay.suppressed else "withheld (noise)")
+        value = "no data" if stay is None else ("suppressed" if stay.suppressed else "withheld")
+        if stay is not None and not stay.suppressed:
+            least = data.stay_min_people
+            counts += f"; withheld: fewer than {least} people" if least else "; withheld: too few people"
         return Headline("Median visit", value, counts)
     if stay.p90_s is not None:
         counts += f"; one in ten stayed longer than {duration(stay.p90_s)} (p90)"

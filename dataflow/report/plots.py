@@ -50,10 +50,7 @@ def visit_length(data: ReportData) -> Panel:
             per_zone[stay.zone_id].append((stay.p50_s, stay.p90_s or stay.p50_s))
     if not per_zone:
         if withheld:
-            why = (
-                "Stay lengths are withheld: these tables were released with differential-privacy noise, "
-                "and a single long stay is not bounded by it (see dwell/_privacy.json)."
-            )
+            why = f"Stay lengths are withheld: {_few_stays(data)} (see dwell/_privacy.json)."
         elif suppressed:
             why = f"Every zone-day had {_fewer(data.k)}; nothing to show."
         else:
@@ -183,6 +180,13 @@ def _plate(path: Path, camera: str) -> Any:
         return plt.imread(str(path))
     except (OSError, ValueError, SyntaxError) as error:  # PIL reports a bad PNG as SyntaxError
         raise InputError(f"background image {path} for {camera} cannot be read: {error}") from None
+
+
+def _few_stays(data: ReportData) -> str:
+    """Why the release withheld stay statistics: percentiles of a few stays can be solved for each stay."""
+    least = data.stay_min_people
+    floor = f"fewer than {least} people" if least else "too few people"
+    return f"each zone-day had {floor}, and percentiles of a few stays give away each stay"
 
 
 def heatmaps(rows: Rows, backgrounds: dict[str, Path], k: int | None) -> list[Panel]:

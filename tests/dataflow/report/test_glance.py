@@ -99,14 +99,22 @@ BUSY = (
                 "vs previous day": ("—", "people on Fri 20 Nov 2026 or today are suppressed"),
             },
         ),
+        (
+            # Published with fewer people than dwell statistics need: the stay is withheld, said why.
+            ([_day(TODAY, 8)], [], [Stay("*", TODAY, 8, None, None, False)]),
+            3,
+            {"Median visit": ("withheld", "withheld: fewer than 10 people")},
+        ),
     ],
-    ids=["busy", "all-suppressed", "sparse"],
+    ids=["busy", "all-suppressed", "sparse", "stay-withheld"],
 )
 def test_headlines(
     case: tuple[list[Window], list[Window], list[Stay]], k: int | None, expected: dict[str, tuple[str, str]]
 ) -> None:
     days, windows, stays = case
-    privacy: dict[str, object] = {"footfall": {"k": k}} if k else {}
+    privacy: dict[str, object] = (
+        {"footfall": {"k": k}, "dwell": {"k": k, "statistics": {"min_support": 10}}} if k else {}
+    )
     headlines = {h.label: h for h in glance(_data(days, windows, stays, privacy), TODAY, BERLIN).headlines}
     for label, (value, says) in expected.items():
         assert headlines[label].value == value
