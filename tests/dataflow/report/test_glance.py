@@ -77,9 +77,9 @@ BUSY = (
             ([_day(TODAY, None)], [_hour(10, None)], [Stay("*", TODAY, None, None, None, True)]),
             5,
             {
-                "People today": ("fewer than 5", "; suppressed"),
+                "People today": ("fewer than 5", "; not published"),
                 "Peak hour": ("none", "no store-local hour today has enough people to show"),
-                "Median visit": ("suppressed", "door to door"),
+                "Median visit": ("not published", "half stayed shorter; fewer than 5 people"),
                 "Busiest zone": ("none", "no zones are configured"),
                 "vs previous day": ("—", "no data for Fri 20 Nov 2026"),
                 "vs last Saturday": ("—", "no data for Sat 14 Nov 2026"),
@@ -94,7 +94,7 @@ BUSY = (
             None,
             {
                 "People today": ("30", "true count most likely lies between 26 and 30"),
-                "Median visit": ("no data", "door to door"),
+                "Median visit": ("not published", "door to door"),
                 "Busiest zone": ("none", "every zone had too few people to show"),
                 "vs previous day": ("—", "people on Fri 20 Nov 2026 or today are suppressed"),
             },
