@@ -101,9 +101,10 @@ def jittered(
     centre = (CANVAS[1] / 2, CANVAS[0] / 2)
     matrix = cv2.getRotationMatrix2D(centre, 0.0, factor)
     matrix[:, 2] += (dx, dy)
-    out: npt.NDArray[np.uint8] = cv2.warpAffine(
+    warped = cv2.warpAffine(
         frame, matrix, (CANVAS[1], CANVAS[0]), borderMode=cv2.BORDER_CONSTANT, borderValue=(114, 114, 114)
     )
+    out: npt.NDArray[np.uint8] = np.asarray(warped, np.uint8)
     return out
 
 
@@ -126,7 +127,7 @@ def show_people(
         track_ids: set[str] = set()
         last: dict[str, float] = {}
         for _ in range(settings.frames):
-            result = chain.process(jittered(image, rng, settings), int(now))
+            result = chain.process(jittered(np.asarray(image, np.uint8), rng, settings), int(now))
             now += step_ms
             if result.pose_ran:
                 counts["pose"] += 1
