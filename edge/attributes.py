@@ -37,9 +37,18 @@ class AttributeScores:
 class AttributeModel:
     """An ONNX attribute network reading uint8 BGR crops [N, 160, 80, 3]. Load once, run many."""
 
-    def __init__(self, spec: ModelSpec, session: object, abstention: Abstention = DEFAULT_ABSTENTION) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        session: object,
+        abstention: Abstention = DEFAULT_ABSTENTION,
+        *,
+        flip_average: bool = False,
+    ) -> None:
         self.spec = spec
         self.labels = spec.labels
+        # Read each crop and its mirror image and average: a body's left and right tell the same.
+        self.flip_average = flip_average
         # When a track's smoothed reading is confident enough to name (a trained model's own thresholds).
         self.abstention = abstention
         self._session = session
@@ -60,6 +69,13 @@ class AttributeModel:
             raise ValueError(f"crops must have shape [N, 160, 80, 3], got {list(crops.shape)}")
         if len(crops) == 0:
             return AttributeScores(self.labels, np.zeros((0, len(self.labels)), np.float32))
+        if self.flip_average:
+            both = self._read(np.concatenate([crops, crops[:, :, ::-1]]))
+            return AttributeScores(self.labels, (both[: len(crops)] + both[len(crops) :]) / 2)
+        return AttributeScores(self.labels, self._read(crops))
+
+    def _read(self, crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """float32 [N, L] in [0, 1]: the network's outputs on uint8 crops [N, 160, 80, 3]."""
         tensor = np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32)
         if self._batched:
             raw = self._session.run([self._output], {self._input: tensor})[0]  # type: ignore[attr-defined]
@@ -76,10 +92,13 @@ class AttributeModel:
                 f"attribute model {self.spec.name} gave {probs.shape[1]} values per crop, "
                 f"the manifest names {len(self.labels)} labels"
             )
-        return AttributeScores(self.labels, np.clip(probs, 0.0, 1.0))
+        clipped: npt.NDArray[np.float32] = np.clip(probs, 0.0, 1.0)
+        return clipped
 
 
-def load_attribute_model(spec: ModelSpec, model_dir: Path, threads: int = 1) -> AttributeModel:
+def load_attribute_model(
+    spec: ModelSpec, model_dir: Path, threads: int = 1, *, flip_average: bool = False
+) -> AttributeModel:
     import onnxruntime as ort
 
     path = resolve(spec, model_dir)
@@ -93,4 +112,4 @@ def load_attribute_model(spec: ModelSpec, model_dir: Path, threads: int = 1) -> 
         if spec.derived_from
         else DEFAULT_ABSTENTION
     )
-    return AttributeModel(spec, session, abstention)
+    return AttributeModel(spec, session, abstention, flip_average=flip_average)

@@ -462,7 +462,12 @@ def build_chain(
     pose = load_pose_model(
         spec(config.pose_model, "pose"), model_dir, threads=threads, input_height=config.pose_input_height
     )
-    attributes = load_attribute_model(spec(config.attribute_model, "attributes"), model_dir, threads=1)
+    attributes = load_attribute_model(
+        spec(config.attribute_model, "attributes"),
+        model_dir,
+        threads=1,
+        flip_average=config.attribute_flip_average,
+    )
     return EdgeChain(
         config=config,
         store_id=store_id,

@@ -188,6 +188,12 @@ class CameraChainConfig(StrictModel):
     attribute_every_s: float = Field(
         0.5, ge=0.0, le=60.0, description="Least time between attribute readings of one track."
     )
+    attribute_flip_average: bool = Field(
+        True,
+        description="Read each crop and its mirror image and average the two (measured on held-out "
+        "PA-100K people, shipped network: head-free gender 0.717 -> 0.739 at the same 0.78 coverage); "
+        "doubles the attribute network's time per reading.",
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> CameraChainConfig:
