@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         ("MODEL", "TRACKED", "WHY NOT", "GENDER ACC (COV)", "AGE BAL. ACC (COV)", "MARGIN", "SECONDS")
     ]
     curve_rows: list[tuple[str, ...]] = [("MODEL", "MARGIN", "COVERAGE", "ACCURACY")]
+    age_rows: list[tuple[str, ...]] = [("MODEL", "AGE FLOOR", "COVERAGE", "BALANCED ACCURACY")]
     for name in args.models.split(","):
         started = time.perf_counter()
         outcomes, summary, abstention = measure_people(
@@ -86,9 +87,21 @@ def main(argv: list[str] | None = None) -> int:
         )
         for point in summary["gender_curve"]:
             curve_rows.append((name, f"{point['margin']:.2f}", _f(point["coverage"]), _f(point["accuracy"])))
+        for point in summary.get("age_curve", []):
+            age_rows.append(
+                (
+                    name,
+                    f"{point['min_probability']:.2f}",
+                    _f(point["coverage"]),
+                    _f(point["balanced_accuracy"]),
+                )
+            )
     print(table(summary_rows))
     print()
     print(table(curve_rows))
+    if len(age_rows) > 1:
+        print()
+        print(table(age_rows))
     print(f"\n{len(people)} held-out people, {settings}; load {os.getloadavg()[0]:.1f}")
     if args.json:
         args.json.write_text(

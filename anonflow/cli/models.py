@@ -146,9 +146,10 @@ def register(subparsers: Any) -> None:
     train.add_argument(
         "--min-coverage",
         type=float,
-        default=0.75,
-        help="share of validation people the chosen abstention thresholds still name (default 0.75); "
-        "the edge names gender and age group only above them",
+        default=0.85,
+        help="share of validation people the chosen abstention thresholds still name (default 0.85; "
+        "people the chain does not track are not named either); the edge names gender and age group "
+        "only above them",
     )
     train.add_argument(
         "--data-licence",

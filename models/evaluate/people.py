@@ -33,10 +33,11 @@ from anonflow.edge.chain import EdgeChain, build_chain
 from anonflow.edge.config import CameraChainConfig
 from anonflow.edge.demographics import Abstention
 from anonflow.models.crops import HEADS, UNKNOWN, read_labels
-from anonflow.models.evaluate.demographics import CURVE_MARGINS, gender_figures
+from anonflow.models.evaluate.demographics import CURVE_MARGINS, age_figures, gender_figures
 from anonflow.models.headfree import CANVAS, place
 
 PAUSE_S: Final = 3.0  # empty frames between people: longer than the tracker's lost buffer (1 s)
+AGE_CURVE_FLOORS: Final = (0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8)
 START_MS: Final = 1_767_225_600_000  # 2026-01-01 00:00 UTC: entries must carry a plausible time
 
 
@@ -213,6 +214,13 @@ def summarise(outcomes: Sequence[PersonOutcome]) -> dict[str, Any]:
         "coverage": float(age_named.sum() / age_known.sum()) if age_known.any() else float("nan"),
         "balanced_accuracy": float(np.mean(recalls)) if recalls else float("nan"),
     }
+    columns = ["age_" + g for g in groups]
+    if all(c in o.probabilities for o in outcomes if o.probabilities for c in columns):
+        # Never read: all zeros, so no floor names it.
+        ages = np.array([[o.probabilities.get(c, 0.0) for c in columns] for o in outcomes], np.float32)
+        out["age_curve"] = [
+            {"min_probability": f} | age_figures(ages, age_truth, f) for f in AGE_CURVE_FLOORS
+        ]
     return out
 
 

@@ -66,7 +66,7 @@ def train_demographics(
     regularisation: float = 0.05,
     finetuning: FinetuneConfig | None = None,
     validation: float = 0.15,
-    min_coverage: float = 0.75,
+    min_coverage: float = 0.85,
     data_licence: DataLicence = NOT_RECORDED,
     progress: bool = False,
 ) -> dict[str, Any]:

@@ -101,5 +101,6 @@ def test_summary_counts_the_untracked_as_not_named() -> None:
     assert summary["untracked_reasons"] == {"never confirmed by the tracker": 1}
     assert summary["gender"] == {"labelled": 4, "named": 2, "coverage": 0.5, "accuracy": 0.5}
     assert summary["age_group"]["coverage"] == 0.75
+    assert "age_curve" not in summary  # a model without age outputs has no age curve
     at_zero = summary["gender_curve"][0]
     assert at_zero["margin"] == 0.0 and at_zero["named"] == 3  # never read: P(male) 0.5 names nobody
