@@ -71,7 +71,8 @@ class AttributeModel:
             return AttributeScores(self.labels, np.zeros((0, len(self.labels)), np.float32))
         if self.flip_average:
             both = self._read(np.concatenate([crops, crops[:, :, ::-1]]))
-            return AttributeScores(self.labels, (both[: len(crops)] + both[len(crops) :]) / 2)
+            mean = ((both[: len(crops)] + both[len(crops) :]) / 2).astype(np.float32)
+            return AttributeScores(self.labels, mean)
         return AttributeScores(self.labels, self._read(crops))
 
     def _read(self, crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
