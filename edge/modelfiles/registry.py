@@ -42,6 +42,13 @@ def manifest() -> tuple[ModelSpec, ...]:
         )
         for row in rows
     )
+    return check_manifest(specs)
+
+
+def check_manifest(specs: tuple[ModelSpec, ...]) -> tuple[ModelSpec, ...]:
+    """The rows, after checking the rules no release may break: a copyleft model or a derived one (whose
+    licence is that of the data or frames it was made from, e.g. a classifier trained on a research-only
+    benchmark) is never a default; release files carry a sha256."""
     originals = {s.name for s in specs if not s.derived_from}
     for spec in specs:
         if spec.default and spec.copyleft:
