@@ -39,7 +39,8 @@ class TableRows:
     Rows are made by `Table.row` (every column but `suppressed`) plus the private `CONTRIBUTORS` set,
     timestamps as UTC milliseconds, with true counts (privacy is applied by `ProtectCells`). The
     partition is (store_id, date); a later pane's rows replace an earlier pane's. contributors: one per
-    journey of the day, indexed by the rows' `CONTRIBUTORS` (empty once the rows are released).
+    journey of the day, indexed by the rows' `CONTRIBUTORS` (empty once the rows are released). timing:
+    the pane's ("early", "on_time", "late", "unknown"), which the differentially private release reads.
     """
 
     table: str
@@ -48,6 +49,7 @@ class TableRows:
     pane: int
     rows: tuple[Row, ...]
     contributors: tuple[Contributor, ...] = ()
+    timing: str = "unknown"
 
 
 def window_columns(granularity: Granularity, window: LocalWindow) -> Row:
@@ -79,7 +81,7 @@ class _Rows(beam.DoFn):
         rows = self._rows(day)
         self.counted.inc(len(rows))
         who = contributors(day.journeys)
-        yield TableRows(self._table.name, day.store_id, day.date, day.pane, tuple(rows), who)
+        yield TableRows(self._table.name, day.store_id, day.date, day.pane, tuple(rows), who, day.timing)
 
 
 class AggregateTable(beam.PTransform):

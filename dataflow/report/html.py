@@ -61,14 +61,14 @@ def _privacy_note(data: ReportData) -> str:
         return "Cells backed by fewer than k people are not published (left out, never zero)."
     parts = []
     for table, record in sorted(data.privacy.items()):
-        noise = record.get("noise")
+        if record.get("differentially_private"):
+            parts.append(
+                f"{table}: differentially private, ε = {record.get('table_epsilon', 0):.3g} of "
+                f"{record.get('epsilon_per_store_day')} per store-day (noisy counts; a missing row: about 0)"
+            )
+            continue
         perturbation = record.get("perturbation")
-        if noise:
-            how = f"{noise['mechanism']} noise, ε = {noise['epsilon_per_count']} per count (not DP)"
-        elif perturbation:
-            how = f"counts perturbed ({perturbation['method']}, at most ±3)"
-        else:
-            how = "exact counts"
+        how = f"counts perturbed ({perturbation['method']}, at most ±3)" if perturbation else "exact counts"
         parts.append(f"{table}: k = {record.get('k')}, {how}")
     return "Privacy parameters (from _privacy.json): " + "; ".join(parts) + "."
 

@@ -117,7 +117,7 @@ def test_report_on_the_jobs_own_tables(
         str(tables),
         PROCESSING_2024,
     ]
-    assert main([*argv, "--stores", str(tmp_path / "day" / "stores.yaml"), "--dp-epsilon", "1.0"]) == 0
+    assert main([*argv, "--stores", str(tmp_path / "day" / "stores.yaml")]) == 0
     out = tmp_path / "report.html"
     db = str(tables / "analytics.duckdb")
     assert main(["report", "--db", db, "--out", str(out)]) == 0
@@ -126,7 +126,7 @@ def test_report_on_the_jobs_own_tables(
     assert "9 figures" in capsys.readouterr().out
     page, text = _parse(out)
     assert page.svgs == 9 and page.links == [] and page.empties == []
-    assert "geometric noise, ε = 1.0 per count (not DP)" in text  # the parameters recorded next to the tables
+    assert "k = 3, counts perturbed (cell key" in text  # the parameters recorded next to the tables
     assert "UTC+02:00 (from the day windows)" in text  # Berlin in May, read from the 1d windows
     assert (
         main(["report", "--db", db, "--out", str(out), "--stores", str(tmp_path / "day" / "stores.yaml")])
