@@ -25,14 +25,18 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Literal
 
 from anonflow.contract.tables import Row, Table
 from anonflow.dataflow.aggregate.base import CONTRIBUTORS, TableRows
 from anonflow.dataflow.dpbudget import DpBudget
 from anonflow.dataflow.dpnoise import Noise, laplace_scale
+from anonflow.dataflow.ledger import ReleaseLedger
 from anonflow.dataflow.partitions import GRANULARITIES, PublicVocabulary, key_columns, public_keys
 from anonflow.dataflow.release import SUPPORT_COLUMN, SUPPRESSED_COLUMN
 from anonflow.dataflow.support import Contributor
+from anonflow.dataflow.windows import Granularity
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,18 @@ def bounded_counts(
     return counts, cut
 
 
+@lru_cache(maxsize=64)
+def _cells(
+    table: Table, vocabulary: PublicVocabulary, day: str, granularity: Granularity
+) -> tuple[tuple[Row, ...], tuple[tuple[object, ...], ...], dict[tuple[object, ...], int]]:
+    """The public keys of a table-granularity-day (read only), their key tuples, and each tuple's index.
+    Cached: a streaming job releases each store-day once, but the attacker suite many times."""
+    public = tuple(public_keys(table, vocabulary, day, granularity))
+    columns = key_columns(table)
+    keys = tuple(tuple(key[c] for c in columns) for key in public)
+    return public, keys, {key: i for i, key in enumerate(keys)}
+
+
 def dp_release(
     batch: TableRows, table: Table, budget: DpBudget, vocabulary: PublicVocabulary, noise: Noise
 ) -> tuple[TableRows, DpOutcome]:
@@ -88,9 +104,7 @@ def dp_release(
     out: list[Row] = []
     off_vocabulary = truncated = 0
     for granularity in granularities:
-        public = public_keys(table, vocabulary, batch.date, granularity)
-        keys = [tuple(key[c] for c in columns) for key in public]
-        index = {key: i for i, key in enumerate(keys)}
+        public, keys, index = _cells(table, vocabulary, batch.date, granularity)
         members: list[frozenset[int]] = [frozenset()] * len(keys)
         for row in by_granularity.pop(granularity.value, []):
             cell = index.get(tuple(row[c] for c in columns))
@@ -110,3 +124,33 @@ def dp_release(
     off_vocabulary += sum(len(rows) for rows in by_granularity.values())
     outcome = DpOutcome(len(out), off_vocabulary, truncated)
     return replace(batch, rows=tuple(out), contributors=()), outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Once:
+    """What `release_once` did: the published batch and its outcome, or why nothing was published
+    ("early": a streaming pane before the day is complete; "refused": the day was released before)."""
+
+    published: TableRows | None
+    outcome: DpOutcome | None
+    held: Literal["", "early", "refused"] = ""
+
+
+def release_once(
+    batch: TableRows,
+    table: Table,
+    budget: DpBudget,
+    vocabulary: PublicVocabulary,
+    *,
+    ledger: ReleaseLedger,
+    noise: Noise,
+) -> Once:
+    """`dp_release` at most once per table, store and date: early panes are held, the first complete
+    pane claims the day in the ledger, every later pane and re-run is refused (the first release stays)."""
+    if batch.timing == "early":
+        return Once(None, None, "early")
+    claim = {"pane": batch.pane, "timing": batch.timing, "epsilon": budget.epsilon}
+    if not ledger.claim(table.name, batch.store_id, batch.date, claim):
+        return Once(None, None, "refused")
+    published, outcome = dp_release(batch, table, budget, vocabulary, noise)
+    return Once(published, outcome)

@@ -33,7 +33,7 @@ from anonflow.dataflow.aggregate.base import TableRows
 from anonflow.dataflow.cellkey import PERTURBATION
 from anonflow.dataflow.dpbudget import DpBudget
 from anonflow.dataflow.dpnoise import Noise, OpenDpNoise, laplace_scale, privacy_loss
-from anonflow.dataflow.dprelease import dp_release
+from anonflow.dataflow.dprelease import release_once
 from anonflow.dataflow.ledger import ReleaseLedger
 from anonflow.dataflow.partitions import GRANULARITIES, PublicVocabulary
 from anonflow.dataflow.release import (
@@ -230,22 +230,21 @@ class _ProtectDoFn(beam.DoFn):
             self.released.inc(len(released.rows))
             yield released
             return
-        if batch.timing == "early":  # the day is not complete; its one release comes later
-            self.early.inc()
-            return
         vocabulary = self._vocabularies.get(batch.store_id)
         if vocabulary is None:
             raise ValueError(f"store {batch.store_id!r} has no public vocabulary for the DP release")
         assert self._ledger is not None
-        claim = {"pane": batch.pane, "timing": batch.timing, "epsilon": budget.epsilon}
-        if not self._ledger.claim(self._table.name, batch.store_id, batch.date, claim):
+        once = release_once(batch, self._table, budget, vocabulary, ledger=self._ledger, noise=self._noise)
+        if once.held == "early":  # the day is not complete; its one release comes later
+            self.early.inc()
+        elif once.held == "refused":
             self.refused.inc()
+        if once.published is None or once.outcome is None:
             return
-        released, outcome = dp_release(batch, self._table, budget, vocabulary, self._noise)
-        self.released.inc(outcome.released)
-        self.off_vocabulary.inc(outcome.off_vocabulary)
-        self.truncated.inc(outcome.truncated)
-        yield released
+        self.released.inc(once.outcome.released)
+        self.off_vocabulary.inc(once.outcome.off_vocabulary)
+        self.truncated.inc(once.outcome.truncated)
+        yield once.published
 
 
 class ProtectCells(beam.PTransform):

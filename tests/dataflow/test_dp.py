@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,25 +26,11 @@ from anonflow.dataflow.privacy import PrivacyConfig, ProtectCells, sidecar
 from anonflow.dataflow.stores import StoresConfig
 from anonflow.dataflow.support import Contributor
 from anonflow.dataflow.windows import Granularity
+from tests.kit.laplace import SeededLaplace
 
 VOCABULARY = PublicVocabulary("UTC", ("fitting", "till"), ("cam",), 4)
 DAY = "2024-05-14"
 DAY_START_MS = 1_715_644_800_000  # 2024-05-14T00:00:00Z
-
-
-class SeededLaplace:
-    """Test double of the sampler: discrete Laplace from a seeded generator, so statistical tests are
-    deterministic (OpenDP's samplers cannot be seeded, on purpose). `test_samplers_agree` holds it to
-    OpenDP's distribution. Difference of two geometric draws = discrete Laplace with that scale."""
-
-    def __init__(self, seed: int, widen: float = 1.0) -> None:
-        self._rng = np.random.default_rng(seed)
-        self._widen = widen
-
-    def __call__(self, counts: Sequence[int], scale: float) -> list[int]:
-        p = 1.0 - math.exp(-1.0 / (scale * self._widen))
-        noise = self._rng.geometric(p, len(counts)) - self._rng.geometric(p, len(counts))
-        return [int(c + z) for c, z in zip(counts, noise, strict=True)]
 
 
 def discrete_laplace_variance(scale: float) -> float:
