@@ -7,9 +7,10 @@ with n times the epsilon: group privacy). Per table and granularity:
 1. **Public partitions.** The keys come from `anonflow.dataflow.partitions` (stores file, day, contract
    vocabularies, grid), never from the data; rows of other keys are dropped.
 2. **Contribution bounding.** A row counts distinct journeys, so one journey adds at most 1 to a cell;
-   and it counts in at most `max_cells[granularity]` cells of the table: beyond that, the cells it keeps
-   are the ones ranked first by a hash of its identity and the cell (its own data only, so the bound
-   holds whoever else came). The L1 sensitivity of the table's count vector is then `max_cells`.
+   and it counts in at most `max_cells[granularity]` cells of the table: beyond that, it keeps its
+   whole-store ('*') cells first, then the ones ranked first by a hash of its identity and the cell
+   (its own data only, so the bound holds whoever else came). The L1 sensitivity of the table's
+   count vector is then `max_cells`.
 3. **Noise from OpenDP** (`anonflow.dataflow.dpnoise`): discrete Laplace with the scale OpenDP proves
    for that sensitivity and the table-granularity's share of the store-day's epsilon
    (`anonflow.dataflow.dpbudget`).
@@ -32,6 +33,7 @@ from anonflow.contract.tables import Row, Table
 from anonflow.dataflow.aggregate.base import CONTRIBUTORS, TableRows
 from anonflow.dataflow.dpbudget import DpBudget
 from anonflow.dataflow.dpnoise import Noise, laplace_scale
+from anonflow.dataflow.journeys import STORE_ZONE
 from anonflow.dataflow.ledger import ReleaseLedger
 from anonflow.dataflow.partitions import GRANULARITIES, PublicVocabulary, key_columns, public_keys
 from anonflow.dataflow.release import SUPPORT_COLUMN, SUPPRESSED_COLUMN
@@ -48,8 +50,9 @@ class DpOutcome:
     truncated: int
 
 
-def _rank(identity: str, key: tuple[object, ...]) -> bytes:
-    return hashlib.blake2b(f"{identity}\x00{key!r}".encode(), digest_size=8).digest()
+def _rank(identity: str, key: tuple[object, ...]) -> tuple[bool, bytes]:
+    """Whole-store rows first (the headline loses nothing to the bound), then a hash of journey and row."""
+    return STORE_ZONE not in key, hashlib.blake2b(f"{identity}\x00{key!r}".encode(), digest_size=8).digest()
 
 
 def bounded_counts(
