@@ -40,7 +40,7 @@ from anonflow.dataflow.dpbudget import budget_from_options
 from anonflow.dataflow.ledger import ReleaseLedger
 from anonflow.dataflow.options import JobConfig
 from anonflow.dataflow.partitions import vocabularies
-from anonflow.dataflow.privacy import PrivacyConfig, ProtectCells, write_sidecar
+from anonflow.dataflow.privacy import PrivacyConfig, ProtectCells, check_sidecar, write_sidecar
 from anonflow.dataflow.reconnect.transforms import Reconnect
 from anonflow.dataflow.sinks.cloudwatch import PublishCount
 from anonflow.dataflow.sinks.duckdb_views import write_operator_views, write_views
@@ -80,6 +80,9 @@ def _is_local(path: str) -> bool:
 
 
 def _prepare_output(output: str, privacy: PrivacyConfig) -> None:
+    roots = {table.name: FileSystems.join(output.rstrip("/"), table.name) for table, _ in AGGREGATES}
+    for table, _ in AGGREGATES:
+        check_sidecar(roots[table.name], table, privacy)
     # A DP release stays once made (see anonflow.dataflow.ledger): a re-run must not delete it.
     if _is_local(output) and privacy.dp is None:
         # A run owns its local output's tables: stale partitions from an earlier run would double-count.
@@ -88,7 +91,7 @@ def _prepare_output(output: str, privacy: PrivacyConfig) -> None:
     if _is_local(output):
         Path(output).mkdir(parents=True, exist_ok=True)
     for table, _ in AGGREGATES:
-        write_sidecar(FileSystems.join(output.rstrip("/"), table.name), table, privacy)
+        write_sidecar(roots[table.name], table, privacy)
 
 
 def _source(config: JobConfig, files: list[str], region: str | None) -> beam.PTransform:
@@ -149,7 +152,10 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
     except ValueError as error:
         raise InputError(str(error)) from None
     ledger = ReleaseLedger(config.output) if budget is not None else None
-    _prepare_output(config.output, privacy)
+    try:
+        _prepare_output(config.output, privacy)
+    except ValueError as error:  # a DP release in place under other parameters
+        raise InputError(str(error)) from None
 
     window = _event_window(config, streaming)
 

@@ -189,6 +189,38 @@ def sidecar(table: Table, config: PrivacyConfig) -> dict[str, Any]:
     return {"table": table.name, "written_by": f"anonflow {__version__}", **mode}
 
 
+def _written(path: str) -> dict[str, Any] | None:
+    from apache_beam.io.filesystems import FileSystems
+
+    if not FileSystems.exists(path):
+        return None
+    try:
+        with FileSystems.open(path) as handle:
+            found = json.loads(handle.read())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def check_sidecar(table_root: str, table: Table, config: PrivacyConfig) -> None:
+    """Raise ValueError (one line) if the table already holds a differentially private release under
+    other parameters (or the k-anonymous mode is asked for): its first releases stay (see
+    `anonflow.dataflow.ledger`), so its sidecar must keep describing them; write to another output."""
+    from apache_beam.io.filesystems import FileSystems
+
+    path = FileSystems.join(table_root, SIDECAR_NAME)
+    before = _written(path)
+    if before is None or not before.get("differentially_private"):
+        return
+    record = sidecar(table, config)
+    changed = sorted(k for k in {*before, *record} - {"written_by"} if before.get(k) != record.get(k))
+    if changed:
+        raise ValueError(
+            f"{path} describes a differentially private release with other parameters "
+            f"({', '.join(changed[:4])}); its days stay as released: write to another --output"
+        )
+
+
 def write_sidecar(table_root: str, table: Table, config: PrivacyConfig) -> str:
     """Write `<table_root>/_privacy.json` (local path or any Beam filesystem URL); returns its path."""
     from apache_beam.io.filesystems import FileSystems

@@ -22,7 +22,7 @@ from anonflow.dataflow.dpnoise import Noise, OpenDpNoise, laplace_scale, privacy
 from anonflow.dataflow.dprelease import bounded_counts, dp_release
 from anonflow.dataflow.ledger import ReleaseLedger
 from anonflow.dataflow.partitions import PublicVocabulary, public_keys, vocabularies
-from anonflow.dataflow.privacy import PrivacyConfig, ProtectCells, sidecar
+from anonflow.dataflow.privacy import PrivacyConfig, ProtectCells, check_sidecar, sidecar, write_sidecar
 from anonflow.dataflow.stores import StoresConfig
 from anonflow.dataflow.support import Contributor
 from anonflow.dataflow.windows import Granularity
@@ -219,3 +219,22 @@ def test_step_holds_early_panes_and_refuses_a_second_release(tmp_path: Path) -> 
 def test_step_needs_vocabularies_and_ledger() -> None:
     with pytest.raises(ValueError, match="needs the stores' vocabularies and a ledger"):
         ProtectCells(FOOTFALL, PrivacyConfig(dp=DpBudget(epsilon=1.0)))
+
+
+@pytest.mark.parametrize(
+    ("then", "error"),
+    [
+        (PrivacyConfig(dp=DpBudget(epsilon=2.0)), None),
+        (PrivacyConfig(dp=DpBudget(epsilon=3.0)), "other parameters \\(epsilon_per_store_day, granularities"),
+        (PrivacyConfig(), "other parameters .*write to another --output"),
+    ],
+)
+def test_a_dp_output_keeps_its_parameters(tmp_path: Path, then: PrivacyConfig, error: str | None) -> None:
+    root = str(tmp_path / "footfall")
+    check_sidecar(root, FOOTFALL, PrivacyConfig(dp=DpBudget(epsilon=2.0)))  # nothing written yet
+    write_sidecar(root, FOOTFALL, PrivacyConfig(dp=DpBudget(epsilon=2.0)))
+    if error is None:
+        check_sidecar(root, FOOTFALL, then)
+        return
+    with pytest.raises(ValueError, match=error):
+        check_sidecar(root, FOOTFALL, then)

@@ -292,4 +292,9 @@ def test_the_differentially_private_release_through_the_cli(
     first = day.read_bytes()
     assert main(argv) == 0  # a re-run draws no new noise to average
     assert day.read_bytes() == first
+    capsys.readouterr()
+    for other in (["--dp-epsilon", "3.0"], []):  # another budget, or the k-anonymous mode, over it
+        assert main([*argv[:-2], *other]) == 2
+        assert "describes a differentially private release with other parameters" in capsys.readouterr().err
+    assert day.read_bytes() == first
     assert list((tmp_path / "out" / "_dp_releases" / "footfall").glob("store_id=s1/date=*.json"))
