@@ -11,7 +11,7 @@ the contract's gender and age-group vocabularies and the heat-map grid. Rows of 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Final
@@ -87,6 +87,30 @@ def public_keys(table: Table, vocabulary: PublicVocabulary, day: str, granularit
     ]
 
 
+def unpublished(rows: Iterable[Row], table: Table, vocabulary: PublicVocabulary, day: str) -> dict[str, int]:
+    """Per granularity, the cells of the public grid a release did not publish: each means "fewer than k
+    people (or a noisy count <= 0), possibly none". A function of the released rows and the public
+    vocabulary only, so publishing it tells an analyst nothing the release did not."""
+    columns = key_columns(table)
+    released = {tuple(r[c] for c in columns) for r in rows}
+    counts = {}
+    for granularity in GRANULARITIES[table.name]:
+        keys = {tuple(k[c] for c in columns) for k in public_keys(table, vocabulary, day, granularity)}
+        counts[granularity.value] = len(keys - released)
+    return counts
+
+
+def public_vocabularies(stores: StoresConfig | None, grid_size: int) -> dict[str, PublicVocabulary]:
+    """The public vocabulary of every store that names its zones and cameras (others are left out)."""
+    found: dict[str, PublicVocabulary] = {}
+    for store in stores.stores if stores else ():
+        linked = {c for link in store.links for c in (link.from_camera, link.to_camera)}
+        cameras = tuple(sorted({*store.cameras, *linked}))
+        if store.zones and cameras:
+            found[store.store_id] = PublicVocabulary(store.time_zone, tuple(store.zones), cameras, grid_size)
+    return found
+
+
 def vocabularies(stores: StoresConfig | None, grid_size: int) -> dict[str, PublicVocabulary]:
     """Every store's public vocabulary; ValueError (one line) when a store cannot have one."""
     if stores is None:
@@ -94,13 +118,10 @@ def vocabularies(stores: StoresConfig | None, grid_size: int) -> dict[str, Publi
             "the differentially private release needs --stores naming every store's zones and cameras "
             "(its partitions must be known before the data)"
         )
-    found: dict[str, PublicVocabulary] = {}
+    found = public_vocabularies(stores, grid_size)
     for store in stores.stores:
-        linked = {c for link in store.links for c in (link.from_camera, link.to_camera)}
-        cameras = tuple(sorted({*store.cameras, *linked}))
-        if not store.zones or not cameras:
+        if store.store_id not in found:
             raise ValueError(
                 f"stores file: store {store.store_id!r} names no zones or no cameras (needed by --dp_epsilon)"
             )
-        found[store.store_id] = PublicVocabulary(store.time_zone, tuple(store.zones), cameras, grid_size)
     return found

@@ -39,7 +39,7 @@ from anonflow.dataflow.deadletter import DEAD_LETTER_TAG
 from anonflow.dataflow.dpbudget import budget_from_options
 from anonflow.dataflow.ledger import ReleaseLedger
 from anonflow.dataflow.options import JobConfig
-from anonflow.dataflow.partitions import vocabularies
+from anonflow.dataflow.partitions import public_vocabularies, vocabularies
 from anonflow.dataflow.privacy import PrivacyConfig, ProtectCells, check_sidecar, write_sidecar
 from anonflow.dataflow.reconnect.transforms import Reconnect
 from anonflow.dataflow.sinks.cloudwatch import PublishCount
@@ -143,7 +143,8 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
         budget = budget_from_options(
             config.dp_epsilon, config.dp_table_split, config.dp_granularity_split, config.dp_max_cells
         )
-        publics = vocabularies(stores, config.heatmap_grid) if budget is not None else {}
+        grid = config.heatmap_grid
+        publics = vocabularies(stores, grid) if budget is not None else public_vocabularies(stores, grid)
         privacy = PrivacyConfig.from_environment(
             k=config.k_anonymity,
             dwell_min_support=max(config.dwell_min_support, config.k_anonymity),

@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any, Final
 
 import apache_beam as beam
@@ -35,7 +36,7 @@ from anonflow.dataflow.dpbudget import DpBudget
 from anonflow.dataflow.dpnoise import Noise, OpenDpNoise, laplace_scale, privacy_loss
 from anonflow.dataflow.dprelease import release_once
 from anonflow.dataflow.ledger import ReleaseLedger
-from anonflow.dataflow.partitions import GRANULARITIES, PublicVocabulary
+from anonflow.dataflow.partitions import GRANULARITIES, PublicVocabulary, unpublished
 from anonflow.dataflow.release import (
     SUPPORT_COLUMN,
     counted_columns,
@@ -256,13 +257,13 @@ class _ProtectDoFn(beam.DoFn):
 
     def process(self, batch: TableRows) -> Iterator[TableRows]:
         budget = self._config.dp
+        vocabulary = self._vocabularies.get(batch.store_id)
         if budget is None:
             released, hidden = protect(batch, self._table, self._config)
             self.suppressed.inc(hidden)
             self.released.inc(len(released.rows))
-            yield released
+            yield self._with_unpublished(released, vocabulary)
             return
-        vocabulary = self._vocabularies.get(batch.store_id)
         if vocabulary is None:
             raise ValueError(f"store {batch.store_id!r} has no public vocabulary for the DP release")
         assert self._ledger is not None
@@ -276,7 +277,14 @@ class _ProtectDoFn(beam.DoFn):
         self.released.inc(once.outcome.released)
         self.off_vocabulary.inc(once.outcome.off_vocabulary)
         self.truncated.inc(once.outcome.truncated)
-        yield once.published
+        yield self._with_unpublished(once.published, vocabulary)
+
+    def _with_unpublished(self, batch: TableRows, vocabulary: PublicVocabulary | None) -> TableRows:
+        """The released batch with its count of unpublished grid cells (when the store's grid is public)."""
+        if vocabulary is None:
+            return batch
+        counts = unpublished(batch.rows, self._table, vocabulary, batch.date)
+        return replace(batch, unpublished=tuple(sorted(counts.items())))
 
 
 class ProtectCells(beam.PTransform):

@@ -41,6 +41,7 @@ class TableRows:
     partition is (store_id, date); a later pane's rows replace an earlier pane's. contributors: one per
     journey of the day, indexed by the rows' `CONTRIBUTORS` (empty once the rows are released). timing:
     the pane's ("early", "on_time", "late", "unknown"), which the differentially private release reads.
+    unpublished: set by the release, (granularity, cells of the public grid not published) pairs.
     """
 
     table: str
@@ -50,6 +51,7 @@ class TableRows:
     rows: tuple[Row, ...]
     contributors: tuple[Contributor, ...] = ()
     timing: str = "unknown"
+    unpublished: tuple[tuple[str, int], ...] = ()
 
 
 def window_columns(granularity: Granularity, window: LocalWindow) -> Row:

@@ -153,7 +153,10 @@ def render(
     sections += [
         "<h2>Privacy and suppressed cells</h2>",
         f'<p class="note">{html.escape(_privacy_note(data))}</p>',
-        _table(("table", "rows", "suppressed"), data.cells.rows),
+        _table(
+            ("table", "rows", "suppressed", "cells not published (fewer than k people, possibly none)"),
+            [(*row, data.unpublished.get(str(row[0]), "—")) for row in data.cells.rows],
+        ),
     ]
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

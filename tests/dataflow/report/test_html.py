@@ -65,6 +65,10 @@ def test_report_is_one_self_contained_page(tmp_path: Path, capsys: pytest.Captur
     plt.imsave(frame, np.full((48, 64, 3), 0.5))
     (tmp_path / "footfall").mkdir()
     (tmp_path / "footfall" / "_privacy.json").write_text(json.dumps({"k": 5, "differential_privacy": None}))
+    partition = tmp_path / "demographics" / "store_id=store-001"
+    for day, counts in (("2024-05-14", {"5m": 100, "1h": 20, "1d": 3}), ("2024-05-20", {"1d": 7})):
+        (partition / f"date={day}").mkdir(parents=True)
+        (partition / f"date={day}" / "_unpublished.json").write_text(json.dumps(counts))
     out = tmp_path / "report" / "report.html"
 
     code = main(
@@ -97,6 +101,9 @@ def test_report_is_one_self_contained_page(tmp_path: Path, capsys: pytest.Captur
     assert "footfall: k = 5, exact counts" in text
     assert "Store store-001" in text and "Europe/Berlin (as asked)" in text
     assert "not published: fewer than 5 people (possibly none)" in text  # the hatched gaps' legend names k
+    # The release's count of public grid cells it left out, of the report's day only.
+    assert "cells not published (fewer than k people, possibly none)" in text
+    assert '<td class="n">123</td>' in text and '<td class="n">130</td>' not in text
 
 
 def test_report_on_the_jobs_own_tables(
