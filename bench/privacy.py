@@ -3,6 +3,8 @@ k-anonymous release (default) and the differentially private one (`--dp-epsilon`
 
     python -m bench.privacy                  # 300 visitors, k = 3, DP at epsilon 1 per store-day
     python -m bench.privacy --visitors 2600 --k 5 --dp-epsilon 2
+    python -m bench.privacy --dp-granularity-split 5m=0.05,1h=0.8,1d=0.15 --dp-max-cells 5m=12,1h=3,1d=2 \
+        --dp-table-split footfall=0.8,dwell=0.05,demographics=0.05,flows=0.05,heatmap=0.05
 
 Builds the day's journeys with the job's own pure steps (parse, track summaries, re-connection), computes
 every table, releases it, and prints per table:
@@ -36,7 +38,7 @@ from anonflow.dataflow.aggregate.dwell import dwell_rows
 from anonflow.dataflow.aggregate.flows import flows_rows
 from anonflow.dataflow.aggregate.footfall import footfall_rows
 from anonflow.dataflow.aggregate.heatmap import heatmap_rows
-from anonflow.dataflow.dpbudget import DpBudget
+from anonflow.dataflow.dpbudget import DpBudget, budget_from_options
 from anonflow.dataflow.dpnoise import OpenDpNoise
 from anonflow.dataflow.dprelease import dp_release
 from anonflow.dataflow.journeys import STORE_ZONE, StoreDay, journeys_of
@@ -121,10 +123,10 @@ def _error(truth: dict[int, int], published: dict[int, int]) -> str:
 
 
 def differential(
-    day: StoreDay, persons: Sequence[set[int]], epsilon: float, *, k: int, grid: int, draws: int
+    day: StoreDay, persons: Sequence[set[int]], budget: DpBudget, *, k: int, grid: int, draws: int
 ) -> None:
     """The DP release of every table (OpenDP noise) against the truth (see the module docstring)."""
-    budget = DpBudget(epsilon=epsilon)
+    epsilon = budget.epsilon
     vocabulary = PublicVocabulary(day.time_zone, zone_names(), tuple(CAMERAS), grid)
     who = contributors(day.journeys)
     print(
@@ -176,6 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dwell-min-support", type=int, default=10)
     parser.add_argument("--dp-epsilon", type=float, default=1.0, help="DP budget per store-day (0: skip)")
     parser.add_argument("--grid", type=int, default=16, help="heat-map cells per image side")
+    parser.add_argument("--dp-table-split", help="as the job's --dp_table_split")
+    parser.add_argument("--dp-granularity-split", help="as the job's --dp_granularity_split")
+    parser.add_argument("--dp-max-cells", help="as the job's --dp_max_cells")
     parser.add_argument(
         "--dp-draws", type=int, default=50, help="DP releases the hourly error is averaged over"
     )
@@ -240,7 +245,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     print(hourly_error)
     if args.dp_epsilon > 0:
-        differential(day, persons, args.dp_epsilon, k=args.k, grid=args.grid, draws=args.dp_draws)
+        budget = budget_from_options(
+            args.dp_epsilon, args.dp_table_split, args.dp_granularity_split, args.dp_max_cells
+        )
+        assert budget is not None
+        differential(day, persons, budget, k=args.k, grid=args.grid, draws=args.dp_draws)
     return 0
 
 
