@@ -56,6 +56,9 @@ def _table(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+_NOT_PUBLISHED = "cells not published (fewer than k people or a DP count ≤ 0; possibly none)"
+
+
 def _privacy_note(data: ReportData) -> str:
     if not data.privacy:
         return "Cells backed by fewer than k people are not published (left out, never zero)."
@@ -154,7 +157,7 @@ def render(
         "<h2>Privacy and suppressed cells</h2>",
         f'<p class="note">{html.escape(_privacy_note(data))}</p>',
         _table(
-            ("table", "rows", "suppressed", "cells not published (fewer than k people, possibly none)"),
+            ("table", "rows", "suppressed", _NOT_PUBLISHED),
             [(*row, data.unpublished.get(str(row[0]), "—")) for row in data.cells.rows],
         ),
     ]

@@ -102,7 +102,7 @@ def test_report_is_one_self_contained_page(tmp_path: Path, capsys: pytest.Captur
     assert "Store store-001" in text and "Europe/Berlin (as asked)" in text
     assert "not published: fewer than 5 people (possibly none)" in text  # the hatched gaps' legend names k
     # The release's count of public grid cells it left out, of the report's day only.
-    assert "cells not published (fewer than k people, possibly none)" in text
+    assert "cells not published (fewer than k people or a DP count ≤ 0; possibly none)" in text
     assert '<td class="n">123</td>' in text and '<td class="n">130</td>' not in text
 
 
