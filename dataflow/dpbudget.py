@@ -3,7 +3,9 @@ it is split across tables and granularities; how many cells one journey may touc
 
 The whole budget `epsilon` is spent once per store-day (one release per store-day and table, see
 `anonflow.dataflow.ledger`). Table shares and granularity shares each sum to 1; a table that publishes
-only some granularities (the heat map: hour and day) spends its whole share over those, pro rata. By
+only some granularities (the heat map: hour and day) spends its whole share over those, pro rata. A
+share of 0 leaves that table or granularity out of the DP release (e.g. `5m=0`: no five-minute rows,
+whose counts would be almost pure noise, and more budget for the hours). By
 sequential composition the releases of a store-day together cost at most `epsilon` per journey.
 """
 
@@ -58,9 +60,9 @@ def _check_split(split: dict[str, float], names: tuple[str, ...], what: str) -> 
     missing = [n for n in names if n not in split]
     if missing:
         raise ValueError(f"{what}: no share for {', '.join(missing)}")
-    bad = [f"{n}={v}" for n, v in split.items() if not (math.isfinite(v) and 0.0 < v <= 1.0)]
+    bad = [f"{n}={v}" for n, v in split.items() if not (math.isfinite(v) and 0.0 <= v <= 1.0)]
     if bad:
-        raise ValueError(f"{what}: shares must lie in (0, 1], got {', '.join(bad)}")
+        raise ValueError(f"{what}: shares must lie in [0, 1], got {', '.join(bad)}")
     total = sum(split.values())
     if abs(total - 1.0) > _SUM_TOLERANCE:
         raise ValueError(f"{what}: shares must sum to 1, got {total:g}")
@@ -110,9 +112,12 @@ class DpBudget(StrictModel):
         return self
 
     def epsilon_of(self, table: str, granularity: str, published: tuple[str, ...]) -> float:
-        """The epsilon one table spends on one granularity; `published`: the table's granularities."""
-        within = self.granularities[granularity] / sum(self.granularities[g] for g in published)
-        return self.epsilon * self.tables[table] * within
+        """The epsilon one table spends on one granularity; `published`: the table's granularities.
+        0: that table or granularity is not published in this mode (a share of 0)."""
+        of_table = sum(self.granularities[g] for g in published)
+        if of_table == 0.0:
+            return 0.0
+        return self.epsilon * self.tables[table] * self.granularities[granularity] / of_table
 
 
 def budget_from_options(

@@ -115,10 +115,12 @@ def dp_release(
                 off_vocabulary += 1
                 continue
             members[cell] = row[CONTRIBUTORS]
+        epsilon = budget.epsilon_of(table.name, granularity.value, published)
+        if epsilon == 0.0:  # a share of 0: this granularity is not published in this mode
+            continue
         max_cells = budget.max_cells[granularity.value]
         counts, cut = bounded_counts(members, keys, batch.contributors, max_cells)
         truncated += cut
-        epsilon = budget.epsilon_of(table.name, granularity.value, published)
         noisy = noise(counts, laplace_scale(max_cells, epsilon))
         empty = dict.fromkeys(c.name for c in table.columns if c.nullable)
         for key, value in zip(public, noisy, strict=True):

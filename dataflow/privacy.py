@@ -153,10 +153,13 @@ def _k_anonymous_sidecar(table: Table, config: PrivacyConfig) -> dict[str, Any]:
 
 def _dp_sidecar(table: Table, budget: DpBudget) -> dict[str, Any]:
     published = tuple(g.value for g in GRANULARITIES[table.name])
-    granularities = {}
+    granularities: dict[str, dict[str, Any]] = {}
     for granularity in published:
         epsilon = budget.epsilon_of(table.name, granularity, published)
         bound = budget.max_cells[granularity]
+        if epsilon == 0.0:
+            granularities[granularity] = {"epsilon": 0.0, "published": False}
+            continue
         scale = laplace_scale(bound, epsilon)
         granularities[granularity] = {
             "epsilon": epsilon,
@@ -164,6 +167,7 @@ def _dp_sidecar(table: Table, budget: DpBudget) -> dict[str, Any]:
             "l1_sensitivity": bound,
             "noise_scale": scale,
             "epsilon_proved_by_opendp": privacy_loss(bound, scale),
+            "published": True,
         }
     return {
         "mode": "differentially-private",
@@ -284,6 +288,10 @@ class _ProtectDoFn(beam.DoFn):
         if vocabulary is None:
             return batch
         counts = unpublished(batch.rows, self._table, vocabulary, batch.date)
+        if (budget := self._config.dp) is not None:  # granularities left out of the DP release entirely
+            name = self._table.name
+            published = tuple(g.value for g in GRANULARITIES[name])
+            counts = {g: n for g, n in counts.items() if budget.epsilon_of(name, g, published) > 0}
         return replace(batch, unpublished=tuple(sorted(counts.items())))
 
 

@@ -78,7 +78,11 @@ SPLIT = "footfall=0.5,dwell=0.1,demographics=0.2,flows=0.1,heatmap=0.1"
         ),
         ((1.0, "footfall=1", None, None), "no share for dwell, demographics, flows, heatmap"),
         ((1.0, SPLIT + ",door=0", None, None), "unknown door"),
-        ((1.0, None, "5m=0.5,1h=0.5,1d=0", None), "--dp_granularity_split: granularity split: shares must"),
+        ((1.0, None, "5m=0,1h=0.7,1d=0.3", None), None),  # no five-minute rows at all
+        (
+            (1.0, None, "5m=0.5,1h=0.6,1d=-0.1", None),
+            "--dp_granularity_split: granularity split: shares must",
+        ),
         ((1.0, None, "5m=half", None), "--dp_granularity_split: 'half' is not a number"),
         ((1.0, None, "5m:1", None), "--dp_granularity_split: '5m:1' is not name=value"),
         ((1.0, None, None, "5m=0,1h=1,1d=1"), "--dp_max_cells: max cells must lie in 1..10000"),
@@ -238,3 +242,12 @@ def test_a_dp_output_keeps_its_parameters(tmp_path: Path, then: PrivacyConfig, e
         return
     with pytest.raises(ValueError, match=error):
         check_sidecar(root, FOOTFALL, then)
+
+
+def test_a_share_of_zero_leaves_a_granularity_out() -> None:
+    budget = DpBudget(epsilon=10.0, granularities={"5m": 0.0, "1h": 0.7, "1d": 0.3})
+    released, _ = dp_release(_footfall_batch(), FOOTFALL, budget, VOCABULARY, SeededLaplace(4))
+    assert {r["granularity"] for r in released.rows} == {"1h", "1d"}
+    record = sidecar(FOOTFALL, PrivacyConfig(dp=budget))
+    assert record["granularities"]["5m"] == {"epsilon": 0.0, "published": False}
+    assert record["granularities"]["1h"]["epsilon"] == pytest.approx(10.0 * 0.5 * 0.7)
