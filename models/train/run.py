@@ -124,14 +124,14 @@ def train_demographics(
     trained_model = with_heads(with_params(features_model, tuned.params), heads)
     seconds = time.perf_counter() - started
     probabilities = _run(trained_model, data.images)
-    # Chosen on the validation people (the training people when there are none), never the held-out ones.
+    # Chosen on the validation people (the training people when there are none), never the held-out ones,
+    # on what the edge reads: each crop averaged with its mirror image (attribute_flip_average).
     chosen = val_rows if len(val_rows) else fit_rows
+    read = _run(trained_model, data.images[chosen], flip=True)
     abstention = choose_abstention(
-        probabilities[chosen, OUTPUT_LABELS.index("male")],
+        read[:, OUTPUT_LABELS.index("male")],
         data.labels[chosen, 0],
-        probabilities[chosen][:, [OUTPUT_LABELS.index(c) for c in AGE_COLUMNS]]
-        if "age_group" in heads.trained
-        else None,
+        read[:, [OUTPUT_LABELS.index(c) for c in AGE_COLUMNS]] if "age_group" in heads.trained else None,
         data.labels[chosen, 1],
         min_coverage,
     )
@@ -209,8 +209,14 @@ def train_demographics(
     )
 
 
-def _run(model: onnx.ModelProto, images: np.ndarray, output: str | None = None) -> np.ndarray:
-    """float32 [N, 7]: the exported graph's outputs on uint8 crops [N, 160, 80, 3], as the edge runs it."""
+def _run(
+    model: onnx.ModelProto, images: np.ndarray, output: str | None = None, *, flip: bool = False
+) -> np.ndarray:
+    """float32 [N, 7]: the exported graph's outputs on uint8 crops [N, 160, 80, 3], as the edge runs it
+    (flip: averaged with the outputs on the mirror images, as the chain reads by default)."""
+    if flip:
+        mirrored = np.ascontiguousarray(images[:, :, ::-1])
+        return (_run(model, images, output) + _run(model, mirrored, output)) / 2
     import onnxruntime as ort
 
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -231,20 +237,27 @@ def _compare(
     rows: np.ndarray,
     abstention: Abstention,
 ) -> dict[str, Any]:
-    """Held-out figures of the parent and the trained model, head-free and (when known) heads visible;
-    the parent at the edge's default thresholds, the trained model at its own (chosen on validation)."""
+    """Held-out figures of the parent and the trained model, head-free and (when known) heads visible,
+    each crop read with its mirror image as the chain does; the parent at the edge's default thresholds,
+    the trained model at its own (chosen on validation)."""
     if not len(rows):
         return {}
     parent = onnx.load(str(parent_file))
     truth = data.labels[rows]
     own = {"gender_margin": abstention.gender_margin, "age_min_probability": abstention.age_min_probability}
     out = {
-        "default head-free": measure(parent_labels, _run(parent, data.images[rows], "453"), truth),
-        "trained head-free": measure(OUTPUT_LABELS, _run(trained, data.images[rows]), truth, **own),
+        "default head-free": measure(parent_labels, _run(parent, data.images[rows], "453", flip=True), truth),
+        "trained head-free": measure(
+            OUTPUT_LABELS, _run(trained, data.images[rows], flip=True), truth, **own
+        ),
     }
     if whole is not None:
-        out["default heads visible"] = measure(parent_labels, _run(parent, whole[rows], "453"), truth)
-        out["trained heads visible"] = measure(OUTPUT_LABELS, _run(trained, whole[rows]), truth, **own)
+        out["default heads visible"] = measure(
+            parent_labels, _run(parent, whole[rows], "453", flip=True), truth
+        )
+        out["trained heads visible"] = measure(
+            OUTPUT_LABELS, _run(trained, whole[rows], flip=True), truth, **own
+        )
     return out
 
 
