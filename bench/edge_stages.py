@@ -9,9 +9,9 @@ sample videos for several setups, at 1 and 2 inference threads, and prints
   network), attribute network, track, entries (building them), serialise (JSON); and the whole time of
   skipped frames;
 - sustained FPS (frames / wall time of the whole loop, decode included), the share of frame time spent
-  outside the two networks (non-net) and in the chain's own stages (gate+crop to serialise), and p95
-  frame->entry latency (decode + chain + JSON of frames that emit
-  entries);
+  outside the two networks (non-net) and in the chain's own stages (gate+crop to serialise), p95
+  frame->entry latency (decode + chain + JSON of frames that emit entries), and what the head zones and
+  the face check cost together per frame (mean over every frame: the privacy stages' budget is 2 ms);
 - agreement with the reference (float model, input height 256, every frame) and, for detect-every-k,
   with the same setup detecting every frame: the boxes each run holds for every frame (the tracker's
   predictions on skipped frames) matched to the other run's boxes at IoU >= 0.5 (recall, precision,
@@ -274,7 +274,7 @@ def p(values: Sequence[float] | npt.NDArray[np.float64], q: float) -> float:
 def summary_table(runs: Sequence[Run]) -> list[str]:
     lines = [
         f"{'setup':<14} {'thr':>3} {'frames':>6} {'FPS':>6} {'ms p50':>7} {'ms p95':>7} "
-        f"{'non-net %':>9} {'chain %':>7} {'p95 frame->entry':>16} {'load 1m':>11}"
+        f"{'non-net %':>9} {'chain %':>7} {'p95 frame->entry':>16} {'heads+face':>10} {'load 1m':>11}"
     ]
     for run in runs:
         total = np.array(run.total_ms)
@@ -285,9 +285,16 @@ def summary_table(runs: Sequence[Run]) -> list[str]:
             f"{run.setup.label:<14} {run.threads:>3} {len(total):>6} {1000 * len(total) / total.sum():>6.1f} "
             f"{p(total, 50):>7.1f} {p(total, 95):>7.1f} {share:>9.1f} {chain:>7.1f} "
             f"{p(run.latency_ms, 95):>13.1f} ms "
+            f"{heads_and_face_ms(run):>7.2f} ms "
             f"{run.load[0]:>5.1f}-{run.load[1]:<5.1f}"
         )
     return lines
+
+
+def heads_and_face_ms(run: Run) -> float:
+    """Head zones plus face check, mean milliseconds per frame over every frame (skipped ones cost 0)."""
+    both = np.array(run.stage_ms["head_zones"]) + np.array(run.stage_ms["face_check"])
+    return float(both.mean()) if len(both) else float("nan")
 
 
 def stage_table(runs: Sequence[Run]) -> list[str]:
@@ -454,7 +461,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="with --ratio: alternated rounds (default 3)")
     parser.add_argument("--child", choices=("default", "bound"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    models = model_dir(args.model_dir)
+    try:
+        models = model_dir(args.model_dir)
+    except AnonflowError as error:
+        parser.error(str(error))
     if not args.video_dir or not Path(args.video_dir).is_dir():
         parser.error("no video directory: pass --video-dir or set ANONFLOW_VIDEO_DIR")
     videos = Path(args.video_dir)

@@ -37,8 +37,8 @@ CLIPS = (
 
 
 def run(video: Path, start: int, fps: float, *, frames: int, models: Path, threads: int) -> str:
-    # Every frame's tracks are read (attribute_every_s 0), so every croppable person's crop is checked.
-    config = CameraChainConfig(attribute_every_s=0.0, entry_interval_s=0.0)
+    # Every frame's tracks are read (no interval, no limit), so every croppable person's crop is checked.
+    config = CameraChainConfig(attribute_every_s=0.0, attribute_readings=0, entry_interval_s=0.0)
     chain = build_chain(
         config, store_id="bench", camera_id="cam", model_dir=models, threads=threads, keep_crops=True
     )
