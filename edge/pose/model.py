@@ -82,21 +82,24 @@ def choose_pose_model(name: str | None, model_dir: Path) -> ModelSpec:
     try:
         resolve(fast, model_dir)
         return fast
-    except ModelFileError as why:
-        with _fallbacks_lock:
-            first = model_dir not in _fallbacks_logged
-            _fallbacks_logged.add(model_dir)
-        if first:
-            log.warning(
-                "pose model: running the float %s, about 3x slower than %s (%s); a gateway makes the "
-                "int8 model at first start when `derived_model_dir` is set, a workstation with "
-                "`anonflow models quantize`",
-                fast.derived_from,
-                fast.name,
-                why,
-                extra={"event": "pose_model_float", "model_dir": str(model_dir)},
-            )
-    return default_model("pose")
+    except ModelFileError as error:
+        why = error
+    fallback = default_model("pose")
+    resolve(fallback, model_dir)  # a damaged float file is its own one-line error, before any log line
+    with _fallbacks_lock:
+        first = model_dir not in _fallbacks_logged
+        _fallbacks_logged.add(model_dir)
+    if first:
+        log.info(
+            "pose model: running the float %s, about 3x slower than %s (%s); a gateway makes the "
+            "int8 model at first start when `derived_model_dir` is set, a workstation with "
+            "`anonflow models quantize`",
+            fallback.name,
+            fast.name,
+            why,
+            extra={"event": "pose_model_float", "model_dir": str(model_dir)},
+        )
+    return fallback
 
 
 def load_pose_model(

@@ -77,7 +77,7 @@ def test_without_frames_the_float_model_runs_and_says_so_once(
 ) -> None:
     prepared = prepare(model_dir, tmp_path / "models", lambda: [], made_by="x")
     assert not prepared.int8 and prepared.reason == "no calibration frames"
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         chosen = [choose_pose_model(None, prepared.directory) for _ in range(3)]
     assert chosen == [spec(INT8.derived_from, "pose")] * 3
     said = [r for r in caplog.records if getattr(r, "event", None) == "pose_model_float"]
