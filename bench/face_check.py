@@ -44,10 +44,20 @@ CLIPS = (
 
 
 def run(
-    video: Path, start: int, fps: float, *, frames: int, models: Path, threads: int, kept: list[Crop]
+    video: Path,
+    start: int,
+    fps: float,
+    *,
+    frames: int,
+    models: Path,
+    threads: int,
+    kept: list[Crop],
+    face_check: FaceCheckConfig,
 ) -> str:
     # Every frame's tracks are read (no interval, no limit), so every croppable person's crop is checked.
-    config = CameraChainConfig(attribute_every_s=0.0, attribute_readings=0, entry_interval_s=0.0)
+    config = CameraChainConfig(
+        attribute_every_s=0.0, attribute_readings=0, entry_interval_s=0.0, face_check=face_check
+    )
     chain = build_chain(
         config, store_id="bench", camera_id="cam", model_dir=models, threads=threads, keep_crops=True
     )
@@ -121,6 +131,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--sizes-crops", type=int, default=40, help="crops the pasted faces go into (default 40)"
     )
+    parser.add_argument(
+        "--min-neighbors",
+        type=int,
+        default=FaceCheckConfig().min_neighbors,
+        help="the face check's face_check.min_neighbors (default: the setting's default)",
+    )
     args = parser.parse_args(argv)
     try:
         models = model_dir(args.model_dir)
@@ -131,13 +147,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{'video':<34} {'frames':>6} {'crops':>7} {'dropped':>7} {'false-drop':>9} "
             f"{'heads ms p50/p95':>13} {'face check ms p50/p95':>20}"
         )
+        face_check = FaceCheckConfig(min_neighbors=args.min_neighbors)
         kept: list[Crop] = []
         for name, start, fps in CLIPS:
             line = run(
-                videos / name, start, fps, frames=args.frames, models=models, threads=args.threads, kept=kept
+                videos / name,
+                start,
+                fps,
+                frames=args.frames,
+                models=models,
+                threads=args.threads,
+                kept=kept,
+                face_check=face_check,
             )
             print(line, flush=True)
-        for line in caught_by_size(kept[:: max(1, len(kept) // args.sizes_crops)], FaceCheckConfig()):
+        for line in caught_by_size(kept[:: max(1, len(kept) // args.sizes_crops)], face_check):
             print(line)
         print(f"load 1m {before:.1f} -> {os.getloadavg()[0]:.1f}")
     except AnonflowError as error:
