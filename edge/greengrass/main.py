@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, cast
 
-from anonflow.contract.errors import AnonflowError
+from anonflow.contract.errors import AnonflowError, InputError
 
 if TYPE_CHECKING:
     from anonflow.edge.runtime.gateway import Gateway
@@ -31,6 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help="gateway YAML (default: the component configuration)")
     args = parser.parse_args(argv)
 
+    from anonflow.edge.greengrass.secrets import SecretsClient, appearance_secret
     from anonflow.edge.greengrass.settings import gateway_settings
     from anonflow.edge.greengrass.updates import ConfigurationWatch, UpdatesClient
     from anonflow.edge.runtime import logs
@@ -44,7 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         logs.configure(config.log_level)
         watch = ConfigurationWatch(ipc, config) if ipc is not None else None
         while True:
-            gateway = Gateway(config)
+            secret = None
+            if config.appearance.secret_arn is not None:
+                if ipc is None:
+                    raise InputError("appearance.secret_arn is read over IPC: run as a Greengrass component")
+                secret = appearance_secret(cast(SecretsClient, ipc), config.appearance.secret_arn)
+            gateway = Gateway(config, appearance_secret=secret)
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, _stopper(gateway))
             if watch is not None:

@@ -151,6 +151,13 @@ class AppearanceConfig(StrictModel):
         "gateway of the store; provisioned like the device certificates, never sent anywhere. None: a "
         "random secret per process (groups still unlinkable, but not shared between the store's gateways).",
     )
+    secret_arn: str | None = Field(
+        None,
+        pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$",
+        description="Greengrass only: ARN of the store's appearance secret in AWS Secrets Manager, read at "
+        "start over IPC from aws.greengrass.SecretManager and kept in memory only (the infrastructure "
+        "makes one per store and sets this). Not together with `secret_file`.",
+    )
     time_zone: str = Field("UTC", description="IANA time zone of the store; days are cut at its midnight.")
 
     @field_validator("time_zone")
@@ -161,6 +168,12 @@ class AppearanceConfig(StrictModel):
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown IANA time zone {value!r}") from error
         return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AppearanceConfig:
+        if self.secret_file is not None and self.secret_arn is not None:
+            raise ValueError("set appearance.secret_file or appearance.secret_arn, not both")
+        return self
 
     def secret(self) -> bytes | None:
         """The secret's bytes (surrounding whitespace stripped); InputError if it is too short."""

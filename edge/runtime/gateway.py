@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from anonflow.contract import Entry
+from anonflow.contract.errors import InputError
 from anonflow.contract.topics import entries_topic, health_topic
 from anonflow.edge.runtime.backoff import Backoff
 from anonflow.edge.runtime.batch import line_of
@@ -54,16 +55,27 @@ class FrameProcessor(Protocol):
 ChainFactory = Callable[[CameraConfig], FrameProcessor]
 
 
-def model_chains(config: GatewayConfig, opener: Opener = open_capture) -> ChainFactory:
+def model_chains(
+    config: GatewayConfig, opener: Opener = open_capture, appearance_secret: bytes | None = None
+) -> ChainFactory:
     """Build each camera's chain from the manifest's verified model files (after making the int8 pose
-    model in `derived_model_dir` from the cameras' frames, the first time)."""
+    model in `derived_model_dir` from the cameras' frames, the first time).
+
+    appearance_secret: the store's secret as read from Secrets Manager (`appearance.secret_arn`, by the
+    Greengrass component); else `appearance.secret_file` is read.
+    """
     from anonflow.edge.chain import build_chain
     from anonflow.edge.modelfiles.registry import model_dir
 
+    if config.appearance.secret_arn is not None and appearance_secret is None:
+        raise InputError(
+            "appearance.secret_arn is read by the Greengrass component (aws.greengrass.SecretManager); "
+            "elsewhere set appearance.secret_file"
+        )
     directory = model_dir(config.model_dir)
     if config.derived_model_dir is not None:
         directory = derived_models(config, directory, opener)
-    secret = config.appearance.secret()
+    secret = appearance_secret if appearance_secret is not None else config.appearance.secret()
     if secret is None:
         log.warning(
             "appearance.secret_file is not set: appearance groups use a random key for this process, "
@@ -211,9 +223,11 @@ class Gateway:
         transport: Transport | None = None,
         opener: Opener = open_capture,
         clock: Callable[[], float] = time.time,
+        appearance_secret: bytes | None = None,
     ) -> None:
         self.config = config
         self._chains = chains
+        self._appearance_secret = appearance_secret
         self._transport = transport
         self._opener = opener
         self._clock = clock
@@ -251,7 +265,7 @@ class Gateway:
             self._transport = open_transport(
                 config.transport, store_id=config.store_id, gateway_id=config.gateway_id
             )
-        chains = self._chains or model_chains(config, self._opener)
+        chains = self._chains or model_chains(config, self._opener, self._appearance_secret)
         # Every model loads (and is verified) before any camera runs.
         built = [(camera, chains(camera)) for camera in config.cameras]
         self._sender = Sender(

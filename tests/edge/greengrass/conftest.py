@@ -13,12 +13,14 @@ from awsiot.greengrasscoreipc import model
 
 class FakeNucleus:
     """Stands in for `GreengrassCoreIPCClientV2`, because no Greengrass nucleus (and so no IPC socket)
-    exists in the test environment. It serves the component configuration and records every
-    PublishToIoTCore request, answering as the nucleus does, and plays configuration updates to the
-    component's subscription."""
+        exists in the test environment. It serves the component configuration and the secrets the secret
+    manager component would hold, records every
+        PublishToIoTCore request, answering as the nucleus does, and plays configuration updates to the
+        component's subscription."""
 
-    def __init__(self, configuration: dict[str, Any]) -> None:
+    def __init__(self, configuration: dict[str, Any], secrets: dict[str, str] | None = None) -> None:
         self.configuration = configuration
+        self.secrets = secrets or {}
         self.requests: list[dict[str, Any]] = []
         self.closed = False
         self.on_update: Any = None
@@ -40,6 +42,14 @@ class FakeNucleus:
         for key in key_path:
             value = value[key]
         return model.GetConfigurationResponse(component_name="dev.anonflow.Gateway", value=value)
+
+    def get_secret_value(self, *, secret_id: str) -> model.GetSecretValueResponse:
+        """As aws.greengrass.SecretManager answers: the secret it holds, or an error for any other."""
+        if secret_id not in self.secrets:
+            raise model.ResourceNotFoundError(message=f"secret {secret_id} not found")
+        return model.GetSecretValueResponse(
+            secret_id=secret_id, secret_value=model.SecretValue(secret_string=self.secrets[secret_id])
+        )
 
     def publish_to_iot_core_async(
         self, *, topic_name: str, qos: str, payload: bytes, content_type: str
