@@ -182,6 +182,13 @@ class GreengrassConfig(StrictModel):
     disk_spooler_version: SemVer | None = Field(
         None, description="Version of aws.greengrass.DiskSpooler deployed with the gateway component."
     )
+    secret_manager_version: SemVer | None = Field(
+        None,
+        description="Version of aws.greengrass.SecretManager. Set, each store gets its appearance secret in "
+        "AWS Secrets Manager (generated, never in a template or a deployment) and the store's gateways "
+        "read it at start over IPC (`gateway.appearance.secret_arn`). Empty: provision "
+        "`gateway.appearance.secret_file` on the gateways yourself.",
+    )
     spooler_max_bytes: int = Field(
         268_435_456,
         ge=1_048_576,

@@ -11,7 +11,7 @@ per gateway carries only that gateway's settings, under `gateway`.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Aws
@@ -19,6 +19,7 @@ from aws_cdk import aws_greengrassv2 as greengrass
 from constructs import Construct
 
 from anonflow.infra.config import GatewaySpec, StoreConfig
+from anonflow.infra.greengrass.appearance_secrets import GET_SECRET_VALUE, SECRET_MANAGER
 
 # The component configuration keys the gateway reads its settings from (edge.greengrass.settings).
 GATEWAY_KEY = "gateway"
@@ -32,35 +33,81 @@ NUCLEUS = "aws.greengrass.Nucleus"
 DISK_SPOOLER = "aws.greengrass.DiskSpooler"
 
 
-def _own_settings(store: StoreConfig, gateway: GatewaySpec) -> dict[str, Any]:
+def _own_settings(
+    store: StoreConfig, gateway: GatewaySpec, secrets: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     # The gateway id is the thing name, which the IoT policy binds its health topic to. The store's time
-    # zone cuts the days the appearance groups are keyed by; the secret file's path is a common setting
-    # (`gateway.appearance.secret_file`) and the secret itself never enters a deployment.
+    # zone cuts the days the appearance groups are keyed by. The secret itself never enters a deployment:
+    # either its ARN (read over IPC from the secret manager component) or a file path set in common.
+    appearance: dict[str, Any] = {"time_zone": store.time_zone}
+    if secrets:
+        appearance["secret_arn"] = secrets[store.store_id]
     return {
         "store_id": store.store_id,
         "gateway_id": gateway.thing_name,
         "cameras": gateway.cameras,
-        "appearance": {"time_zone": store.time_zone},
+        "appearance": appearance,
+    }
+
+
+def _secret_access(component_name: str, arns: Sequence[str]) -> dict[str, Any]:
+    """The gateway component's permission to ask the secret manager component for these secrets."""
+    return {
+        SECRET_MANAGER: {
+            f"{component_name}:secrets:1": {
+                "policyDescription": "Read the stores' appearance secrets, nothing else.",
+                "operations": [GET_SECRET_VALUE],
+                "resources": list(arns),
+            }
+        }
     }
 
 
 def gateway_configuration(
-    common: dict[str, Any], *, store: StoreConfig, gateway: GatewaySpec
+    common: dict[str, Any],
+    *,
+    store: StoreConfig,
+    gateway: GatewaySpec,
+    secrets: Mapping[str, str] | None = None,
+    component_name: str = "",
 ) -> dict[str, Any]:
     """The configuration merged into one gateway's component: the environment's common settings, with
-    this gateway's store, id, cameras and time zone under `gateway`."""
+    this gateway's store, id, cameras, time zone (and its store's secret ARN) under `gateway`."""
     shared = common.get(GATEWAY_KEY, {})
-    own = _own_settings(store, gateway)
+    own = _own_settings(store, gateway, secrets)
     own["appearance"] = {**shared.get("appearance", {}), **own["appearance"]}
     settings = {**shared, **own}
-    return {**common, GATEWAY_KEY: settings}
+    merged = {**common, GATEWAY_KEY: settings}
+    if secrets:
+        merged["accessControl"] = _secret_access(component_name, [secrets[store.store_id]])
+    return merged
 
 
-def group_configuration(common: dict[str, Any], *, stores: Sequence[StoreConfig]) -> dict[str, Any]:
+def group_configuration(
+    common: dict[str, Any],
+    *,
+    stores: Sequence[StoreConfig],
+    secrets: Mapping[str, str] | None = None,
+    component_name: str = "",
+) -> dict[str, Any]:
     """The configuration merged into the component on every gateway of the thing group: the common
     settings (shared `gateway` object included) and, under `gateways`, each gateway's own settings."""
-    gateways = {g.thing_name: _own_settings(s, g) for s in stores for g in s.gateways}
-    return {**common, GATEWAY_KEY: dict(common.get(GATEWAY_KEY, {})), GATEWAYS_KEY: gateways}
+    gateways = {g.thing_name: _own_settings(s, g, secrets) for s in stores for g in s.gateways}
+    merged = {**common, GATEWAY_KEY: dict(common.get(GATEWAY_KEY, {})), GATEWAYS_KEY: gateways}
+    if secrets:
+        merged["accessControl"] = _secret_access(component_name, list(secrets.values()))
+    return merged
+
+
+def secret_manager_component(version: str, arns: Sequence[str]) -> dict[str, Any]:
+    """aws.greengrass.SecretManager holding these secrets (it fetches them with the token exchange role)."""
+    configuration = {"cloudSecrets": [{"arn": arn} for arn in arns]}
+    return {
+        SECRET_MANAGER: {
+            "componentVersion": version,
+            "configurationUpdate": {"merge": json.dumps(configuration, sort_keys=True)},
+        }
+    }
 
 
 def _gateway_component(version: str, configuration: dict[str, Any]) -> dict[str, Any]:
@@ -131,11 +178,13 @@ class GroupDeployment(Construct):
         configuration: dict[str, Any],
         log_manager_version: str | None = None,
         spooler: dict[str, Any] | None = None,
+        secret_manager: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.target_arn = thing_group_arn
         components = {component_name: _gateway_component(component_version, configuration)}
         components.update(spooler or {})
+        components.update(secret_manager or {})
         if log_manager_version is not None:
             components[LOG_MANAGER] = _log_manager_component(log_manager_version, [component_name])
         self.deployment = greengrass.CfnDeployment(
@@ -163,11 +212,13 @@ class GatewayDeployment(Construct):
         component_version: str,
         configuration: dict[str, Any],
         spooler: dict[str, Any] | None = None,
+        secret_manager: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.target_arn = f"arn:{Aws.PARTITION}:iot:{Aws.REGION}:{Aws.ACCOUNT_ID}:thing/{thing_name}"
         components = {component_name: _gateway_component(component_version, configuration)}
         components.update(spooler or {})
+        components.update(secret_manager or {})
         self.deployment = greengrass.CfnDeployment(
             self,
             "Deployment",

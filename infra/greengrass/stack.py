@@ -11,6 +11,7 @@ from constructs import Construct
 from anonflow.infra.config import EnvironmentConfig, GreengrassConfig
 from anonflow.infra.data import layout
 from anonflow.infra.data.stack import DataStack
+from anonflow.infra.greengrass.appearance_secrets import AppearanceSecrets
 from anonflow.infra.greengrass.deployment import (
     FleetLogsDeployment,
     GatewayDeployment,
@@ -18,6 +19,7 @@ from anonflow.infra.greengrass.deployment import (
     disk_spooler_components,
     gateway_configuration,
     group_configuration,
+    secret_manager_component,
 )
 from anonflow.infra.greengrass.edge_lambda import EdgeLambdaComponent
 from anonflow.infra.greengrass.gateway_component import GatewayComponent
@@ -71,6 +73,21 @@ class EdgeStack(Stack):
             if settings.packaging == "lambda":
                 deployed_name, deployed_version = edge_lambda.component_name, edge_lambda.component_version
 
+        self.appearance_secrets: AppearanceSecrets | None = None
+        secrets: dict[str, str] | None = None
+        secret_manager: dict[str, Any] | None = None
+        if settings.secret_manager_version is not None:
+            self.appearance_secrets = AppearanceSecrets(
+                self,
+                "AppearanceSecrets",
+                prefix=config.prefix,
+                stores=config.stores,
+                token_exchange_role=fleet.token_exchange.role,
+            )
+            secrets = self.appearance_secrets.arns
+            secret_manager = secret_manager_component(settings.secret_manager_version, list(secrets.values()))
+        self._secrets = secrets
+
         self.deployments: list[GroupDeployment | GatewayDeployment] = []
         if settings.deployment_target == "group":
             self.deployments.append(
@@ -81,9 +98,15 @@ class EdgeStack(Stack):
                     thing_group_arn=fleet.fleet.group_arn,
                     component_name=deployed_name,
                     component_version=deployed_version,
-                    configuration=group_configuration(settings.configuration, stores=config.stores),
+                    configuration=group_configuration(
+                        settings.configuration,
+                        stores=config.stores,
+                        secrets=secrets,
+                        component_name=deployed_name,
+                    ),
                     log_manager_version=settings.log_manager_version,
                     spooler=_spooler(settings),
+                    secret_manager=secret_manager,
                 )
             )
         else:
@@ -112,9 +135,19 @@ class EdgeStack(Stack):
                         component_name=component_name,
                         component_version=version,
                         configuration=gateway_configuration(
-                            config.greengrass.configuration, store=store, gateway=gateway
+                            config.greengrass.configuration,
+                            store=store,
+                            gateway=gateway,
+                            secrets=self._secrets,
+                            component_name=component_name,
                         ),
                         spooler=_spooler(config.greengrass),
+                        # Each gateway's secret manager holds its own store's secret only.
+                        secret_manager=secret_manager_component(
+                            config.greengrass.secret_manager_version, [self._secrets[store.store_id]]
+                        )
+                        if self._secrets and config.greengrass.secret_manager_version
+                        else None,
                     )
                 )
 
