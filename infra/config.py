@@ -184,10 +184,11 @@ class GreengrassConfig(StrictModel):
     )
     secret_manager_version: SemVer | None = Field(
         None,
-        description="Version of aws.greengrass.SecretManager. Set, each store gets its appearance secret in "
-        "AWS Secrets Manager (generated, never in a template or a deployment) and the store's gateways "
-        "read it at start over IPC (`gateway.appearance.secret_arn`). Empty: provision "
-        "`gateway.appearance.secret_file` on the gateways yourself.",
+        description="Version of aws.greengrass.SecretManager. Set: each store gets its appearance secret in "
+        "AWS Secrets Manager (random, 64 characters, its own KMS key), deployed to that store's gateways "
+        "by the secret manager component and read over IPC, so every gateway of a store keys appearance "
+        "groups alike. Empty: no secret is provisioned; set `gateway.appearance.secret_file` on each "
+        "device by hand, or each gateway process keys groups with a random key of its own.",
     )
     spooler_max_bytes: int = Field(
         268_435_456,

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, cast
 
-from anonflow.contract.errors import AnonflowError, InputError
+from anonflow.contract.errors import AnonflowError
 
 if TYPE_CHECKING:
     from anonflow.edge.runtime.gateway import Gateway
@@ -31,8 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help="gateway YAML (default: the component configuration)")
     args = parser.parse_args(argv)
 
-    from anonflow.edge.greengrass.secrets import SecretsClient, appearance_secret
     from anonflow.edge.greengrass.settings import gateway_settings
+    from anonflow.edge.greengrass.store_secret import SecretClient, nucleus_secrets
     from anonflow.edge.greengrass.updates import ConfigurationWatch, UpdatesClient
     from anonflow.edge.runtime import logs
     from anonflow.edge.runtime.gateway import Gateway
@@ -44,13 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = gateway_settings(args.config, ipc)
         logs.configure(config.log_level)
         watch = ConfigurationWatch(ipc, config) if ipc is not None else None
+        # The store's appearance secret, when the settings name its ARN, comes from the nucleus.
+        read_secret = nucleus_secrets(cast(SecretClient, ipc)) if ipc is not None else None
         while True:
-            secret = None
-            if config.appearance.secret_arn is not None:
-                if ipc is None:
-                    raise InputError("appearance.secret_arn is read over IPC: run as a Greengrass component")
-                secret = appearance_secret(cast(SecretsClient, ipc), config.appearance.secret_arn)
-            gateway = Gateway(config, appearance_secret=secret)
+            gateway = Gateway(config, read_secret=read_secret)
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, _stopper(gateway))
             if watch is not None:

@@ -21,12 +21,11 @@ import numpy as np
 import numpy.typing as npt
 
 from anonflow.contract import Entry
-from anonflow.contract.errors import InputError
 from anonflow.contract.topics import entries_topic, health_topic
 from anonflow.edge.runtime.backoff import Backoff
 from anonflow.edge.runtime.batch import line_of
 from anonflow.edge.runtime.camera import CameraSource, Opener, open_capture
-from anonflow.edge.runtime.config import CameraConfig, GatewayConfig
+from anonflow.edge.runtime.config import CameraConfig, GatewayConfig, SecretReader
 from anonflow.edge.runtime.health import AnalysisStats, camera_health, health_message
 from anonflow.edge.runtime.sender import Sender
 from anonflow.edge.runtime.spool import Spool
@@ -56,29 +55,21 @@ ChainFactory = Callable[[CameraConfig], FrameProcessor]
 
 
 def model_chains(
-    config: GatewayConfig, opener: Opener = open_capture, appearance_secret: bytes | None = None
+    config: GatewayConfig, opener: Opener = open_capture, read_secret: SecretReader | None = None
 ) -> ChainFactory:
     """Build each camera's chain from the manifest's verified model files (after making the int8 pose
-    model in `derived_model_dir` from the cameras' frames, the first time).
-
-    appearance_secret: the store's secret as read from Secrets Manager (`appearance.secret_arn`, by the
-    Greengrass component); else `appearance.secret_file` is read.
-    """
+    model in `derived_model_dir` from the cameras' frames, the first time); the appearance secret comes
+    from its file or, for `secret_arn`, from `read_secret`."""
     from anonflow.edge.chain import build_chain
     from anonflow.edge.modelfiles.registry import model_dir
 
-    if config.appearance.secret_arn is not None and appearance_secret is None:
-        raise InputError(
-            "appearance.secret_arn is read by the Greengrass component (aws.greengrass.SecretManager); "
-            "elsewhere set appearance.secret_file"
-        )
     directory = model_dir(config.model_dir)
     if config.derived_model_dir is not None:
         directory = derived_models(config, directory, opener)
-    secret = appearance_secret if appearance_secret is not None else config.appearance.secret()
+    secret = config.appearance.secret(read_secret)
     if secret is None:
         log.warning(
-            "appearance.secret_file is not set: appearance groups use a random key for this process, "
+            "no appearance secret is set: appearance groups use a random key for this process, "
             "so the store's gateways do not group alike",
             extra={"event": "appearance_secret_missing"},
         )
@@ -223,11 +214,11 @@ class Gateway:
         transport: Transport | None = None,
         opener: Opener = open_capture,
         clock: Callable[[], float] = time.time,
-        appearance_secret: bytes | None = None,
+        read_secret: SecretReader | None = None,
     ) -> None:
         self.config = config
         self._chains = chains
-        self._appearance_secret = appearance_secret
+        self._read_secret = read_secret
         self._transport = transport
         self._opener = opener
         self._clock = clock
@@ -265,7 +256,7 @@ class Gateway:
             self._transport = open_transport(
                 config.transport, store_id=config.store_id, gateway_id=config.gateway_id
             )
-        chains = self._chains or model_chains(config, self._opener, self._appearance_secret)
+        chains = self._chains or model_chains(config, self._opener, self._read_secret)
         # Every model loads (and is verified) before any camera runs.
         built = [(camera, chains(camera)) for camera in config.cameras]
         self._sender = Sender(

@@ -11,7 +11,6 @@ from constructs import Construct
 from anonflow.infra.config import EnvironmentConfig, GreengrassConfig
 from anonflow.infra.data import layout
 from anonflow.infra.data.stack import DataStack
-from anonflow.infra.greengrass.appearance_secrets import AppearanceSecrets
 from anonflow.infra.greengrass.deployment import (
     FleetLogsDeployment,
     GatewayDeployment,
@@ -73,21 +72,8 @@ class EdgeStack(Stack):
             if settings.packaging == "lambda":
                 deployed_name, deployed_version = edge_lambda.component_name, edge_lambda.component_version
 
-        self.appearance_secrets: AppearanceSecrets | None = None
-        secrets: dict[str, str] | None = None
-        secret_manager: dict[str, Any] | None = None
-        if settings.secret_manager_version is not None:
-            self.appearance_secrets = AppearanceSecrets(
-                self,
-                "AppearanceSecrets",
-                prefix=config.prefix,
-                stores=config.stores,
-                token_exchange_role=fleet.token_exchange.role,
-            )
-            secrets = self.appearance_secrets.arns
-            secret_manager = secret_manager_component(settings.secret_manager_version, list(secrets.values()))
-        self._secrets = secrets
-
+        # Each store's appearance secret (FleetStack), when the environment deploys the secret manager.
+        secret_arns = fleet.store_secrets.arns if fleet.store_secrets is not None else {}
         self.deployments: list[GroupDeployment | GatewayDeployment] = []
         if settings.deployment_target == "group":
             self.deployments.append(
@@ -101,16 +87,15 @@ class EdgeStack(Stack):
                     configuration=group_configuration(
                         settings.configuration,
                         stores=config.stores,
-                        secrets=secrets,
                         component_name=deployed_name,
+                        secret_arns=secret_arns,
                     ),
                     log_manager_version=settings.log_manager_version,
-                    spooler=_spooler(settings),
-                    secret_manager=secret_manager,
+                    platform=_platform(settings, list(secret_arns.values())),
                 )
             )
         else:
-            self._deploy_per_gateway(config, deployed_name, deployed_version)
+            self._deploy_per_gateway(config, deployed_name, deployed_version, secret_arns)
             if settings.log_manager_version is not None:
                 FleetLogsDeployment(
                     self,
@@ -123,8 +108,11 @@ class EdgeStack(Stack):
         self.add_stack_dependency(fleet)
         self._accept_helper_findings()
 
-    def _deploy_per_gateway(self, config: EnvironmentConfig, component_name: str, version: str) -> None:
+    def _deploy_per_gateway(
+        self, config: EnvironmentConfig, component_name: str, version: str, secret_arns: dict[str, str]
+    ) -> None:
         for store in config.stores:
+            own_secret = [secret_arns[store.store_id]] if store.store_id in secret_arns else []
             for gateway in store.gateways:
                 self.deployments.append(
                     GatewayDeployment(
@@ -138,16 +126,10 @@ class EdgeStack(Stack):
                             config.greengrass.configuration,
                             store=store,
                             gateway=gateway,
-                            secrets=self._secrets,
                             component_name=component_name,
+                            secret_arns=secret_arns,
                         ),
-                        spooler=_spooler(config.greengrass),
-                        # Each gateway's secret manager holds its own store's secret only.
-                        secret_manager=secret_manager_component(
-                            config.greengrass.secret_manager_version, [self._secrets[store.store_id]]
-                        )
-                        if self._secrets and config.greengrass.secret_manager_version
-                        else None,
+                        platform=_platform(config.greengrass, own_secret),
                     )
                 )
 
@@ -159,11 +141,18 @@ class EdgeStack(Stack):
                 accept_lint_warning(node, "W3005", CDK_ROLE_DEPENDENCY)
 
 
-def _spooler(settings: GreengrassConfig) -> dict[str, Any] | None:
-    if settings.nucleus_version is None or settings.disk_spooler_version is None:
-        return None
-    return disk_spooler_components(
-        nucleus_version=settings.nucleus_version,
-        disk_spooler_version=settings.disk_spooler_version,
-        max_bytes=settings.spooler_max_bytes,
-    )
+def _platform(settings: GreengrassConfig, secret_arns: list[str]) -> dict[str, Any]:
+    """AWS components deployed beside the gateway: the disk spooler, and the secret manager holding the
+    deployment's store secrets."""
+    components: dict[str, Any] = {}
+    if settings.nucleus_version is not None and settings.disk_spooler_version is not None:
+        components.update(
+            disk_spooler_components(
+                nucleus_version=settings.nucleus_version,
+                disk_spooler_version=settings.disk_spooler_version,
+                max_bytes=settings.spooler_max_bytes,
+            )
+        )
+    if settings.secret_manager_version is not None and secret_arns:
+        components.update(secret_manager_component(settings.secret_manager_version, secret_arns))
+    return components
