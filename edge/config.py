@@ -115,10 +115,13 @@ class FaceCheckConfig(StrictModel):
         "(each step costs about 4x).",
     )
     min_neighbors: int = Field(
-        4,
+        3,
         ge=2,
         le=10,
-        description="Overlapping detections a face needs (lower finds more faces and drops more crops).",
+        description="Overlapping detections a face needs (lower finds more faces and drops more crops). "
+        "Measured (bench/face_check.py): 3 catches a face pasted into a crop at 32 / 40 / 50 px wide in "
+        "51 / 72 / 85 % of crops against 23 / 49 / 70 % at 4, with no false drop on the sample videos "
+        "either way, at the same cost.",
     )
     scale_step: float = Field(
         1.15, ge=1.05, le=1.5, description="Step between the detector's scales (smaller is finer, slower)."

@@ -2,16 +2,19 @@
 
 The network emits, at stride 8, 19 heatmaps (18 OpenPose points + background) and 38 part-affinity field
 channels. Decoding finds heatmap peaks, scores every candidate limb by the line integral of its field,
-matches limbs greedily and merges them into people. Face points are never searched: only the neck and
-the twelve body points have their heatmaps read, and only the twelve body limbs, which run from the
-neck outwards, are scored. The neck joins a person's parts and is kept only as head evidence, which
-places the person's head zone inside the edge and is never emitted.
+matches limbs greedily and merges them into people: the neck and the twelve body points, by the twelve
+body limbs, which run from the neck outwards. Then, for head zones only, each person's face points
+(nose, eyes, ears) are attached outwards from the neck along the network's head limbs (neck-nose,
+nose-eyes, eyes-ears, and shoulder-ear for a head seen from behind), matched the same way. The neck and
+the face points are head evidence: they place the person's head zone inside the edge (edge.heads), never
+join the body points, and are never emitted or stored.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Final
 
 import cv2
 import numpy as np
@@ -35,7 +38,7 @@ NECK = 1
 _NECK_COLUMN = HEAD_POINTS.index("neck")
 # OpenPose-18 index of each BODY_POINTS column (l/r shoulder, elbow, wrist, hip, knee, ankle).
 BODY_FROM_OPENPOSE: tuple[int, ...] = (5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10)
-# Neck plus the body points: the only heatmaps ever searched (nose 0, eyes 14-15, ears 16-17 are not).
+# Neck plus the body points: the heatmaps the people are grouped from (the face parts come after).
 SEARCHED_PARTS: tuple[int, ...] = (NECK, *sorted(BODY_FROM_OPENPOSE))
 # (from part, to part, PAF x channel; y channel = x + 1), ordered from the neck outwards so every
 # limb's first part is already placed in a person when the limb is matched.
@@ -458,6 +461,11 @@ class OpenPoseDecoder:
         head_scores[:, _NECK_COLUMN] = np.where(
             has_neck, np.clip(peaks.score[np.where(has_neck, neck, 0)], 0, 1), 0
         )
+        face_xy, face_score = face_points(people, peaks, heatmaps, pafs, self.peak_threshold)
+        for part, column in FACE_COLUMNS.items():
+            seen = face_score[:, part] > 0
+            head_points[seen, column] = self._to_frame(face_xy[seen, part], context)
+            head_scores[:, column] = np.clip(face_score[:, part], 0, 1)
         return Poses(points, scores, head_points, head_scores)
 
     @staticmethod
@@ -495,3 +503,69 @@ class OpenPoseDecoder:
 
 def _round_up(n: int) -> int:
     return -(-n // STRIDE) * STRIDE
+
+
+# -- head evidence: the face heatmaps, read only to place head zones --------------------------------
+
+NOSE, R_EYE, L_EYE, R_EAR, L_EAR = 0, 14, 15, 16, 17
+R_SHOULDER, L_SHOULDER = 2, 5
+FACE_PARTS: Final = (NOSE, R_EYE, L_EYE, R_EAR, L_EAR)
+# (from part, to part, PAF x channel; y is the next), from the neck outwards so each limb's first part
+# is placed before the limb is matched.
+HEAD_LIMBS: Final = (
+    (NECK, NOSE, 28),
+    (NOSE, R_EYE, 30),
+    (NOSE, L_EYE, 32),
+    (R_EYE, R_EAR, 34),
+    (L_EYE, L_EAR, 36),
+    (R_SHOULDER, R_EAR, 18),
+    (L_SHOULDER, L_EAR, 26),
+)
+# Column of each OpenPose face part in `HEAD_POINTS`.
+FACE_COLUMNS: Final = {
+    NOSE: HEAD_POINTS.index("nose"),
+    L_EYE: HEAD_POINTS.index("left_eye"),
+    R_EYE: HEAD_POINTS.index("right_eye"),
+    L_EAR: HEAD_POINTS.index("left_ear"),
+    R_EAR: HEAD_POINTS.index("right_ear"),
+}
+
+
+def face_points(
+    people: npt.NDArray[np.intp],
+    body: Peaks,
+    heatmaps: npt.NDArray[np.float32],
+    pafs: npt.NDArray[np.float32],
+    threshold: float,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Grid (x, y) float32 [N, 18, 2] and score float32 [N, 18] of each person's face parts (0 = none).
+
+    people: int [N, 18], each person's peak index per OpenPose part in `body` (-1 if absent); heatmaps,
+    pafs: the network's outputs for one frame, [19, H, W] and [38, H, W]. Only the face parts' entries
+    are filled; the body parts are read from `people` for the limbs that start on them.
+    """
+    n = len(people)
+    xy = np.zeros((n, people.shape[1], 2), np.float32)
+    score = np.zeros((n, people.shape[1]), np.float32)
+    placed = np.zeros((n, people.shape[1]), bool)
+    for part in (NECK, R_SHOULDER, L_SHOULDER):
+        has = people[:, part] >= 0
+        xy[has, part] = body.xy[people[has, part]]
+        placed[has, part] = True
+    face = find_peaks(heatmaps, FACE_PARTS, threshold)
+    for start, end, channel in HEAD_LIMBS:
+        owners = np.flatnonzero(placed[:, start] & ~placed[:, end])
+        candidates = np.flatnonzero(face.part == end)
+        if not owners.size or not candidates.size:
+            continue
+        limb, valid = limb_scores(xy[owners, start], face.xy[candidates], pafs[channel], pafs[channel + 1])
+        rows, cols, _ = match_greedy(limb, valid)
+        # A face part found for one person is not offered to another by a later limb.
+        taken = candidates[cols]
+        xy[owners[rows], end] = face.xy[taken]
+        score[owners[rows], end] = face.score[taken]
+        placed[owners[rows], end] = True
+        face = Peaks(
+            np.delete(face.part, taken), np.delete(face.xy, taken, axis=0), np.delete(face.score, taken)
+        )
+    return xy, score
