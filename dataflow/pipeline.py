@@ -7,7 +7,8 @@ read payloads (files | Kinesis | Pub/Sub)
   -> summarise tracks (combined before the shuffle)
   -> re-connect tracks into journeys per store-day
   -> footfall | dwell | demographics | flows | heatmap  (5 min, hour, day windows in local time)
-  -> k-suppression and optional noise -> Parquet per store and local date (+ DuckDB views locally)
+  -> k-anonymous or differentially private release
+  -> Parquet per store and local date (+ DuckDB views locally)
 """
 
 from __future__ import annotations
@@ -35,8 +36,11 @@ from anonflow.dataflow.aggregate.flows import Flows
 from anonflow.dataflow.aggregate.footfall import Footfall
 from anonflow.dataflow.aggregate.heatmap import Heatmap
 from anonflow.dataflow.deadletter import DEAD_LETTER_TAG
+from anonflow.dataflow.dpbudget import budget_from_options
+from anonflow.dataflow.ledger import ReleaseLedger
 from anonflow.dataflow.options import JobConfig
-from anonflow.dataflow.privacy import PrivacyConfig, ProtectCells, write_sidecar
+from anonflow.dataflow.partitions import public_vocabularies, vocabularies
+from anonflow.dataflow.privacy import PrivacyConfig, ProtectCells, check_sidecar, write_sidecar
 from anonflow.dataflow.reconnect.transforms import Reconnect
 from anonflow.dataflow.sinks.cloudwatch import PublishCount
 from anonflow.dataflow.sinks.duckdb_views import write_operator_views, write_views
@@ -76,13 +80,18 @@ def _is_local(path: str) -> bool:
 
 
 def _prepare_output(output: str, privacy: PrivacyConfig) -> None:
-    if _is_local(output):
-        Path(output).mkdir(parents=True, exist_ok=True)
+    roots = {table.name: FileSystems.join(output.rstrip("/"), table.name) for table, _ in AGGREGATES}
+    for table, _ in AGGREGATES:
+        check_sidecar(roots[table.name], table, privacy)
+    # A DP release stays once made (see anonflow.dataflow.ledger): a re-run must not delete it.
+    if _is_local(output) and privacy.dp is None:
         # A run owns its local output's tables: stale partitions from an earlier run would double-count.
         for table in ALL_TABLES:
             shutil.rmtree(Path(output) / table.name, ignore_errors=True)
+    if _is_local(output):
+        Path(output).mkdir(parents=True, exist_ok=True)
     for table, _ in AGGREGATES:
-        write_sidecar(FileSystems.join(output.rstrip("/"), table.name), table, privacy)
+        write_sidecar(roots[table.name], table, privacy)
 
 
 def _source(config: JobConfig, files: list[str], region: str | None) -> beam.PTransform:
@@ -131,15 +140,23 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
     region = config.kinesis_region or options.view_as(S3Options).s3_region_name
     operators = config.operators_output
     try:
+        budget = budget_from_options(
+            config.dp_epsilon, config.dp_table_split, config.dp_granularity_split, config.dp_max_cells
+        )
+        grid = config.heatmap_grid
+        publics = vocabularies(stores, grid) if budget is not None else public_vocabularies(stores, grid)
         privacy = PrivacyConfig.from_environment(
             k=config.k_anonymity,
             dwell_min_support=max(config.dwell_min_support, config.k_anonymity),
-            epsilon=config.dp_epsilon,
-            mechanism=config.dp_mechanism,
+            dp=budget,
         )
     except ValueError as error:
         raise InputError(str(error)) from None
-    _prepare_output(config.output, privacy)
+    ledger = ReleaseLedger(config.output) if budget is not None else None
+    try:
+        _prepare_output(config.output, privacy)
+    except ValueError as error:  # a DP release in place under other parameters
+        raise InputError(str(error)) from None
 
     window = _event_window(config, streaming)
 
@@ -182,7 +199,7 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
             _ = (
                 days
                 | name >> aggregate()
-                | f"Protect{name}" >> ProtectCells(table, privacy)
+                | f"Protect{name}" >> ProtectCells(table, privacy, vocabularies=publics, ledger=ledger)
                 | f"Write{name}" >> WriteTable(config.output, table, replace_all=not streaming)
             )
         dead = rejected | "AllRejects" >> beam.Flatten()
