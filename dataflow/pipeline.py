@@ -3,9 +3,8 @@
 read payloads (files | Kinesis | Pub/Sub)
   -> parse and validate: contract, topic's store, event-time window (dead-letter: operators' location)
   -> window by store-local day (event time, allowed lateness, accumulating panes)
-  -> drop repeated entry ids (whatever their track)
-  -> summarise tracks (combined before the shuffle)
-  -> re-connect tracks into journeys per store-day
+  -> summarise tracks (combined before the shuffle; a repeated entry id counted once per track)
+  -> per store-day: an entry id held by several tracks counted once, tracks re-connected into journeys
   -> footfall | dwell | demographics | flows | heatmap  (5 min, hour, day windows in local time)
   -> k-suppression and optional noise -> Parquet per store and local date (+ DuckDB views locally)
 """
@@ -44,7 +43,6 @@ from anonflow.dataflow.sinks.parquet import WriteDeadLetters, WriteTable
 from anonflow.dataflow.stores import DEFAULT_TIME_ZONE, StoresConfig, load_stores
 from anonflow.dataflow.timewindow import EventTimeWindow
 from anonflow.dataflow.transforms.counts import CountStoreDays
-from anonflow.dataflow.transforms.dedupe import DropRepeatedEntries
 from anonflow.dataflow.transforms.late import DeadLetterTooLate
 from anonflow.dataflow.transforms.parse import ParseEntries
 from anonflow.dataflow.transforms.read import ReadEntryFiles, ReadLimits, entry_files
@@ -172,7 +170,6 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
                 allowed_lateness_s=config.allowed_lateness_s,
                 early_firing_s=config.early_firing_s,
             )
-            | "Once" >> DropRepeatedEntries()
             | "Tracks" >> SummariseTracks(config.heatmap_grid)
             | "Reconnect" >> Reconnect(stores)
         )
