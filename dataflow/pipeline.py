@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,9 +23,9 @@ from typing import Final
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, S3Options, SetupOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, StandardOptions
 
-from anonflow.contract.errors import InputError
+from anonflow.contract.errors import AnonflowError
 from anonflow.contract.metrics import DEAD_LETTERS, ENTRIES_READ
 from anonflow.contract.tables import ALL_TABLES, DEMOGRAPHICS, DWELL, FLOWS, FOOTFALL, HEATMAP, Table
 from anonflow.dataflow.aggregate.base import AggregateTable
@@ -35,17 +36,18 @@ from anonflow.dataflow.aggregate.footfall import Footfall
 from anonflow.dataflow.aggregate.heatmap import Heatmap
 from anonflow.dataflow.deadletter import DEAD_LETTER_TAG
 from anonflow.dataflow.options import JobConfig
+from anonflow.dataflow.preflight import preflight
 from anonflow.dataflow.privacy import PrivacyConfig, ProtectCells, write_sidecar
 from anonflow.dataflow.reconnect.transforms import Reconnect
 from anonflow.dataflow.sinks.cloudwatch import PublishCount
 from anonflow.dataflow.sinks.duckdb_views import write_operator_views, write_views
 from anonflow.dataflow.sinks.parquet import WriteDeadLetters, WriteTable
-from anonflow.dataflow.stores import DEFAULT_TIME_ZONE, StoresConfig, load_stores
+from anonflow.dataflow.stores import DEFAULT_TIME_ZONE
 from anonflow.dataflow.timewindow import EventTimeWindow
 from anonflow.dataflow.transforms.counts import CountStoreDays
 from anonflow.dataflow.transforms.late import DeadLetterTooLate
 from anonflow.dataflow.transforms.parse import ParseEntries
-from anonflow.dataflow.transforms.read import ReadEntryFiles, ReadLimits, entry_files
+from anonflow.dataflow.transforms.read import ReadEntryFiles, ReadLimits
 from anonflow.dataflow.transforms.storedays import WindowStoreDays
 from anonflow.dataflow.transforms.tracks import SummariseTracks
 
@@ -119,24 +121,12 @@ def _counters(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
 def run(argv: Sequence[str] | None = None) -> JobResult:
     options = PipelineOptions(argv)
     options.view_as(SetupOptions).save_main_session = False
-    config = JobConfig.from_options(options)
-    FileSystems.set_options(options)  # S3 endpoint and keys, before any file is listed
     streaming = bool(options.view_as(StandardOptions).streaming)
-    stores: StoresConfig | None = load_stores(config.stores) if config.stores else None
-    files = entry_files(config.input) if config.source == "files" else []
-    if config.source == "files" and not files:
-        raise InputError(f"input {config.input} holds no entry files")
-    region = config.kinesis_region or options.view_as(S3Options).s3_region_name
+    # Everything the job needs is checked before any work: a bad deployment fails in one line.
+    ready = preflight(options)
+    config, stores, files, privacy = ready.config, ready.stores, list(ready.files), ready.privacy
+    region = ready.region
     operators = config.operators_output
-    try:
-        privacy = PrivacyConfig.from_environment(
-            k=config.k_anonymity,
-            dwell_min_support=max(config.dwell_min_support, config.k_anonymity),
-            epsilon=config.dp_epsilon,
-            mechanism=config.dp_mechanism,
-        )
-    except ValueError as error:
-        raise InputError(str(error)) from None
     _prepare_output(config.output, privacy)
 
     window = _event_window(config, streaming)
@@ -202,6 +192,16 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
     return JobResult(files=len(files), counters=_counters(pipeline.result), output=config.output)
 
 
-if __name__ == "__main__":
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m anonflow.dataflow.pipeline ARGS`: exit 2 with one line on an expected problem."""
     logging.basicConfig(level=logging.INFO)
-    print(run())
+    try:
+        print(run(argv))
+    except AnonflowError as error:
+        print(f"anonflow.dataflow.pipeline: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
