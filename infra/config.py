@@ -182,6 +182,14 @@ class GreengrassConfig(StrictModel):
     disk_spooler_version: SemVer | None = Field(
         None, description="Version of aws.greengrass.DiskSpooler deployed with the gateway component."
     )
+    secret_manager_version: SemVer | None = Field(
+        None,
+        description="Version of aws.greengrass.SecretManager. Set: each store gets its appearance secret in "
+        "AWS Secrets Manager (random, 64 characters, its own KMS key), deployed to that store's gateways "
+        "by the secret manager component and read over IPC, so every gateway of a store keys appearance "
+        "groups alike. Empty: no secret is provisioned; set `gateway.appearance.secret_file` on each "
+        "device by hand, or each gateway process keys groups with a random key of its own.",
+    )
     spooler_max_bytes: int = Field(
         268_435_456,
         ge=1_048_576,

@@ -69,12 +69,14 @@ def run(args: argparse.Namespace) -> int:
     from anonflow.edge.analyze import analyze_video
     from anonflow.edge.chain import build_chain
     from anonflow.edge.config import CameraChainConfig, ZoneConfig
+    from anonflow.edge.preview import PreviewWriter
     from anonflow.edge.video import VideoFile
 
     models = _models(args)
     samples = _videos(args)
     entries_dir = args.output / "entries"
     entries_dir.mkdir(parents=True, exist_ok=True)
+    backgrounds: dict[str, Path] = {}
     started = time.perf_counter()
     for resolved in samples:
         sample, path = resolved.sample, resolved.path
@@ -90,12 +92,21 @@ def run(args: argparse.Namespace) -> int:
             config, store_id=DEMO_STORE, camera_id=sample.camera_id, model_dir=models, threads=args.threads
         )
         video = VideoFile(path, fps=args.fps)
+        # The audit preview draws over a person-free plate of the scene; the report's heatmaps use it.
+        preview = PreviewWriter(
+            args.output / "previews" / f"{sample.camera_id}.mp4",
+            video.recorded_fps / video.stride / config.detect_every,
+            config.gate.point_threshold,
+        )
         summary = analyze_video(
             video,
             chain,
             entries_dir / f"{sample.camera_id}.ndjson",
             start_time_ms=parse_time_ms(sample.start_time),
+            sinks=[preview],
         )
+        if preview.background_path.is_file():
+            backgrounds[sample.camera_id] = preview.background_path
         ms = sum(summary.frame_ms) / max(len(summary.frame_ms), 1)
         print(
             f"{sample.camera_id:>13}: {summary.frames:4d} frames, {summary.people_detected:4d} people, "
@@ -141,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         f"privacy: {hidden} of {hidden + released} footfall rows not published: fewer than 3 people behind "
         "them (a few seconds of video are a few people; see footfall/_privacy.json)"
     )
-    reports = _report(tables / "analytics.duckdb", args.output / "report.html", stores)
+    reports = _report(tables / "analytics.duckdb", args.output / "report.html", stores, backgrounds)
     if args.synthetic:
         reports += write_synthetic_week(args.output, run_job)
     for report in reports:
@@ -185,8 +196,9 @@ def _stores_file(output: Path, store_id: str, time_zone: str) -> Path:
     return path
 
 
-def _report(db: Path, out: Path, stores: Path) -> list[Path]:
-    """The report of one set of tables, or none (said) when the release published no footfall row."""
+def _report(db: Path, out: Path, stores: Path, backgrounds: dict[str, Path] | None = None) -> list[Path]:
+    """The report of one set of tables, or none (said) when the release published no footfall row.
+    Heatmaps are drawn over the cameras' person-free plates where `backgrounds` has them."""
     import duckdb
 
     from anonflow.dataflow.report.html import write_report
@@ -196,16 +208,16 @@ def _report(db: Path, out: Path, stores: Path) -> list[Path]:
     if not published:
         print(f"report: none for {db}: the release published no footfall row (fewer than k people at once)")
         return []
-    return [write_report(db, out, stores=stores).path]
+    return [write_report(db, out, stores=stores, backgrounds=backgrounds).path]
 
 
-def write_synthetic_week(output: Path, run_job: Any) -> list[Path]:
+def write_synthetic_week(output: Path, run_job: Any, mean_people: int | None = None) -> list[Path]:
     """Seven synthetic days of the demo store ending on the clips' day, through the same job."""
     from anonflow.cli.samples import DEMO_STORE, DEMO_TIME_ZONE, SAMPLE_CAMERAS
     from anonflow.cli.synthetic import write_week
 
     last_day = min(s.start_time for s in SAMPLE_CAMERAS)[:10]
-    week = write_week(output, DEMO_STORE, DEMO_TIME_ZONE, last_day)
+    week = write_week(output, DEMO_STORE, DEMO_TIME_ZONE, last_day, mean_people)
     if week is None:
         return []
     tables = week.root / "tables"

@@ -33,8 +33,11 @@ def source_checkout() -> Path | None:
     return root if (root / "bench" / "demoweek.py").is_file() else None
 
 
-def write_week(output: Path, store_id: str, time_zone: str, last_day: str) -> SyntheticWeek | None:
-    """Generate the week under `output/synthetic-week`; None (with a printed reason) without a checkout."""
+def write_week(
+    output: Path, store_id: str, time_zone: str, last_day: str, mean_people: int | None = None
+) -> SyntheticWeek | None:
+    """Generate the week under `output/synthetic-week`; None (with a printed reason) without a checkout.
+    `mean_people` overrides the generator's people per day (its default keeps the demo's run to seconds)."""
     checkout = source_checkout()
     if checkout is None:
         print(
@@ -51,6 +54,7 @@ def write_week(output: Path, store_id: str, time_zone: str, last_day: str) -> Sy
         f"--store-id={store_id}",
         f"--time-zone={time_zone}",
         f"--last-day={last_day}",
+        *([f"--mean-people={mean_people}"] if mean_people is not None else []),
     ]
     done = subprocess.run(command, cwd=checkout, capture_output=True, text=True, check=False)
     if done.returncode != 0:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -24,6 +24,7 @@ UNCERTAINTY_COLUMN: Final = "unlinked"
 # A file the demo writes next to a synthetic week's tables; the page then says the data is synthetic.
 SYNTHETIC_MARKER: Final = "SYNTHETIC.json"
 _CELL_TABLES = ("footfall", "dwell", "demographics", "flows", "heatmap")
+_HOUR: Final = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,13 @@ class ReportData:
         return values.pop() if len(values) == 1 else None
 
     @property
+    def stay_min_people(self) -> int | None:
+        """Fewest people a dwell row needs for its statistics to be published, if the job recorded it."""
+        statistics = self.privacy.get("dwell", {}).get("statistics") or {}
+        value = statistics.get("min_support")
+        return value if isinstance(value, int) else None
+
+    @property
     def zones(self) -> tuple[str, ...]:
         """Configured zones that have rows (the whole-store `*` excluded), sorted."""
         return tuple(sorted({w.zone_id for w in self.windows if w.zone_id != STORE_ZONE}))
@@ -149,6 +157,40 @@ def _check_columns(connection: Any, db: Path) -> None:
 
 def _windows(rows: Rows) -> tuple[Window, ...]:
     return tuple(Window(*row) for row in rows.rows)
+
+
+def with_unpublished(windows: tuple[Window, ...]) -> tuple[Window, ...]:
+    """The windows plus, as suppressed gaps, the cells the release did not publish.
+
+    The release writes no row for a cell of fewer than k people, so a missing cell means "fewer than k
+    people, possibly none". Within a store-local day's published hours (first to last hour any zone
+    published) every zone seen in the period gets every hour, and every zone every published day; a
+    missing one becomes a gap. Nights and closed days outside those spans stay blank. Nothing here is
+    learnt from the data beyond the published rows: the gaps are the grid's holes.
+    """
+    have = {(w.zone_id, w.granularity, w.start) for w in windows}
+    gaps: list[Window] = []
+    hours = [w for w in windows if w.granularity == "1h"]
+    hour_zones = sorted({w.zone_id for w in hours})
+    for day in sorted({w.day for w in hours}):
+        of_day = [w for w in hours if w.day == day]
+        start, last = min(w.start for w in of_day), max(w.start for w in of_day)
+        while start <= last:
+            gaps += [
+                Window(zone, "1h", start, start + _HOUR, day, None, None, True)
+                for zone in hour_zones
+                if (zone, "1h", start) not in have
+            ]
+            start += _HOUR
+    days = {(w.start, w.end, w.day) for w in windows if w.granularity == "1d"}
+    day_zones = sorted({w.zone_id for w in windows if w.granularity == "1d"})
+    gaps += [
+        Window(zone, "1d", start, end, day, None, None, True)
+        for start, end, day in days
+        for zone in day_zones
+        if (zone, "1d", start) not in have
+    ]
+    return tuple(sorted((*windows, *gaps), key=lambda w: (w.start, w.zone_id, w.granularity)))
 
 
 def _store(connection: Any, db: Path, store_id: str | None) -> str:
@@ -203,10 +245,12 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
             store_id=store_id,
             first_date=span[0] if span else None,
             last_date=span[1] if span else None,
-            windows=_windows(
-                q(
-                    f"SELECT {window_columns} FROM footfall WHERE {{where}} AND granularity IN ('1h', '1d') "
-                    "ORDER BY window_start, zone_id"
+            windows=with_unpublished(
+                _windows(
+                    q(
+                        f"SELECT {window_columns} FROM footfall WHERE {{where}} "
+                        "AND granularity IN ('1h', '1d') ORDER BY window_start, zone_id"
+                    )
                 )
             ),
             store_days=_windows(

@@ -45,7 +45,8 @@ class Panel:
 def suppressed_patch(k: int | None) -> Patch:
     """The legend entry of a hatched gap."""
     people = f"fewer than {k} people" if k else "fewer than k people"
-    return Patch(facecolor="white", edgecolor=HATCH_COLOUR, hatch=HATCH, label=f"suppressed: {people}")
+    label = f"not published: {people} (possibly none)"
+    return Patch(facecolor="white", edgecolor=HATCH_COLOUR, hatch=HATCH, label=label)
 
 
 def time_axis(axis: Axes, ticks: tuple[Tick, ...]) -> None:

@@ -52,10 +52,9 @@ def _day_label(day: date) -> str:
 
 def _people_today(row: Window | None, day: date, k: int | None) -> Headline:
     counts = f"distinct people seen anywhere in the store on {_day_label(day)} (store-local day)"
-    if row is None:
-        return Headline("People today", "no data", counts)
-    if row.suppressed or row.people is None:
-        return Headline("People today", fewer_than(k), counts + "; suppressed")
+    if row is None or row.suppressed or row.people is None:
+        # The day has published rows (it is the report's day), so a missing whole-store row was withheld.
+        return Headline("People today", fewer_than(k), counts + "; not published: fewer than k people")
     if row.unlinked:
         counts += (
             f"; an estimate: {row.unlinked:,} of them were not seen entering through a door, so the true "
@@ -82,8 +81,12 @@ def _visit_length(data: ReportData, day: date) -> Headline:
     stay = next((s for s in data.stays if s.day == day and s.zone_id == STORE_ZONE), None)
     counts = "how long people stayed in the store, door to door: half stayed shorter"
     if stay is None or stay.suppressed or stay.p50_s is None:
-        value = "no data" if stay is None else ("suppressed" if stay.suppressed else "withheld (noise)")
-        return Headline("Median visit", value, counts)
+        if stay is not None and not stay.suppressed:
+            least = data.stay_min_people
+            counts += f"; withheld: fewer than {least} people" if least else "; withheld: too few people"
+            return Headline("Median visit", "withheld", counts)
+        # The report's day has published rows, so a missing whole-store stay was not published.
+        return Headline("Median visit", "not published", f"{counts}; {fewer_than(data.k)} people")
     if stay.p90_s is not None:
         counts += f"; one in ten stayed longer than {duration(stay.p90_s)} (p90)"
     return Headline("Median visit", duration(stay.p50_s), counts)

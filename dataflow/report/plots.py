@@ -50,10 +50,7 @@ def visit_length(data: ReportData) -> Panel:
             per_zone[stay.zone_id].append((stay.p50_s, stay.p90_s or stay.p50_s))
     if not per_zone:
         if withheld:
-            why = (
-                "Stay lengths are withheld: these tables were released with differential-privacy noise, "
-                "and a single long stay is not bounded by it (see dwell/_privacy.json)."
-            )
+            why = f"Stay lengths are withheld: {_few_stays(data)} (see dwell/_privacy.json)."
         elif suppressed:
             why = f"Every zone-day had {_fewer(data.k)}; nothing to show."
         else:
@@ -120,8 +117,12 @@ def demographics(data: ReportData) -> Panel:
         axis.set_ylim(0, max(heights) * 1.2 or 1)
         axis.set_ylabel("people")
         axis.set_title(_coverage(values, what), fontsize=9)
+    counts += (
+        f"; a gender and age group of {_fewer(data.k)} is not published, so the shares are of the people "
+        "in published groups"
+    )
     if hidden:
-        counts += f"; {_cells(hidden)} with {_fewer(data.k)} not included"
+        counts += f" ({_cells(hidden)} left out)"
     return Panel("who", title, counts, "other", svg(figure, "who"))
 
 
@@ -143,15 +144,16 @@ def flows(data: ReportData) -> Panel:
     zones = sorted(set(rows.column("from_zone")) | set(rows.column("to_zone")))
     index = {z: i for i, z in enumerate(zones)}
     matrix = np.full((len(zones), len(zones)), np.nan)
-    hidden: list[tuple[int, int]] = []
-    for source, target, people, suppressed_cells in rows.rows:
-        i, j = index[source], index[target]
+    for source, target, people, _ in rows.rows:
         if people:
-            matrix[i, j] = people
-        elif suppressed_cells:
-            hidden.append((i, j))
+            matrix[index[source], index[target]] = people
+    # A pair with no published count had fewer than k people moving (possibly none): the release writes
+    # no row for it, so every empty pair off the diagonal is drawn as withheld.
+    hidden = [
+        (i, j) for i in range(len(zones)) for j in range(len(zones)) if i != j and np.isnan(matrix[i, j])
+    ]
     if np.all(np.isnan(matrix)):
-        why = f"All {len(hidden)} zone-to-zone moves had {_fewer(data.k)}; none can be shown."
+        why = f"Every zone-to-zone move had {_fewer(data.k)}; none can be shown."
         return Panel("flows", title, counts, "other", empty=why)
     size = max(4.5, 0.55 * len(zones) + 2.5)
     figure, axis = plt.subplots(figsize=(size + 1.5, size))
@@ -174,7 +176,7 @@ def flows(data: ReportData) -> Panel:
         axis.legend(
             handles=[suppressed_patch(data.k)], fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.3)
         )
-        counts += f"; {len(hidden)} pairs with {_fewer(data.k)} are hatched, their counts hidden"
+        counts += f"; {len(hidden)} pairs with {_fewer(data.k)} (possibly none) are hatched"
     return Panel("flows", title, counts, "other", svg(figure, "flows"))
 
 
@@ -183,6 +185,13 @@ def _plate(path: Path, camera: str) -> Any:
         return plt.imread(str(path))
     except (OSError, ValueError, SyntaxError) as error:  # PIL reports a bad PNG as SyntaxError
         raise InputError(f"background image {path} for {camera} cannot be read: {error}") from None
+
+
+def _few_stays(data: ReportData) -> str:
+    """Why the release withheld stay statistics: percentiles of a few stays can be solved for each stay."""
+    least = data.stay_min_people
+    floor = f"fewer than {least} people" if least else "too few people"
+    return f"each zone-day had {floor}, and percentiles of a few stays give away each stay"
 
 
 def heatmaps(rows: Rows, backgrounds: dict[str, Path], k: int | None) -> list[Panel]:
@@ -194,7 +203,10 @@ def heatmaps(rows: Rows, backgrounds: dict[str, Path], k: int | None) -> list[Pa
     for camera, cells in sorted(by_camera.items()):
         key = f"heat-{camera}"
         title = f"Where people walk: {camera}"
-        counts = "foot points (one per person per reading) in each cell of the camera's image"
+        counts = (
+            "foot points (one per person per reading) in each cell of the camera's image; a cell without "
+            "colour had fewer than k people (possibly none) and is not published"
+        )
         background = backgrounds.get(camera)
         if background is not None:
             counts += ", over the camera's person-free background"

@@ -13,12 +13,14 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from anonflow.contract.errors import AnonflowError
-from anonflow.edge.greengrass.settings import gateway_settings
+from anonflow.edge.greengrass.settings import ConfigurationClient, gateway_settings
+from anonflow.edge.greengrass.store_secret import SecretClient, nucleus_secrets
 from anonflow.edge.runtime import logs
 from anonflow.edge.runtime.gateway import Gateway
+from anonflow.edge.runtime.transports import greengrass as ipc_transport
 
 CONFIG_ENV = "ANONFLOW_GATEWAY_CONFIG"
 START_ON_LOAD_ENV = "ANONFLOW_START_ON_LOAD"
@@ -39,9 +41,11 @@ def start() -> Gateway:
     with _Container.lock:
         if _Container.gateway is None:
             path = os.environ.get(CONFIG_ENV)
-            config = gateway_settings(Path(path) if path else None)
+            ipc = None if path else ipc_transport.connect_ipc()
+            config = gateway_settings(Path(path) if path else None, cast(ConfigurationClient, ipc))
             logs.configure(config.log_level)
-            gateway = Gateway(config)
+            read_secret = nucleus_secrets(cast(SecretClient, ipc)) if ipc is not None else None
+            gateway = Gateway(config, read_secret=read_secret)
             gateway.start()  # models load and the spool opens here, so errors reach the caller
             _Container.thread = threading.Thread(target=gateway.serve, name="gateway", daemon=True)
             _Container.thread.start()

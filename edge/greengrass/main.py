@@ -32,6 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from anonflow.edge.greengrass.settings import gateway_settings
+    from anonflow.edge.greengrass.store_secret import SecretClient, nucleus_secrets
     from anonflow.edge.greengrass.updates import ConfigurationWatch, UpdatesClient
     from anonflow.edge.runtime import logs
     from anonflow.edge.runtime.gateway import Gateway
@@ -43,8 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = gateway_settings(args.config, ipc)
         logs.configure(config.log_level)
         watch = ConfigurationWatch(ipc, config) if ipc is not None else None
+        # The store's appearance secret, when the settings name its ARN, comes from the nucleus.
+        read_secret = nucleus_secrets(cast(SecretClient, ipc)) if ipc is not None else None
         while True:
-            gateway = Gateway(config)
+            gateway = Gateway(config, read_secret=read_secret)
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, _stopper(gateway))
             if watch is not None:

@@ -7,6 +7,7 @@ Relative paths are taken from the working directory (under Greengrass: the compo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +20,9 @@ from anonflow.contract.settings import StrictModel, expect_mapping, read_yaml, v
 from anonflow.edge.appearance import MIN_SECRET_BYTES
 from anonflow.edge.config import CameraChainConfig
 from anonflow.edge.runtime.batch import DEFAULT_MAX_PAYLOAD_BYTES, IOT_CORE_MAX_PAYLOAD_BYTES
+
+# Reads a secret's value by its ARN (under Greengrass: the nucleus's secret manager over IPC).
+SecretReader = Callable[[str], bytes]
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -142,6 +146,10 @@ class HealthConfig(StrictModel):
     interval_s: float = Field(60.0, ge=0.2, le=3600.0, description="Seconds between health messages.")
 
 
+# A Secrets Manager secret's ARN (any partition); the name part as Secrets Manager allows it.
+SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$"
+
+
 class AppearanceConfig(StrictModel):
     """What keys the appearance groups: a per-store secret and the store's local day (edge.appearance)."""
 
@@ -151,7 +159,19 @@ class AppearanceConfig(StrictModel):
         "gateway of the store; provisioned like the device certificates, never sent anywhere. None: a "
         "random secret per process (groups still unlinkable, but not shared between the store's gateways).",
     )
+    secret_arn: Annotated[str, Field(pattern=SECRET_ARN_PATTERN, max_length=2048)] | None = Field(
+        None,
+        description="ARN of the store's appearance secret in AWS Secrets Manager, delivered to the device "
+        "by Greengrass's secret manager component and read over IPC (never written to disk by the "
+        "gateway); what the infrastructure provisions. Only under Greengrass; exclusive with secret_file.",
+    )
     time_zone: str = Field("UTC", description="IANA time zone of the store; days are cut at its midnight.")
+
+    @model_validator(mode="after")
+    def _one_secret_source(self) -> AppearanceConfig:
+        if self.secret_file is not None and self.secret_arn is not None:
+            raise ValueError("set secret_file or secret_arn, not both")
+        return self
 
     @field_validator("time_zone")
     @classmethod
@@ -162,15 +182,25 @@ class AppearanceConfig(StrictModel):
             raise ValueError(f"unknown IANA time zone {value!r}") from error
         return value
 
-    def secret(self) -> bytes | None:
-        """The secret's bytes (surrounding whitespace stripped); InputError if it is too short."""
-        if self.secret_file is None:
+    def secret(self, read_secret: SecretReader | None = None) -> bytes | None:
+        """The secret's bytes (surrounding whitespace stripped), from the file or, for `secret_arn`, from
+        `read_secret` (the nucleus's secret manager); InputError if it is too short or cannot be read."""
+        if self.secret_arn is not None:
+            if read_secret is None:
+                raise InputError(
+                    "appearance.secret_arn is read from Greengrass's secret manager, which this process "
+                    "cannot reach: run as the Greengrass component, or set appearance.secret_file instead"
+                )
+            where = f"appearance.secret_arn {self.secret_arn}"
+            secret = read_secret(self.secret_arn).strip()
+        elif self.secret_file is not None:
+            where = f"appearance.secret_file {self.secret_file}"
+            secret = self.secret_file.read_bytes().strip()
+        else:
             return None
-        secret = self.secret_file.read_bytes().strip()
         if len(secret) < MIN_SECRET_BYTES:
             raise InputError(
-                f"appearance.secret_file {self.secret_file}: the secret must be at least "
-                f"{MIN_SECRET_BYTES} bytes, got {len(secret)}"
+                f"{where}: the secret must be at least {MIN_SECRET_BYTES} bytes, got {len(secret)}"
             )
         return secret
 

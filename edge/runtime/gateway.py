@@ -25,7 +25,7 @@ from anonflow.contract.topics import entries_topic, health_topic
 from anonflow.edge.runtime.backoff import Backoff
 from anonflow.edge.runtime.batch import line_of
 from anonflow.edge.runtime.camera import CameraSource, Opener, open_capture
-from anonflow.edge.runtime.config import CameraConfig, GatewayConfig
+from anonflow.edge.runtime.config import CameraConfig, GatewayConfig, SecretReader
 from anonflow.edge.runtime.health import AnalysisStats, camera_health, health_message
 from anonflow.edge.runtime.sender import Sender
 from anonflow.edge.runtime.spool import Spool
@@ -54,16 +54,17 @@ class FrameProcessor(Protocol):
 ChainFactory = Callable[[CameraConfig], FrameProcessor]
 
 
-def model_chains(config: GatewayConfig) -> ChainFactory:
-    """Build each camera's chain from the manifest's verified model files."""
+def model_chains(config: GatewayConfig, read_secret: SecretReader | None = None) -> ChainFactory:
+    """Build each camera's chain from the manifest's verified model files; the appearance secret comes
+    from its file or, for `secret_arn`, from `read_secret`."""
     from anonflow.edge.chain import build_chain
     from anonflow.edge.modelfiles.registry import model_dir
 
     directory = model_dir(config.model_dir)
-    secret = config.appearance.secret()
+    secret = config.appearance.secret(read_secret)
     if secret is None:
         log.warning(
-            "appearance.secret_file is not set: appearance groups use a random key for this process, "
+            "no appearance secret is set: appearance groups use a random key for this process, "
             "so the store's gateways do not group alike",
             extra={"event": "appearance_secret_missing"},
         )
@@ -186,9 +187,11 @@ class Gateway:
         transport: Transport | None = None,
         opener: Opener = open_capture,
         clock: Callable[[], float] = time.time,
+        read_secret: SecretReader | None = None,
     ) -> None:
         self.config = config
         self._chains = chains
+        self._read_secret = read_secret
         self._transport = transport
         self._opener = opener
         self._clock = clock
@@ -226,7 +229,7 @@ class Gateway:
             self._transport = open_transport(
                 config.transport, store_id=config.store_id, gateway_id=config.gateway_id
             )
-        chains = self._chains or model_chains(config)
+        chains = self._chains or model_chains(config, self._read_secret)
         # Every model loads (and is verified) before any camera runs.
         built = [(camera, chains(camera)) for camera in config.cameras]
         self._sender = Sender(

@@ -11,7 +11,7 @@ per gateway carries only that gateway's settings, under `gateway`.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Aws
@@ -26,41 +26,86 @@ GATEWAYS_KEY = "gateways"
 # Reset before every merge (Greengrass resets, then merges): the device ends up with exactly what was
 # deployed, with no gateway left in the map after it was removed and no map left over after switching to
 # deployments per gateway, where it would override the deployed `gateway`.
-RESET_PATHS = [f"/{GATEWAY_KEY}", f"/{GATEWAYS_KEY}"]
+SECRET_MANAGER = "aws.greengrass.SecretManager"
+ACCESS_CONTROL_KEY = "accessControl"
+RESET_PATHS = [f"/{GATEWAY_KEY}", f"/{GATEWAYS_KEY}", f"/{ACCESS_CONTROL_KEY}/{SECRET_MANAGER}"]
 LOG_MANAGER = "aws.greengrass.LogManager"
 NUCLEUS = "aws.greengrass.Nucleus"
 DISK_SPOOLER = "aws.greengrass.DiskSpooler"
 
 
-def _own_settings(store: StoreConfig, gateway: GatewaySpec) -> dict[str, Any]:
+def _own_settings(store: StoreConfig, gateway: GatewaySpec, secret_arns: Mapping[str, str]) -> dict[str, Any]:
     # The gateway id is the thing name, which the IoT policy binds its health topic to. The store's time
-    # zone cuts the days the appearance groups are keyed by; the secret file's path is a common setting
-    # (`gateway.appearance.secret_file`) and the secret itself never enters a deployment.
+    # zone cuts the days the appearance groups are keyed by; the store's secret is named by its ARN (read
+    # over IPC from the secret manager component), and the secret itself never enters a deployment.
+    appearance: dict[str, Any] = {"time_zone": store.time_zone}
+    if store.store_id in secret_arns:
+        appearance["secret_arn"] = secret_arns[store.store_id]
     return {
         "store_id": store.store_id,
         "gateway_id": gateway.thing_name,
         "cameras": gateway.cameras,
-        "appearance": {"time_zone": store.time_zone},
+        "appearance": appearance,
     }
 
 
+def _secret_access(component_name: str, arns: Sequence[str]) -> dict[str, Any]:
+    """The gateway component may read exactly these secrets from the secret manager component."""
+    policy = {
+        "policyDescription": "Read this store's appearance secret, nothing else.",
+        "operations": ["aws.greengrass#GetSecretValue"],
+        "resources": sorted(arns),
+    }
+    return {ACCESS_CONTROL_KEY: {SECRET_MANAGER: {f"{component_name}:secrets:1": policy}}}
+
+
 def gateway_configuration(
-    common: dict[str, Any], *, store: StoreConfig, gateway: GatewaySpec
+    common: dict[str, Any],
+    *,
+    store: StoreConfig,
+    gateway: GatewaySpec,
+    component_name: str,
+    secret_arns: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The configuration merged into one gateway's component: the environment's common settings, with
-    this gateway's store, id, cameras and time zone under `gateway`."""
+    this gateway's store, id, cameras, time zone and secret ARN under `gateway` (and the right to read
+    that one secret)."""
+    arns = secret_arns or {}
     shared = common.get(GATEWAY_KEY, {})
-    own = _own_settings(store, gateway)
+    own = _own_settings(store, gateway, arns)
     own["appearance"] = {**shared.get("appearance", {}), **own["appearance"]}
     settings = {**shared, **own}
-    return {**common, GATEWAY_KEY: settings}
+    access = _secret_access(component_name, [arns[store.store_id]]) if store.store_id in arns else {}
+    return {**common, GATEWAY_KEY: settings, **access}
 
 
-def group_configuration(common: dict[str, Any], *, stores: Sequence[StoreConfig]) -> dict[str, Any]:
+def group_configuration(
+    common: dict[str, Any],
+    *,
+    stores: Sequence[StoreConfig],
+    component_name: str,
+    secret_arns: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """The configuration merged into the component on every gateway of the thing group: the common
-    settings (shared `gateway` object included) and, under `gateways`, each gateway's own settings."""
-    gateways = {g.thing_name: _own_settings(s, g) for s in stores for g in s.gateways}
-    return {**common, GATEWAY_KEY: dict(common.get(GATEWAY_KEY, {})), GATEWAYS_KEY: gateways}
+    settings (shared `gateway` object included) and, under `gateways`, each gateway's own settings.
+    A device keeps one configuration per component, so every gateway of the group may read every store's
+    secret (what deployments per gateway avoid)."""
+    arns = secret_arns or {}
+    gateways = {g.thing_name: _own_settings(s, g, arns) for s in stores for g in s.gateways}
+    access = _secret_access(component_name, list(arns.values())) if arns else {}
+    return {**common, GATEWAY_KEY: dict(common.get(GATEWAY_KEY, {})), GATEWAYS_KEY: gateways, **access}
+
+
+def secret_manager_component(version: str, arns: Sequence[str]) -> dict[str, Any]:
+    """Greengrass's secret manager with exactly these secrets: it fetches them with the token exchange
+    role and keeps them on the device encrypted with the device's private key."""
+    configuration = {"cloudSecrets": [{"arn": arn} for arn in sorted(arns)]}
+    return {
+        SECRET_MANAGER: {
+            "componentVersion": version,
+            "configurationUpdate": {"merge": json.dumps(configuration, sort_keys=True)},
+        }
+    }
 
 
 def _gateway_component(version: str, configuration: dict[str, Any]) -> dict[str, Any]:
@@ -130,12 +175,12 @@ class GroupDeployment(Construct):
         component_version: str,
         configuration: dict[str, Any],
         log_manager_version: str | None = None,
-        spooler: dict[str, Any] | None = None,
+        platform: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.target_arn = thing_group_arn
         components = {component_name: _gateway_component(component_version, configuration)}
-        components.update(spooler or {})
+        components.update(platform or {})
         if log_manager_version is not None:
             components[LOG_MANAGER] = _log_manager_component(log_manager_version, [component_name])
         self.deployment = greengrass.CfnDeployment(
@@ -162,12 +207,12 @@ class GatewayDeployment(Construct):
         component_name: str,
         component_version: str,
         configuration: dict[str, Any],
-        spooler: dict[str, Any] | None = None,
+        platform: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.target_arn = f"arn:{Aws.PARTITION}:iot:{Aws.REGION}:{Aws.ACCOUNT_ID}:thing/{thing_name}"
         components = {component_name: _gateway_component(component_version, configuration)}
-        components.update(spooler or {})
+        components.update(platform or {})
         self.deployment = greengrass.CfnDeployment(
             self,
             "Deployment",

@@ -18,6 +18,7 @@ from anonflow.infra.greengrass.deployment import (
     disk_spooler_components,
     gateway_configuration,
     group_configuration,
+    secret_manager_component,
 )
 from anonflow.infra.greengrass.edge_lambda import EdgeLambdaComponent
 from anonflow.infra.greengrass.gateway_component import GatewayComponent
@@ -71,6 +72,8 @@ class EdgeStack(Stack):
             if settings.packaging == "lambda":
                 deployed_name, deployed_version = edge_lambda.component_name, edge_lambda.component_version
 
+        # Each store's appearance secret (FleetStack), when the environment deploys the secret manager.
+        secret_arns = fleet.store_secrets.arns if fleet.store_secrets is not None else {}
         self.deployments: list[GroupDeployment | GatewayDeployment] = []
         if settings.deployment_target == "group":
             self.deployments.append(
@@ -81,13 +84,18 @@ class EdgeStack(Stack):
                     thing_group_arn=fleet.fleet.group_arn,
                     component_name=deployed_name,
                     component_version=deployed_version,
-                    configuration=group_configuration(settings.configuration, stores=config.stores),
+                    configuration=group_configuration(
+                        settings.configuration,
+                        stores=config.stores,
+                        component_name=deployed_name,
+                        secret_arns=secret_arns,
+                    ),
                     log_manager_version=settings.log_manager_version,
-                    spooler=_spooler(settings),
+                    platform=_platform(settings, list(secret_arns.values())),
                 )
             )
         else:
-            self._deploy_per_gateway(config, deployed_name, deployed_version)
+            self._deploy_per_gateway(config, deployed_name, deployed_version, secret_arns)
             if settings.log_manager_version is not None:
                 FleetLogsDeployment(
                     self,
@@ -100,8 +108,11 @@ class EdgeStack(Stack):
         self.add_stack_dependency(fleet)
         self._accept_helper_findings()
 
-    def _deploy_per_gateway(self, config: EnvironmentConfig, component_name: str, version: str) -> None:
+    def _deploy_per_gateway(
+        self, config: EnvironmentConfig, component_name: str, version: str, secret_arns: dict[str, str]
+    ) -> None:
         for store in config.stores:
+            own_secret = [secret_arns[store.store_id]] if store.store_id in secret_arns else []
             for gateway in store.gateways:
                 self.deployments.append(
                     GatewayDeployment(
@@ -112,9 +123,13 @@ class EdgeStack(Stack):
                         component_name=component_name,
                         component_version=version,
                         configuration=gateway_configuration(
-                            config.greengrass.configuration, store=store, gateway=gateway
+                            config.greengrass.configuration,
+                            store=store,
+                            gateway=gateway,
+                            component_name=component_name,
+                            secret_arns=secret_arns,
                         ),
-                        spooler=_spooler(config.greengrass),
+                        platform=_platform(config.greengrass, own_secret),
                     )
                 )
 
@@ -126,11 +141,18 @@ class EdgeStack(Stack):
                 accept_lint_warning(node, "W3005", CDK_ROLE_DEPENDENCY)
 
 
-def _spooler(settings: GreengrassConfig) -> dict[str, Any] | None:
-    if settings.nucleus_version is None or settings.disk_spooler_version is None:
-        return None
-    return disk_spooler_components(
-        nucleus_version=settings.nucleus_version,
-        disk_spooler_version=settings.disk_spooler_version,
-        max_bytes=settings.spooler_max_bytes,
-    )
+def _platform(settings: GreengrassConfig, secret_arns: list[str]) -> dict[str, Any]:
+    """AWS components deployed beside the gateway: the disk spooler, and the secret manager holding the
+    deployment's store secrets."""
+    components: dict[str, Any] = {}
+    if settings.nucleus_version is not None and settings.disk_spooler_version is not None:
+        components.update(
+            disk_spooler_components(
+                nucleus_version=settings.nucleus_version,
+                disk_spooler_version=settings.disk_spooler_version,
+                max_bytes=settings.spooler_max_bytes,
+            )
+        )
+    if settings.secret_manager_version is not None and secret_arns:
+        components.update(secret_manager_component(settings.secret_manager_version, secret_arns))
+    return components

@@ -10,6 +10,7 @@ from constructs import Construct
 from anonflow.infra.config import EnvironmentConfig
 from anonflow.infra.data import layout
 from anonflow.infra.data.stack import DataStack
+from anonflow.infra.greengrass.store_secrets import StoreSecrets
 from anonflow.infra.greengrass.token_exchange import TokenExchangeRole
 from anonflow.infra.iot.entries_rule import EntriesRule
 from anonflow.infra.iot.gateway_fleet import GatewayFleet
@@ -17,7 +18,8 @@ from anonflow.infra.iot.health_rule import HealthRule
 
 
 class FleetStack(Stack):
-    """Thing group and things, gateway IoT policy, token exchange role alias, entries and health rules."""
+    """Thing group and things, gateway IoT policy, token exchange role alias, the stores' appearance
+    secrets (optional), entries and health rules."""
 
     def __init__(
         self,
@@ -36,6 +38,18 @@ class FleetStack(Stack):
             artifacts_bucket=data.artifacts_bucket,
             artifacts_prefix=layout.GREENGRASS_ARTIFACTS_PREFIX,
             audit_bucket=data.audit_bucket,
+        )
+        # The stores' appearance secrets, when the environment deploys Greengrass's secret manager.
+        self.store_secrets = (
+            StoreSecrets(
+                self,
+                "StoreSecrets",
+                prefix=config.prefix,
+                stores=config.stores,
+                role=self.token_exchange.role,
+            )
+            if config.greengrass.secret_manager_version is not None
+            else None
         )
         self.fleet = GatewayFleet(
             self,

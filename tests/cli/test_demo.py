@@ -26,6 +26,12 @@ def test_demo_prints_a_footfall_table_from_real_detections(
     assert not (tmp_path / "synthetic-week").exists()  # --no-synthetic leaves the week out
     for sample in SAMPLE_CAMERAS:
         assert (tmp_path / "entries" / f"{sample.camera_id}.ndjson").is_file()
+        # The audit preview and its person-free plate, which the report's heatmaps are drawn over.
+        assert (tmp_path / "previews" / f"{sample.camera_id}.mp4").is_file()
+        assert (tmp_path / "previews" / f"{sample.camera_id}.background.png").is_file()
+    if (tmp_path / "report.html").is_file():
+        page = (tmp_path / "report.html").read_text()
+        assert "over the camera's person-free background" in page or "Where people walk" not in page
     with duckdb.connect(str(tmp_path / "tables" / "analytics.duckdb"), read_only=True) as db:
         rows = db.execute("SELECT zone_id, visitors FROM footfall WHERE granularity = '1h'").fetchall()
     # Real detections made footfall cells; the release published only those of at least k = 3 people
@@ -100,7 +106,8 @@ def test_demo_writes_a_labelled_synthetic_week(tmp_path: Path, capsys: pytest.Ca
     """The week beside the clips' tables: seven store-local days of the demo store, marked synthetic."""
     from anonflow.dataflow.pipeline import run as run_job
 
-    [report] = write_synthetic_week(tmp_path, run_job)
+    # Fewer people than the demo's default week: the layout and labels are what is tested here.
+    [report] = write_synthetic_week(tmp_path, run_job, mean_people=40)
     assert report == tmp_path / "synthetic-week" / "report.html"
     assert "labelled synthetic" in capsys.readouterr().out
     marker = json.loads((tmp_path / "synthetic-week" / "SYNTHETIC.json").read_text())

@@ -37,6 +37,7 @@ NOT_IN_MOTO = {
     "AWS::Athena::WorkGroup",
     "AWS::IoT::ThingGroup",
     "AWS::IoT::TopicRule",
+    "AWS::SecretsManager::Secret",  # the stores' appearance secrets: tests/infra/iot checks the template
 }
 # Processing holds an EKS cluster made of CDK custom resources and nested stacks, which moto cannot run;
 # tests/infra/processing checks its template instead.
@@ -70,13 +71,25 @@ def _firehose_value(resource: dict[str, Any], attribute: str | None, region: str
     return name if attribute is None else f"arn:aws:firehose:{region}:{account}:deliverystream/{name}"
 
 
+def _with_secret_arns(value: Any, arns: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1 and value.get("Ref") in arns:
+            return arns[value["Ref"]]
+        return {k: _with_secret_arns(v, arns) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_secret_arns(v, arns) for v in value]
+    return value
+
+
 def _for_moto(template: dict[str, Any], *, region: str, account: str) -> tuple[dict[str, Any], set[str]]:
-    """The template with two adaptations to moto 5's CloudFormation, and the resource types it skips.
+    """The template with three adaptations to moto 5's CloudFormation, and the resource types it skips.
 
     1. Outputs reading a resource of a type moto skips are dropped (moto raises on them), except for the
        delivery stream, whose name is fixed, so its outputs carry the values CloudFormation would give
        (other stacks import them into IAM policies).
-    2. `AWS::IoT::Thing.AttributePayload` is an object in CloudFormation; moto parses it as a JSON string of
+    2. A reference to a Secrets Manager secret (which moto does not create) becomes the ARN it would
+       have, so the IAM statements granting it keep their resources.
+    3. `AWS::IoT::Thing.AttributePayload` is an object in CloudFormation; moto parses it as a JSON string of
        the API's shape, so it is passed that way (the attributes themselves are unchanged).
     """
     adapted: dict[str, Any] = json.loads(json.dumps(template))
@@ -97,6 +110,12 @@ def _for_moto(template: dict[str, Any], *, region: str, account: str) -> tuple[d
         elif not any(f'"{resource}"' in json.dumps(value) for resource in skipped):
             outputs[name] = output
     adapted["Outputs"] = outputs
+    secrets = {
+        k: f"arn:aws:secretsmanager:{region}:{account}:secret:{resources_[k]['Properties']['Name']}-AbCdEf"
+        for k in skipped
+        if resources_[k]["Type"] == "AWS::SecretsManager::Secret"
+    }
+    adapted["Resources"] = resources_ = _with_secret_arns(resources_, secrets)
     for resource in resources_.values():
         if resource["Type"] == "AWS::IoT::Thing" and "AttributePayload" in resource["Properties"]:
             payload = resource["Properties"]["AttributePayload"]

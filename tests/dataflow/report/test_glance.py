@@ -77,9 +77,9 @@ BUSY = (
             ([_day(TODAY, None)], [_hour(10, None)], [Stay("*", TODAY, None, None, None, True)]),
             5,
             {
-                "People today": ("fewer than 5", "; suppressed"),
+                "People today": ("fewer than 5", "; not published"),
                 "Peak hour": ("none", "no store-local hour today has enough people to show"),
-                "Median visit": ("suppressed", "door to door"),
+                "Median visit": ("not published", "half stayed shorter; fewer than 5 people"),
                 "Busiest zone": ("none", "no zones are configured"),
                 "vs previous day": ("—", "no data for Fri 20 Nov 2026"),
                 "vs last Saturday": ("—", "no data for Sat 14 Nov 2026"),
@@ -94,19 +94,27 @@ BUSY = (
             None,
             {
                 "People today": ("30", "true count most likely lies between 26 and 30"),
-                "Median visit": ("no data", "door to door"),
+                "Median visit": ("not published", "door to door"),
                 "Busiest zone": ("none", "every zone had too few people to show"),
                 "vs previous day": ("—", "people on Fri 20 Nov 2026 or today are suppressed"),
             },
         ),
+        (
+            # Published with fewer people than dwell statistics need: the stay is withheld, said why.
+            ([_day(TODAY, 8)], [], [Stay("*", TODAY, 8, None, None, False)]),
+            3,
+            {"Median visit": ("withheld", "withheld: fewer than 10 people")},
+        ),
     ],
-    ids=["busy", "all-suppressed", "sparse"],
+    ids=["busy", "all-suppressed", "sparse", "stay-withheld"],
 )
 def test_headlines(
     case: tuple[list[Window], list[Window], list[Stay]], k: int | None, expected: dict[str, tuple[str, str]]
 ) -> None:
     days, windows, stays = case
-    privacy: dict[str, object] = {"footfall": {"k": k}} if k else {}
+    privacy: dict[str, object] = (
+        {"footfall": {"k": k}, "dwell": {"k": k, "statistics": {"min_support": 10}}} if k else {}
+    )
     headlines = {h.label: h for h in glance(_data(days, windows, stays, privacy), TODAY, BERLIN).headlines}
     for label, (value, says) in expected.items():
         assert headlines[label].value == value

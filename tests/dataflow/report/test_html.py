@@ -96,7 +96,7 @@ def test_report_is_one_self_contained_page(tmp_path: Path, capsys: pytest.Captur
     assert "keypoints.nose: unknown field" not in text
     assert "footfall: k = 5, exact counts" in text
     assert "Store store-001" in text and "Europe/Berlin (as asked)" in text
-    assert "suppressed: fewer than 5 people" in text  # the hatched gaps' legend names k
+    assert "not published: fewer than 5 people (possibly none)" in text  # the hatched gaps' legend names k
 
 
 def test_report_on_the_jobs_own_tables(

@@ -14,11 +14,13 @@ from awsiot.greengrasscoreipc import model
 class FakeNucleus:
     """Stands in for `GreengrassCoreIPCClientV2`, because no Greengrass nucleus (and so no IPC socket)
     exists in the test environment. It serves the component configuration and records every
-    PublishToIoTCore request, answering as the nucleus does, and plays configuration updates to the
-    component's subscription."""
+    PublishToIoTCore request, answering as the nucleus does, plays configuration updates to the
+    component's subscription, and serves the secrets the secret manager component would hold."""
 
-    def __init__(self, configuration: dict[str, Any]) -> None:
+    def __init__(self, configuration: dict[str, Any], secrets: dict[str, Any] | None = None) -> None:
         self.configuration = configuration
+        # ARN -> secret string, or an exception the secret manager answers with (as the nucleus does).
+        self.secrets = secrets or {}
         self.requests: list[dict[str, Any]] = []
         self.closed = False
         self.on_update: Any = None
@@ -40,6 +42,17 @@ class FakeNucleus:
         for key in key_path:
             value = value[key]
         return model.GetConfigurationResponse(component_name="dev.anonflow.Gateway", value=value)
+
+    def get_secret_value(self, *, secret_id: str) -> model.GetSecretValueResponse:
+        """As aws.greengrass.SecretManager answers: the value it holds, or its error for this ARN."""
+        held = self.secrets.get(secret_id)
+        if held is None:
+            raise model.ResourceNotFoundError(message=f"Secret not found {secret_id}")
+        if isinstance(held, Exception):
+            raise held
+        return model.GetSecretValueResponse(
+            secret_id=secret_id, secret_value=model.SecretValue(secret_string=held)
+        )
 
     def publish_to_iot_core_async(
         self, *, topic_name: str, qos: str, payload: bytes, content_type: str

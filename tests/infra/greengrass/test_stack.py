@@ -4,6 +4,7 @@ the thing group by default, or per gateway."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -119,17 +120,44 @@ def per_gateway(environment: EnvironmentConfig, tmp_path_factory: pytest.TempPat
     return Assembly(config=config, directory=directory, stacks=stacks).template_json("Edge")
 
 
+def _secret_arn(assembly: Assembly, store_id: str) -> str:
+    """How the Edge template names a store's secret: an import of FleetStack's secret, rendered."""
+    secrets = assembly.stacks.fleet.store_secrets
+    assert secrets is not None, "the test environment deploys the secret manager"
+    identifier = logical_id(secrets.secrets[store_id])
+    return f"<Import {assembly.stacks.fleet.stack_name}:ExportsOutputRef{identifier}"
+
+
 def _expected_gateways(assembly: Assembly) -> dict[str, dict[str, Any]]:
     return {
         g.thing_name: {
             "store_id": s.store_id,
             "gateway_id": g.thing_name,
             "cameras": g.cameras,
-            "appearance": {"time_zone": s.time_zone},  # appearance groups are keyed per store-local day
+            # Appearance groups are keyed per store-local day with the store's own secret.
+            "appearance": {"time_zone": s.time_zone, "secret_arn": ANY_STORE_SECRET},
         }
         for s in assembly.config.stores
         for g in s.gateways
     }
+
+
+class _StoreSecret(str):
+    """Compares equal to any rendered import of a store secret's ARN (checked one by one elsewhere)."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and other.startswith("<Import ") and "StoreSecretsStore" in other
+
+    __hash__ = str.__hash__
+
+
+ANY_STORE_SECRET = _StoreSecret("<a store secret>")
+DEVICE_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:anonflow-test/stores/s/appearance-AbC123"
+
+
+def _on_device(text: str) -> str:
+    """A rendered deployment as the device sees it: imports resolved to a real-looking secret ARN."""
+    return re.sub(r"<Import [^>]*>", DEVICE_ARN, text)
 
 
 def _merge(component: dict[str, Any]) -> dict[str, Any]:
@@ -154,6 +182,23 @@ def _assert_spools_to_disk(components: dict[str, Any]) -> None:
     assert components["aws.greengrass.DiskSpooler"] == {"ComponentVersion": "1.0.6"}
 
 
+RESET = ["/gateway", "/gateways", "/accessControl/aws.greengrass.SecretManager"]
+
+
+def _assert_secrets(components: dict[str, Any], merged: dict[str, Any], stores: list[str]) -> None:
+    """The secret manager holds exactly the deployment's store secrets, and the gateway may read exactly
+    those (the recipe grants none by default)."""
+    manager = components["aws.greengrass.SecretManager"]
+    assert manager["ComponentVersion"] == "2.2.2"
+    held = [c["arn"] for c in _merge(manager)["cloudSecrets"]]
+    (policy,) = merged["accessControl"]["aws.greengrass.SecretManager"].values()
+    assert policy["operations"] == ["aws.greengrass#GetSecretValue"]
+    for arns in (held, policy["resources"]):
+        assert len(arns) == len(stores)
+        pairs = zip(sorted(arns), sorted(stores), strict=True)
+        assert all(arn.startswith(store) for arn, store in pairs), (arns, stores)
+
+
 def test_the_default_is_one_deployment_to_the_thing_group_with_every_gateway(assembly: Assembly) -> None:
     assert assembly.config.greengrass.deployment_target == "group"
     (deployment,) = _deployments(assembly.template_json("Edge"))
@@ -166,12 +211,16 @@ def test_the_default_is_one_deployment_to_the_thing_group_with_every_gateway(ass
         "aws.greengrass.LogManager",
         "aws.greengrass.Nucleus",
         "aws.greengrass.DiskSpooler",
+        "aws.greengrass.SecretManager",
     }
     _assert_spools_to_disk(deployment["Components"])
     gateway = deployment["Components"]["dev.anonflow.Gateway"]
     assert gateway["ComponentVersion"] == "1.2.3"
-    assert _merge(gateway) == {"gateway": {"log_level": "debug"}, "gateways": _expected_gateways(assembly)}
-    assert gateway["ConfigurationUpdate"]["Reset"] == ["/gateway", "/gateways"]
+    merged = _merge(gateway)
+    assert merged["gateway"] == {"log_level": "debug"} and merged["gateways"] == _expected_gateways(assembly)
+    every_store = sorted(_secret_arn(assembly, s.store_id) for s in assembly.config.stores)
+    _assert_secrets(deployment["Components"], merged, every_store)
+    assert gateway["ConfigurationUpdate"]["Reset"] == RESET
     assert deployment["DeploymentPolicies"]["FailureHandlingPolicy"] == "ROLLBACK"
     logs = _merge(deployment["Components"]["aws.greengrass.LogManager"])
     assert "dev.anonflow.Gateway" in logs["logsUploaderConfiguration"]["componentLogsConfigurationMap"]
@@ -184,7 +233,10 @@ def test_every_gateway_of_the_group_finds_its_own_valid_settings(
     the edge's own selection and settings model, and is that gateway's store and cameras."""
     defaults = _recipe(assembly)["ComponentConfiguration"]["DefaultConfiguration"]
     (deployment,) = _deployments(assembly.template_json("Edge"))
-    on_device = merge_configuration(defaults, _merge(deployment["Components"]["dev.anonflow.Gateway"]))
+    merge = json.loads(
+        _on_device(deployment["Components"]["dev.anonflow.Gateway"]["ConfigurationUpdate"]["Merge"])
+    )
+    on_device = merge_configuration(defaults, merge)
     for store in assembly.config.stores:
         for gateway in store.gateways:
             monkeypatch.setenv(THING_NAME_ENV, gateway.thing_name)
@@ -193,6 +245,7 @@ def test_every_gateway_of_the_group_finds_its_own_valid_settings(
             assert [c.id for c in settings.cameras] == [c["id"] for c in gateway.cameras]
             assert settings.transport.kind == "greengrass" and settings.log_level == "debug"
             assert settings.appearance.time_zone == store.time_zone
+            assert settings.appearance.secret_arn == DEVICE_ARN
 
 
 def test_per_gateway_target_deploys_each_gateway_its_own_store_and_cameras(
@@ -213,12 +266,20 @@ def test_per_gateway_target_deploys_each_gateway_its_own_store_and_cameras(
             "dev.anonflow.Gateway",
             "aws.greengrass.Nucleus",
             "aws.greengrass.DiskSpooler",
+            "aws.greengrass.SecretManager",
         }
         assert component[1]["ComponentVersion"] == "1.2.3"
-        assert _merge(component[1]) == {"gateway": {"log_level": "debug", **own}}
-        assert component[1]["ConfigurationUpdate"]["Reset"] == ["/gateway", "/gateways"]
+        merged = _merge(component[1])
+        assert merged["gateway"] == {"log_level": "debug", **own}
+        # Only its own store's secret reaches this gateway.
+        _assert_secrets(components, merged, [_secret_arn(assembly, own["store_id"])])
+        assert merged["gateway"]["appearance"]["secret_arn"].startswith(
+            _secret_arn(assembly, own["store_id"])
+        )
+        assert component[1]["ConfigurationUpdate"]["Reset"] == RESET
         assert deployment["DeploymentPolicies"]["FailureHandlingPolicy"] == "ROLLBACK"
-        settings = parse_config(with_greengrass_defaults(_merge(component[1])["gateway"]), "deployment")
+        on_device = json.loads(_on_device(component[1]["ConfigurationUpdate"]["Merge"]))
+        settings = parse_config(with_greengrass_defaults(on_device["gateway"]), "deployment")
         assert settings.transport.kind == "greengrass"
     # The log manager goes to the whole thing group, in a deployment of its own.
     (fleet,) = [d for d in deployments if d["TargetArn"].endswith(":thinggroup/anonflow-test-gateways")]
