@@ -69,13 +69,29 @@ class JobConfig(StrictModel):
         None,
         gt=0.0,
         le=10.0,
-        description="add noise to released counts with this epsilon per count (not yet a differential-"
-        "privacy guarantee, see _privacy.json)",
+        description="publish differentially private tables instead of k-anonymous ones, with this privacy "
+        "budget per store-day and journey over all tables (0 < epsilon <= 10; needs --stores naming every "
+        "store's zones and cameras)",
         json_schema_extra={"group": "privacy"},
     )
-    dp_mechanism: Literal["geometric", "laplace"] = Field(
-        "geometric",
-        description="noise distribution when --dp_epsilon is set",
+    dp_table_split: str | None = Field(
+        None,
+        max_length=1000,
+        description="share of --dp_epsilon per table, summing to 1 (default footfall=0.5,dwell=0.1,"
+        "demographics=0.2,flows=0.1,heatmap=0.1)",
+        json_schema_extra={"group": "privacy"},
+    )
+    dp_granularity_split: str | None = Field(
+        None,
+        max_length=1000,
+        description="share of a table's epsilon per window length, summing to 1 "
+        "(default 5m=0.1,1h=0.6,1d=0.3)",
+        json_schema_extra={"group": "privacy"},
+    )
+    dp_max_cells: str | None = Field(
+        None,
+        max_length=1000,
+        description="most cells one journey counts in per table and window length (default 5m=12,1h=6,1d=4)",
         json_schema_extra={"group": "privacy"},
     )
     require_cell_key_secret: bool = Field(

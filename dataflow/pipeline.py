@@ -6,7 +6,8 @@ read payloads (files | Kinesis | Pub/Sub)
   -> summarise tracks (combined before the shuffle; a repeated entry id counted once per track)
   -> per store-day: an entry id held by several tracks counted once, tracks re-connected into journeys
   -> footfall | dwell | demographics | flows | heatmap  (5 min, hour, day windows in local time)
-  -> k-suppression and optional noise -> Parquet per store and local date (+ DuckDB views locally)
+  -> k-anonymous or differentially private release
+  -> Parquet per store and local date (+ DuckDB views locally)
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, StandardOptions
 
-from anonflow.contract.errors import AnonflowError
+from anonflow.contract.errors import AnonflowError, InputError
 from anonflow.contract.metrics import DEAD_LETTERS, ENTRIES_READ
 from anonflow.contract.tables import ALL_TABLES, DEMOGRAPHICS, DWELL, FLOWS, FOOTFALL, HEATMAP, Table
 from anonflow.dataflow.aggregate.base import AggregateTable
@@ -35,9 +36,10 @@ from anonflow.dataflow.aggregate.flows import Flows
 from anonflow.dataflow.aggregate.footfall import Footfall
 from anonflow.dataflow.aggregate.heatmap import Heatmap
 from anonflow.dataflow.deadletter import DEAD_LETTER_TAG
+from anonflow.dataflow.ledger import ReleaseLedger
 from anonflow.dataflow.options import JobConfig
 from anonflow.dataflow.preflight import preflight
-from anonflow.dataflow.privacy import PrivacyConfig, ProtectCells, write_sidecar
+from anonflow.dataflow.privacy import PrivacyConfig, ProtectCells, check_sidecar, write_sidecar
 from anonflow.dataflow.reconnect.transforms import Reconnect
 from anonflow.dataflow.sinks.cloudwatch import PublishCount
 from anonflow.dataflow.sinks.duckdb_views import write_operator_views, write_views
@@ -76,13 +78,18 @@ def _is_local(path: str) -> bool:
 
 
 def _prepare_output(output: str, privacy: PrivacyConfig) -> None:
-    if _is_local(output):
-        Path(output).mkdir(parents=True, exist_ok=True)
+    roots = {table.name: FileSystems.join(output.rstrip("/"), table.name) for table, _ in AGGREGATES}
+    for table, _ in AGGREGATES:
+        check_sidecar(roots[table.name], table, privacy)
+    # A DP release stays once made (see anonflow.dataflow.ledger): a re-run must not delete it.
+    if _is_local(output) and privacy.dp is None:
         # A run owns its local output's tables: stale partitions from an earlier run would double-count.
         for table in ALL_TABLES:
             shutil.rmtree(Path(output) / table.name, ignore_errors=True)
+    if _is_local(output):
+        Path(output).mkdir(parents=True, exist_ok=True)
     for table, _ in AGGREGATES:
-        write_sidecar(FileSystems.join(output.rstrip("/"), table.name), table, privacy)
+        write_sidecar(roots[table.name], table, privacy)
 
 
 def _source(config: JobConfig, files: list[str], region: str | None) -> beam.PTransform:
@@ -127,7 +134,12 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
     config, stores, files, privacy = ready.config, ready.stores, list(ready.files), ready.privacy
     region = ready.region
     operators = config.operators_output
-    _prepare_output(config.output, privacy)
+    budget, publics = ready.budget, ready.publics
+    ledger = ReleaseLedger(config.output) if budget is not None else None
+    try:
+        _prepare_output(config.output, privacy)
+    except ValueError as error:  # a DP release in place under other parameters
+        raise InputError(str(error)) from None
 
     window = _event_window(config, streaming)
 
@@ -169,7 +181,7 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
             _ = (
                 days
                 | name >> aggregate()
-                | f"Protect{name}" >> ProtectCells(table, privacy)
+                | f"Protect{name}" >> ProtectCells(table, privacy, vocabularies=publics, ledger=ledger)
                 | f"Write{name}" >> WriteTable(config.output, table, replace_all=not streaming)
             )
         dead = rejected | "AllRejects" >> beam.Flatten()

@@ -3,16 +3,18 @@ and is rolled back (the Flink operator restores the last stable spec; a schedule
 
     python -m anonflow.dataflow.preflight <the job's own arguments>
 
-Checked, in order: the options; the cell-key secret (well-formed, and present when
-`--require_cell_key_secret`); the stores file (readable, valid); the input (files: at least one entry file;
-Kinesis: the stream exists and is active or updating; Pub/Sub: not checked here); the tables and the dead
-letters locations (a probe object is written and deleted). `run()` does the same before building the
-pipeline; this entry point lets an init container or a task's first step do it alone.
+Checked, in order: the options; the release (the DP budget, the cell-key secret: well-formed, and
+present when `--require_cell_key_secret`); the stores file (readable, valid, naming what the DP release
+needs); the input (files: at least one entry file; Kinesis: the stream exists and is active or
+updating; Pub/Sub: not checked here); the tables and the dead letters locations (a probe object is
+written and deleted; nothing is left behind). `run()` does the same before building the pipeline; this
+entry point lets an init container or a task's first step do it alone.
 """
 
 from __future__ import annotations
 
 import secrets
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +26,9 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, S3Options
 
 from anonflow.contract.errors import AnonflowError, InputError
+from anonflow.dataflow.dpbudget import DpBudget, budget_from_options
 from anonflow.dataflow.options import JobConfig
+from anonflow.dataflow.partitions import PublicVocabulary, public_vocabularies, vocabularies
 from anonflow.dataflow.privacy import SECRET_ENV, PrivacyConfig
 from anonflow.dataflow.stores import StoresConfig, load_stores
 from anonflow.dataflow.transforms.read import entry_files
@@ -38,11 +42,14 @@ KinesisStatus = Callable[[str, str | None, str | None], str]
 class Ready:
     """What the checks found: the validated settings the job runs with.
 
-    files: the entry files of a files input (empty for streams); stores: None without a stores file.
+    files: the entry files of a files input (empty for streams); stores: None without a stores file;
+    budget: the DP budget (None: the k-anonymous release); publics: each store's public vocabulary.
     """
 
     config: JobConfig
     privacy: PrivacyConfig
+    budget: DpBudget | None
+    publics: dict[str, PublicVocabulary]
     stores: StoresConfig | None
     files: tuple[str, ...]
     region: str | None
@@ -62,13 +69,15 @@ def _first_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
-def _privacy(config: JobConfig) -> PrivacyConfig:
+def _privacy(config: JobConfig) -> tuple[PrivacyConfig, DpBudget | None]:
     try:
+        budget = budget_from_options(
+            config.dp_epsilon, config.dp_table_split, config.dp_granularity_split, config.dp_max_cells
+        )
         privacy = PrivacyConfig.from_environment(
             k=config.k_anonymity,
             dwell_min_support=max(config.dwell_min_support, config.k_anonymity),
-            epsilon=config.dp_epsilon,
-            mechanism=config.dp_mechanism,
+            dp=budget,
         )
     except ValueError as error:
         raise InputError(_first_line(error)) from None
@@ -77,7 +86,7 @@ def _privacy(config: JobConfig) -> PrivacyConfig:
             f"{SECRET_ENV} is not set: this deployment requires its cell-key secret "
             "(--require_cell_key_secret), or re-runs would publish differently perturbed tables"
         )
-    return privacy
+    return privacy, budget
 
 
 def _input(config: JobConfig, region: str | None, kinesis_status: KinesisStatus) -> tuple[str, ...]:
@@ -102,16 +111,24 @@ def _input(config: JobConfig, region: str | None, kinesis_status: KinesisStatus)
 
 
 def _writable(location: str, what: str) -> None:
-    """Write and delete a probe object under `location` (a local directory is created first)."""
+    """Write and delete a probe object under `location`; a local directory made for it is removed again,
+    so the check leaves nothing behind."""
+    made: Path | None = None
     try:
         if "://" not in location:
-            Path(location).mkdir(parents=True, exist_ok=True)
+            path = Path(location).absolute()
+            missing = [p for p in (path, *path.parents) if not p.exists()]
+            made = missing[-1] if missing else None
+            path.mkdir(parents=True, exist_ok=True)
         probe = FileSystems.join(location.rstrip("/"), PROBE_PREFIX + secrets.token_hex(8))
         with FileSystems.create(probe) as handle:
             handle.write(b"anonflow preflight probe\n")  # S3 multipart uploads refuse an empty body
         FileSystems.delete([probe])
     except (OSError, BeamIOError, S3ClientError) as error:
         raise InputError(f"{what} {location} is not writable: {_first_line(error)}") from None
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
 
 
 def preflight(options: PipelineOptions, kinesis_status: KinesisStatus = _kinesis_status) -> Ready:
@@ -123,13 +140,26 @@ def preflight(options: PipelineOptions, kinesis_status: KinesisStatus = _kinesis
     config = JobConfig.from_options(options)
     operators = config.operators_output  # an option problem too (a bucket root has no beside)
     FileSystems.set_options(options)  # S3 endpoint and keys, before any file is touched
-    privacy = _privacy(config)
+    privacy, budget = _privacy(config)
     stores = load_stores(config.stores) if config.stores else None
+    try:
+        grid = config.heatmap_grid
+        publics = vocabularies(stores, grid) if budget is not None else public_vocabularies(stores, grid)
+    except ValueError as error:
+        raise InputError(_first_line(error)) from None
     region = config.kinesis_region or options.view_as(S3Options).s3_region_name
     files = _input(config, region, kinesis_status)
     _writable(config.output, "output")
     _writable(operators, "dead-letter output")
-    return Ready(config=config, privacy=privacy, stores=stores, files=files, region=region)
+    return Ready(
+        config=config,
+        privacy=privacy,
+        budget=budget,
+        publics=publics,
+        stores=stores,
+        files=files,
+        region=region,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,11 +1,13 @@
-"""Output privacy: the k-anonymous release (default) and the optional noise mode, as one Beam step.
+"""Output privacy, as one Beam step per table: the k-anonymous release (default) or, opt-in, the
+differentially private one.
 
-Every analyst table goes through `ProtectCells`: rows backed by fewer than k people (at the fewest) are not
-published, released counts are perturbed by the cell-key method, small-group statistics are coarse and
-unbounded sums withheld (the rules and why: `anonflow.dataflow.release`). With `epsilon` set, released
-counts additionally get two-sided geometric (or rounded Laplace) noise; that mode is **not** a
-differential-privacy guarantee (row existence still depends on exact support, noise is drawn per run
-and per pane), which `_privacy.json` states.
+- **k-anonymous** (`anonflow.dataflow.release`): rows backed by fewer than k people (at the fewest) are
+  not published, released counts are perturbed by the cell-key method, small-group statistics are
+  coarse and unbounded sums withheld.
+- **Differentially private** (`anonflow.dataflow.dprelease`, when `dp` is set): noisy counts from
+  OpenDP over public partitions, contributions bounded per journey, the store-day's epsilon split
+  across tables and granularities, one release per store-day and table (`anonflow.dataflow.ledger`:
+  early streaming panes are not released, a later pane or a re-run of a released day is refused).
 
 `_privacy.json` next to each table records the parameters an analyst needs to read it. The cell-key
 secret comes from `ANONFLOW_CELL_KEY_SECRET` (hex, at least 16 bytes); without it each run draws its
@@ -15,12 +17,11 @@ own, so two runs over the same day give independently perturbed tables (recorded
 from __future__ import annotations
 
 import json
-import math
 import os
-import random
 import secrets
-from collections.abc import Callable, Iterator
-from typing import Any, Final, Literal
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from typing import Any, Final
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -31,6 +32,11 @@ from anonflow.contract.settings import StrictModel
 from anonflow.contract.tables import Table
 from anonflow.dataflow.aggregate.base import TableRows
 from anonflow.dataflow.cellkey import PERTURBATION
+from anonflow.dataflow.dpbudget import DpBudget
+from anonflow.dataflow.dpnoise import Noise, OpenDpNoise, laplace_scale, privacy_loss
+from anonflow.dataflow.dprelease import release_once
+from anonflow.dataflow.ledger import ReleaseLedger
+from anonflow.dataflow.partitions import GRANULARITIES, PublicVocabulary, unpublished
 from anonflow.dataflow.release import (
     SUPPORT_COLUMN,
     counted_columns,
@@ -42,8 +48,6 @@ from anonflow.dataflow.support import OVERLAP_MS
 
 SIDECAR_NAME: Final = "_privacy.json"
 SECRET_ENV: Final = "ANONFLOW_CELL_KEY_SECRET"
-
-Uniform = Callable[[], float]
 
 
 class PrivacyConfig(StrictModel):
@@ -74,22 +78,9 @@ class PrivacyConfig(StrictModel):
     secret_persistent: bool = Field(
         False, description="True when the secret is the deployment's own (stable across runs)."
     )
-    epsilon: float | None = Field(
-        None,
-        gt=0.0,
-        le=10.0,
-        description="Noise per released count on top of the release; None: cell-key perturbation only.",
+    dp: DpBudget | None = Field(
+        None, description="Differentially private release with this budget; None: the k-anonymous one."
     )
-    mechanism: Literal["geometric", "laplace"] = Field(
-        "geometric", description="Noise distribution: two-sided geometric (integer) or rounded Laplace."
-    )
-    sensitivity: int = Field(
-        1,
-        ge=1,
-        le=1000,
-        description="Most one journey can change one count in one row (1 for distinct-journey counts).",
-    )
-    seed: int | None = Field(None, description="Seed for reproducible noise in tests; never in production.")
 
     @model_validator(mode="after")
     def _dwell_above_k(self) -> PrivacyConfig:
@@ -120,57 +111,8 @@ def value_columns(table: Table) -> tuple[str, ...]:
     return tuple(c.name for c in table.columns if c.nullable)
 
 
-def noised_columns(table: Table) -> tuple[str, ...]:
-    """Counts that get noise when epsilon is set."""
-    return counted_columns(table)
-
-
-def geometric_noise(uniform: Uniform, epsilon: float, sensitivity: int) -> int:
-    """One draw of two-sided geometric noise: P(z) proportional to exp(-epsilon * |z| / sensitivity)."""
-    alpha = math.exp(-epsilon / sensitivity)
-    log_alpha = math.log(alpha)
-
-    def one_sided() -> int:
-        # Inverse CDF of the number of failures before a success with probability 1 - alpha.
-        return math.floor(math.log(1.0 - uniform()) / log_alpha)
-
-    return one_sided() - one_sided()
-
-
-def laplace_noise(uniform: Uniform, epsilon: float, sensitivity: int) -> float:
-    """One draw of Laplace noise with scale sensitivity / epsilon."""
-    u = uniform()
-    while u == 0.0:  # keep u - 0.5 strictly inside (-0.5, 0.5) so the logarithm is finite
-        u = uniform()
-    u -= 0.5
-    scale = sensitivity / epsilon
-    return -scale * math.copysign(1.0, u) * math.log(1.0 - 2.0 * abs(u))
-
-
-def make_uniform(seed: int | None) -> Uniform:
-    """Uniform draws in [0, 1): the OS CSPRNG, or a seeded generator for reproducible tests."""
-    return random.Random(seed).random if seed is not None else random.SystemRandom().random
-
-
-def add_noise(
-    rows: tuple[dict[str, Any], ...], table: Table, config: PrivacyConfig, uniform: Uniform
-) -> None:
-    """Noise on every released count, in place (epsilon mode); clamped at 0, released support at k."""
-    assert config.epsilon is not None
-    for row in rows:
-        for name in noised_columns(table):
-            value = row.get(name)
-            if value is None:
-                continue
-            if config.mechanism == "geometric":
-                noisy = int(value) + geometric_noise(uniform, config.epsilon, config.sensitivity)
-            else:
-                noisy = round(int(value) + laplace_noise(uniform, config.epsilon, config.sensitivity))
-            row[name] = max(config.k if name == SUPPORT_COLUMN else 0, noisy)
-
-
-def protect(batch: TableRows, table: Table, config: PrivacyConfig, uniform: Uniform) -> tuple[TableRows, int]:
-    """The batch as published and the number of rows hidden (see the module docstring)."""
+def protect(batch: TableRows, table: Table, config: PrivacyConfig) -> tuple[TableRows, int]:
+    """The batch as published by the k-anonymous release and the number of rows hidden."""
     if batch.table != table.name:
         raise ValueError(f"rows of table {batch.table} given to the {table.name} step")
     released, hidden = release(
@@ -181,16 +123,13 @@ def protect(batch: TableRows, table: Table, config: PrivacyConfig, uniform: Unif
         dwell_min_support=config.dwell_min_support,
         dwell_round_s=config.dwell_round_s,
     )
-    if config.epsilon is not None:
-        add_noise(released.rows, table, config, uniform)
     return released, hidden
 
 
-def sidecar(table: Table, config: PrivacyConfig) -> dict[str, Any]:
-    """What `_privacy.json` says about a table: the parameters an analyst needs to read it correctly."""
-    record: dict[str, Any] = {
-        "table": table.name,
-        "written_by": f"anonflow {__version__}",
+def _k_anonymous_sidecar(table: Table, config: PrivacyConfig) -> dict[str, Any]:
+    return {
+        "mode": "k-anonymous",
+        "differentially_private": False,
         "k": config.k,
         "support": "fewest people who could have made the row's journeys: the most of them overlapping "
         f"in time (by more than {OVERLAP_MS // 1000} s) at one instant",
@@ -209,20 +148,82 @@ def sidecar(table: Table, config: PrivacyConfig) -> dict[str, Any]:
             "rounded_to": config.dwell_round_s,
         },
         "withheld_columns": list(withheld_columns(table)),
-        "noise": None,
     }
-    if config.epsilon is not None:
-        record["noise"] = {
-            "mechanism": config.mechanism,
-            "epsilon_per_count": config.epsilon,
-            "sensitivity": config.sensitivity,
-            "scale": config.sensitivity / config.epsilon,
-            "noised_columns": list(noised_columns(table)),
-            "differentially_private": False,
-            "why_not": "which rows exist depends on exact support; noise is drawn per run and per pane",
-            "seeded": config.seed is not None,
+
+
+def _dp_sidecar(table: Table, budget: DpBudget) -> dict[str, Any]:
+    published = tuple(g.value for g in GRANULARITIES[table.name])
+    granularities: dict[str, dict[str, Any]] = {}
+    for granularity in published:
+        epsilon = budget.epsilon_of(table.name, granularity, published)
+        bound = budget.max_cells[granularity]
+        if epsilon == 0.0:
+            granularities[granularity] = {"epsilon": 0.0, "published": False}
+            continue
+        scale = laplace_scale(bound, epsilon)
+        granularities[granularity] = {
+            "epsilon": epsilon,
+            "max_cells_per_journey": bound,
+            "l1_sensitivity": bound,
+            "noise_scale": scale,
+            "epsilon_proved_by_opendp": privacy_loss(bound, scale),
+            "published": True,
         }
-    return record
+    return {
+        "mode": "differentially-private",
+        "differentially_private": True,
+        "privacy_unit": "one journey (a person split into n journeys: n times epsilon)",
+        "epsilon_per_store_day": budget.epsilon,
+        "table_split": budget.tables,
+        "granularity_split": budget.granularities,
+        "table_epsilon": budget.epsilon * budget.tables[table.name],
+        "granularities": granularities,
+        "mechanism": "discrete Laplace on distinct-journey counts (OpenDP make_laplace)",
+        "partitions": "public: zones and cameras of the stores file, the day's windows, the contract's "
+        "gender and age-group vocabularies, the heat-map grid; a missing row means a noisy count <= 0",
+        "released_columns": [SUPPORT_COLUMN],
+        "withheld_columns": [c.name for c in table.columns if c.nullable and c.name != SUPPORT_COLUMN],
+        "releases": "one per store-day and table: early streaming panes are not released; a later pane "
+        "or a re-run of a released day is refused (the first release stays)",
+    }
+
+
+def sidecar(table: Table, config: PrivacyConfig) -> dict[str, Any]:
+    """What `_privacy.json` says about a table: the parameters an analyst needs to read it correctly."""
+    mode = _dp_sidecar(table, config.dp) if config.dp else _k_anonymous_sidecar(table, config)
+    return {"table": table.name, "written_by": f"anonflow {__version__}", **mode}
+
+
+def _written(path: str) -> dict[str, Any] | None:
+    from apache_beam.io.filesystems import FileSystems
+
+    if not FileSystems.exists(path):
+        return None
+    try:
+        with FileSystems.open(path) as handle:
+            found = json.loads(handle.read())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def check_sidecar(table_root: str, table: Table, config: PrivacyConfig) -> None:
+    """Raise ValueError (one line) if the table already holds a differentially private release under
+    other parameters (or the k-anonymous mode is asked for): its first releases stay (see
+    `anonflow.dataflow.ledger`), so its sidecar must keep describing them; write to another output."""
+    from apache_beam.io.filesystems import FileSystems
+
+    path = FileSystems.join(table_root, SIDECAR_NAME)
+    before = _written(path)
+    if before is None or not before.get("differentially_private"):
+        return
+    record = sidecar(table, config)
+    changed = sorted(k for k in {*before, *record} - {"written_by"} if before.get(k) != record.get(k))
+    if changed:
+        raise ValueError(
+            f"{path} describes a differentially private release with other parameters "
+            f"({', '.join(changed[:4])}); its days stay as released: write to another --output"
+        )
 
 
 def write_sidecar(table_root: str, table: Table, config: PrivacyConfig) -> str:
@@ -238,34 +239,83 @@ def write_sidecar(table_root: str, table: Table, config: PrivacyConfig) -> str:
 
 
 class _ProtectDoFn(beam.DoFn):
-    def __init__(self, table: Table, config: PrivacyConfig) -> None:
+    def __init__(
+        self,
+        table: Table,
+        config: PrivacyConfig,
+        vocabularies: Mapping[str, PublicVocabulary],
+        ledger: ReleaseLedger | None,
+        noise: Noise,
+    ) -> None:
         self._table = table
         self._config = config
-        self._uniform: Uniform | None = None  # made in setup(): a CSPRNG does not pickle
+        self._vocabularies = dict(vocabularies)
+        self._ledger = ledger
+        self._noise = noise
         self.suppressed = Metrics.counter("anonflow", f"cells_suppressed_{table.name}")
         self.released = Metrics.counter("anonflow", f"cells_released_{table.name}")
-
-    def setup(self) -> None:
-        self._uniform = make_uniform(self._config.seed)
+        self.refused = Metrics.counter("anonflow", f"dp_releases_refused_{table.name}")
+        self.early = Metrics.counter("anonflow", f"dp_early_panes_held_{table.name}")
+        self.off_vocabulary = Metrics.counter("anonflow", f"dp_rows_off_vocabulary_{table.name}")
+        self.truncated = Metrics.counter("anonflow", f"dp_contributions_truncated_{table.name}")
 
     def process(self, batch: TableRows) -> Iterator[TableRows]:
-        if self._uniform is None:
-            self._uniform = make_uniform(self._config.seed)
-        released, hidden = protect(batch, self._table, self._config, self._uniform)
-        self.suppressed.inc(hidden)
-        self.released.inc(len(released.rows))
-        yield released
+        budget = self._config.dp
+        vocabulary = self._vocabularies.get(batch.store_id)
+        if budget is None:
+            released, hidden = protect(batch, self._table, self._config)
+            self.suppressed.inc(hidden)
+            self.released.inc(len(released.rows))
+            yield self._with_unpublished(released, vocabulary)
+            return
+        if vocabulary is None:
+            raise ValueError(f"store {batch.store_id!r} has no public vocabulary for the DP release")
+        assert self._ledger is not None
+        once = release_once(batch, self._table, budget, vocabulary, ledger=self._ledger, noise=self._noise)
+        if once.held == "early":  # the day is not complete; its one release comes later
+            self.early.inc()
+        elif once.held == "refused":
+            self.refused.inc()
+        if once.published is None or once.outcome is None:
+            return
+        self.released.inc(once.outcome.released)
+        self.off_vocabulary.inc(once.outcome.off_vocabulary)
+        self.truncated.inc(once.outcome.truncated)
+        yield self._with_unpublished(once.published, vocabulary)
+
+    def _with_unpublished(self, batch: TableRows, vocabulary: PublicVocabulary | None) -> TableRows:
+        """The released batch with its count of unpublished grid cells (when the store's grid is public)."""
+        if vocabulary is None:
+            return batch
+        counts = unpublished(batch.rows, self._table, vocabulary, batch.date)
+        if (budget := self._config.dp) is not None:  # granularities left out of the DP release entirely
+            name = self._table.name
+            published = tuple(g.value for g in GRANULARITIES[name])
+            counts = {g: n for g, n in counts.items() if budget.epsilon_of(name, g, published) > 0}
+        return replace(batch, unpublished=tuple(sorted(counts.items())))
 
 
 class ProtectCells(beam.PTransform):
-    """`TableRows` with true counts -> the rows as published (see the module docstring), counted."""
+    """`TableRows` with true counts -> the rows as published (see the module docstring), counted.
 
-    def __init__(self, table: Table, config: PrivacyConfig) -> None:
+    The DP mode needs every store's public vocabulary and the release ledger; noise: OpenDP's sampler
+    unless a test passes another."""
+
+    def __init__(
+        self,
+        table: Table,
+        config: PrivacyConfig,
+        *,
+        vocabularies: Mapping[str, PublicVocabulary] | None = None,
+        ledger: ReleaseLedger | None = None,
+        noise: Noise | None = None,
+    ) -> None:
         super().__init__()
         if SUPPORT_COLUMN not in table.column_names:
             raise ValueError(f"table {table.name} has no {SUPPORT_COLUMN!r} column to measure support")
-        self._table = table
-        self._config = config
+        if config.dp is not None and (vocabularies is None or ledger is None):
+            raise ValueError("the differentially private release needs the stores' vocabularies and a ledger")
+        self._do = _ProtectDoFn(table, config, vocabularies or {}, ledger, noise or OpenDpNoise())
 
     def expand(self, batches: beam.PCollection) -> beam.PCollection:
-        return batches | "Protect" >> beam.ParDo(_ProtectDoFn(self._table, self._config))
+        return batches | "Protect" >> beam.ParDo(self._do)

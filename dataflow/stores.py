@@ -168,6 +168,18 @@ class StoreConfig(StrictModel):
     people: PeopleRule = Field(
         default_factory=PeopleRule, description="How the headline `visitors` turns journeys into people."
     )
+    zones: tuple[Identifier, ...] = Field(
+        (),
+        max_length=1000,
+        description="The store's zone ids (public: the differentially private release publishes exactly "
+        "these, with '*', whoever came).",
+    )
+    cameras: tuple[Identifier, ...] = Field(
+        (),
+        max_length=1000,
+        description="The store's camera ids (public, for the differentially private heat map); cameras "
+        "named in links are added.",
+    )
 
     @field_validator("time_zone")
     @classmethod

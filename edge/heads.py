@@ -1,7 +1,8 @@
 """Head zones: where each detected person's head is, in any pose and view, so every crop can blank it.
 
-Head evidence (`Poses.head_points`: nose, eyes, ears, neck) places the zone when the pose network saw the
-face; a geometric fallback places it from the shoulders and the body axis when it did not. Both are
+Head evidence (`Poses.head_points`: nose, eyes, ears, neck) places the zone where the pose network saw the
+face; a geometric zone from the shoulders and the body axis is always included, so a head the evidence
+misplaces (bowed below the shoulders) is still covered. Both are
 sized from the body (torso length or shoulder width, whichever is larger, so a torso foreshortened by an
 overhead camera still gives a head-sized zone). The evidence is read here and nowhere else; the zones are
 rectangles in frame pixels and are never emitted or stored.
@@ -61,14 +62,41 @@ def _zone(poses: Poses, i: int, threshold: float, frame_h: float) -> npt.NDArray
     hips = body[_HIPS][body_seen[_HIPS]]
     face = head[_FACE][head_seen[_FACE]]
     scale = _scale(shoulders, hips, face, body[body_seen], frame_h)
-    if len(face):
-        # Evidence: the face points, grown to a whole head, joined to the neck/shoulders below it.
-        reach = FACE_MARGIN * scale + 0.5 * _spread(face)
-        lo, hi = face.min(axis=0) - reach, face.max(axis=0) + reach
-        anchor = _anchor(shoulders, head, head_seen)
-        if anchor is not None:
-            lo, hi = np.minimum(lo, anchor - 0.1 * scale), np.maximum(hi, anchor + 0.1 * scale)
-        return np.concatenate([lo, hi])
+    fallback = _geometric_zone(
+        body=body,
+        body_seen=body_seen,
+        shoulders=shoulders,
+        hips=hips,
+        head=head,
+        head_seen=head_seen,
+        scale=scale,
+    )
+    if not len(face):
+        return fallback
+    # Evidence: the face points, grown to a whole head, joined to the neck/shoulders below it, and never
+    # smaller than the geometric zone: face points place a turned or lying head, the geometry still
+    # covers a head bowed below the shoulders, whose face points the network may place elsewhere.
+    reach = FACE_MARGIN * scale + 0.5 * _spread(face)
+    lo, hi = face.min(axis=0) - reach, face.max(axis=0) + reach
+    anchor = _anchor(shoulders, head, head_seen)
+    if anchor is not None:
+        lo, hi = np.minimum(lo, anchor - 0.1 * scale), np.maximum(hi, anchor + 0.1 * scale)
+    if fallback[2] > fallback[0] and fallback[3] > fallback[1]:
+        lo, hi = np.minimum(lo, fallback[:2]), np.maximum(hi, fallback[2:])
+    return np.concatenate([lo, hi])
+
+
+def _geometric_zone(
+    *,
+    body: npt.NDArray[np.float64],
+    body_seen: npt.NDArray[np.bool_],
+    shoulders: npt.NDArray[np.float64],
+    hips: npt.NDArray[np.float64],
+    head: npt.NDArray[np.float64],
+    head_seen: npt.NDArray[np.bool_],
+    scale: float,
+) -> npt.NDArray[np.float64]:
+    """The zone from the shoulders and the body axis alone (see the module docstring)."""
     anchor = _anchor(shoulders, head, head_seen)
     if anchor is None:
         seen = body[body_seen]

@@ -46,7 +46,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--dp-epsilon",
         type=float,
-        help="add differential-privacy noise to released counts (epsilon per count)",
+        help="publish differentially private tables (OpenDP) with this budget per store-day instead of "
+        "k-anonymous ones; needs --stores naming every store's zones and cameras",
     )
     parser.set_defaults(handler=run, pass_through=True, beam_args=[])
 

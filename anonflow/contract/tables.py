@@ -14,6 +14,10 @@ ColumnType = Literal["string", "int64", "double", "bool", "timestamp"]
 Row = dict[str, Any]
 """One table row: column name -> value (timestamps as UTC milliseconds); made by `Table.row`."""
 
+UNPUBLISHED_FILE: Final = "_unpublished.json"
+"""Beside a partition's day file: per granularity, cells of the store's public grid (the stores file's
+zones and cameras, the day's windows) the release did not publish. Readers' `*.parquet` globs skip it."""
+
 SUPPRESSED: Final = "suppressed"
 """The column the privacy step sets (never an aggregation): whether the row's counts were withheld."""
 

@@ -116,4 +116,6 @@ def store_config(store_id: str, time_zone: str) -> StoreConfig:
         occlusion=OCCLUSION,
         links=tuple(links),
         people=PeopleRule(doors=(DOOR_LINE,)),
+        zones=zone_names(),
+        cameras=tuple(CAMERAS),
     )

@@ -39,7 +39,9 @@ class TableRows:
     Rows are made by `Table.row` (every column but `suppressed`) plus the private `CONTRIBUTORS` set,
     timestamps as UTC milliseconds, with true counts (privacy is applied by `ProtectCells`). The
     partition is (store_id, date); a later pane's rows replace an earlier pane's. contributors: one per
-    journey of the day, indexed by the rows' `CONTRIBUTORS` (empty once the rows are released).
+    journey of the day, indexed by the rows' `CONTRIBUTORS` (empty once the rows are released). timing:
+    the pane's ("early", "on_time", "late", "unknown"), which the differentially private release reads.
+    unpublished: set by the release, (granularity, cells of the public grid not published) pairs.
     """
 
     table: str
@@ -48,6 +50,8 @@ class TableRows:
     pane: int
     rows: tuple[Row, ...]
     contributors: tuple[Contributor, ...] = ()
+    timing: str = "unknown"
+    unpublished: tuple[tuple[str, int], ...] = ()
 
 
 def window_columns(granularity: Granularity, window: LocalWindow) -> Row:
@@ -79,7 +83,7 @@ class _Rows(beam.DoFn):
         rows = self._rows(day)
         self.counted.inc(len(rows))
         who = contributors(day.journeys)
-        yield TableRows(self._table.name, day.store_id, day.date, day.pane, tuple(rows), who)
+        yield TableRows(self._table.name, day.store_id, day.date, day.pane, tuple(rows), who, day.timing)
 
 
 class AggregateTable(beam.PTransform):

@@ -7,14 +7,14 @@ is one line here.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
 from anonflow import __version__
 from anonflow.contract.errors import InputError
-from anonflow.contract.tables import ANALYST_TABLES
+from anonflow.contract.tables import ANALYST_TABLES, UNPUBLISHED_FILE
 from anonflow.dataflow.journeys import STORE_ZONE
 
 # The footfall / dwell / demographics / flows / heatmap column that counts people (k is checked on it).
@@ -80,6 +80,8 @@ class ReportData:
     demographics: gender, age_group, people, suppressed_cells (whole store, summed over the period).
     flows: from_zone, to_zone, people, suppressed_cells (summed over the period).
     heatmap: camera_id, grid_size, cell_x, cell_y, observations, suppressed (summed over the period).
+    unpublished: per table, cells of the public grid the release left out over the period (fewer than k
+    people, possibly none), where the job knew the store's grid (`_unpublished.json`, see the sinks).
     """
 
     store_id: str
@@ -94,6 +96,7 @@ class ReportData:
     cells: Rows  # table_name, rows, suppressed
     privacy: dict[str, Any]
     synthetic: dict[str, Any] | None
+    unpublished: dict[str, int] = field(default_factory=dict)
 
     @property
     def k(self) -> int | None:
@@ -126,6 +129,18 @@ def _privacy_sidecars(db: Path) -> dict[str, Any]:
         path = db.parent / table.name / "_privacy.json"
         if path.is_file():
             found[table.name] = json.loads(path.read_text(encoding="utf-8"))
+    return found
+
+
+def _unpublished(db: Path, store_id: str, first: date | None, last: date | None) -> dict[str, int]:
+    """Per table, the unpublished grid cells the job recorded beside the day files of the period."""
+    found: dict[str, int] = {}
+    for table in ANALYST_TABLES:
+        for path in (db.parent / table.name / f"store_id={store_id}").glob(f"date=*/{UNPUBLISHED_FILE}"):
+            when = date.fromisoformat(path.parent.name.removeprefix("date="))
+            if first is not None and last is not None and first <= when <= last:
+                counts = json.loads(path.read_text(encoding="utf-8"))
+                found[table.name] = found.get(table.name, 0) + sum(int(n) for n in counts.values())
     return found
 
 
@@ -296,4 +311,5 @@ def load(db: Path, store_id: str | None = None, day: date | None = None) -> Repo
             ),
             privacy=_privacy_sidecars(db),
             synthetic=_synthetic_marker(db),
+            unpublished=_unpublished(db, store_id, span[0] if span else None, span[1] if span else None),
         )

@@ -56,19 +56,22 @@ def _table(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+_NOT_PUBLISHED = "cells not published (fewer than k people or a DP count ≤ 0; possibly none)"
+
+
 def _privacy_note(data: ReportData) -> str:
     if not data.privacy:
         return "Cells backed by fewer than k people are not published (left out, never zero)."
     parts = []
     for table, record in sorted(data.privacy.items()):
-        noise = record.get("noise")
+        if record.get("differentially_private"):
+            parts.append(
+                f"{table}: differentially private, ε = {record.get('table_epsilon', 0):.3g} of "
+                f"{record.get('epsilon_per_store_day')} per store-day (noisy counts; a missing row: about 0)"
+            )
+            continue
         perturbation = record.get("perturbation")
-        if noise:
-            how = f"{noise['mechanism']} noise, ε = {noise['epsilon_per_count']} per count (not DP)"
-        elif perturbation:
-            how = f"counts perturbed ({perturbation['method']}, at most ±3)"
-        else:
-            how = "exact counts"
+        how = f"counts perturbed ({perturbation['method']}, at most ±3)" if perturbation else "exact counts"
         parts.append(f"{table}: k = {record.get('k')}, {how}")
     return "Privacy parameters (from _privacy.json): " + "; ".join(parts) + "."
 
@@ -153,7 +156,10 @@ def render(
     sections += [
         "<h2>Privacy and suppressed cells</h2>",
         f'<p class="note">{html.escape(_privacy_note(data))}</p>',
-        _table(("table", "rows", "suppressed"), data.cells.rows),
+        _table(
+            ("table", "rows", "suppressed", _NOT_PUBLISHED),
+            [(*row, data.unpublished.get(str(row[0]), "—")) for row in data.cells.rows],
+        ),
     ]
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

@@ -28,7 +28,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 from apache_beam.utils.timestamp import Timestamp
 
-from anonflow.contract.tables import DEAD_LETTER, Column, Row, Table
+from anonflow.contract.tables import DEAD_LETTER, UNPUBLISHED_FILE, Column, Row, Table
 from anonflow.dataflow.aggregate.base import TableRows
 from anonflow.dataflow.deadletter import DeadLetter
 from anonflow.dataflow.redact import redact
@@ -110,6 +110,12 @@ def replace_partition(root: str, table: Table, batch: TableRows, *, replace_all:
     stale = [meta.path for meta in existing if meta.path != final]
     if stale:
         FileSystems.delete(stale)
+    if batch.unpublished:
+        # Beside the day file, for the report: how many cells of the public grid the release left out.
+        with FileSystems.create(
+            FileSystems.join(directory, UNPUBLISHED_FILE), mime_type="application/json"
+        ) as out:
+            out.write(json.dumps(dict(batch.unpublished), sort_keys=True).encode())
     return final
 
 

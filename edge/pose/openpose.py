@@ -2,10 +2,11 @@
 
 The network emits, at stride 8, 19 heatmaps (18 OpenPose points + background) and 38 part-affinity field
 channels. Decoding finds heatmap peaks, scores every candidate limb by the line integral of its field,
-matches limbs greedily and merges them into people. Face points are never searched: only the neck and
-the twelve body points have their heatmaps read, and only the twelve body limbs, which run from the
-neck outwards, are scored. The neck joins a person's parts and is kept only as head evidence, which
-places the person's head zone inside the edge and is never emitted.
+matches limbs greedily and merges them into people. People are grouped from the neck and the twelve
+body points along the twelve body limbs only, so head points never join or split a person. Then the
+head parts (nose, eyes, ears) are attached to the people found, along the neck-nose, nose-eye, eye-ear
+and shoulder-ear fields: with the neck they are head evidence that places each person's head zone inside
+the edge (`edge.heads`) and are never emitted or stored.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ NECK = 1
 _NECK_COLUMN = HEAD_POINTS.index("neck")
 # OpenPose-18 index of each BODY_POINTS column (l/r shoulder, elbow, wrist, hip, knee, ankle).
 BODY_FROM_OPENPOSE: tuple[int, ...] = (5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10)
-# Neck plus the body points: the only heatmaps ever searched (nose 0, eyes 14-15, ears 16-17 are not).
+# Neck plus the body points: the heatmaps people are grouped from (head parts are attached afterwards).
 SEARCHED_PARTS: tuple[int, ...] = (NECK, *sorted(BODY_FROM_OPENPOSE))
 # (from part, to part, PAF x channel; y channel = x + 1), ordered from the neck outwards so every
 # limb's first part is already placed in a person when the limb is matched.
@@ -54,6 +55,23 @@ BODY_LIMBS: tuple[tuple[int, int, int], ...] = (
     (12, 13, 10),
 )
 N_PARTS = 18
+# Head parts (OpenPose-18 index -> HEAD_POINTS column): searched only to place head zones.
+HEAD_COLUMN_OF_PART: dict[int, int] = {
+    0: HEAD_POINTS.index("nose"),
+    14: HEAD_POINTS.index("right_eye"),
+    15: HEAD_POINTS.index("left_eye"),
+    16: HEAD_POINTS.index("right_ear"),
+    17: HEAD_POINTS.index("left_ear"),
+}
+HEAD_PARTS: tuple[int, ...] = tuple(sorted(HEAD_COLUMN_OF_PART))
+# (from part, to part, PAF x channel), in stages from the neck outwards: each stage's limbs start at parts
+# placed before it and end at distinct parts. The shoulder-ear fields find an ear when the face is turned
+# away or bowed and no nose or eye is seen.
+HEAD_LIMB_STAGES: tuple[tuple[tuple[int, int, int], ...], ...] = (
+    ((1, 0, 28), (2, 16, 18), (5, 17, 26)),
+    ((0, 14, 30), (0, 15, 32)),
+    ((14, 16, 34), (15, 17, 36)),
+)
 # Wider frames are scaled down further rather than fed as a very wide (and slow) input.
 MAX_ASPECT = 4
 # Above this many candidate limbs in a frame (crowds), limbs are probed at a few samples before the full
@@ -381,6 +399,45 @@ def group_peaks(
     return np.array([members[i] for i in kept], np.intp).reshape(-1, N_PARTS)
 
 
+def attach_head_parts(
+    people: npt.NDArray[np.intp], body: Peaks, head: Peaks, pafs: npt.NDArray[np.float32]
+) -> npt.NDArray[np.intp]:
+    """Attach head peaks to the people grouped from body peaks, stage by stage (`HEAD_LIMB_STAGES`).
+
+    people: int [N, 18], rows in `body` (see `group_peaks`); head: the peaks of `HEAD_PARTS`. Returns
+    int [N, 18]: for each person and head part, the row in `head` or -1 (other columns -1). Each head peak
+    goes to one person at most and each person gets one peak per part, best-scored limb first. All limbs
+    of a stage are scored in one pass.
+    """
+    attached = np.full((len(people), N_PARTS), -1, np.intp)
+    for stage in HEAD_LIMB_STAGES:
+        limbs, persons, peaks, starts = [], [], [], []
+        for index, (part_a, part_b, _) in enumerate(stage):
+            rows_a = people[:, part_a] if part_a not in HEAD_COLUMN_OF_PART else attached[:, part_a]
+            who = np.flatnonzero((rows_a >= 0) & (attached[:, part_b] < 0))
+            free = np.flatnonzero(head.part == part_b)
+            if who.size == 0 or free.size == 0:
+                continue
+            source = body if part_a not in HEAD_COLUMN_OF_PART else head
+            limbs.append(np.full(who.size * free.size, index, np.intp))
+            persons.append(np.repeat(who, free.size))
+            peaks.append(np.tile(free, who.size))
+            starts.append(source.xy[rows_a[persons[-1]]])
+        if not limbs:
+            continue
+        limb: npt.NDArray[np.intp] = np.concatenate(limbs)
+        person: npt.NDArray[np.intp] = np.concatenate(persons)
+        peak: npt.NDArray[np.intp] = np.concatenate(peaks)
+        start: npt.NDArray[np.float32] = np.concatenate(starts)
+        channel = np.asarray([c for _, _, c in stage], np.intp)[limb]
+        score, valid = segment_scores(start, head.xy[peak] - start, channel, pafs)
+        # Limbs of a stage end at distinct parts, so a peak is matched within its limb's group only.
+        pick = _match_greedy(limb, person, peak, score, valid)
+        ends = np.asarray([b for _, b, _ in stage], np.intp)[limb[pick]]
+        attached[person[pick], ends] = peak[pick]
+    return attached
+
+
 @dataclass(frozen=True, slots=True)
 class OpenPoseContext:
     """How a frame was resized into the network input: frame size and resized (unpadded) size."""
@@ -458,6 +515,17 @@ class OpenPoseDecoder:
         head_scores[:, _NECK_COLUMN] = np.where(
             has_neck, np.clip(peaks.score[np.where(has_neck, neck, 0)], 0, 1), 0
         )
+        head_peaks = find_peaks(heatmaps, HEAD_PARTS, self.peak_threshold)
+        attached = attach_head_parts(people, peaks, head_peaks, pafs)
+        for part, column in HEAD_COLUMN_OF_PART.items():
+            row = attached[:, part]
+            seen = row >= 0
+            if seen.any():
+                safe_row = np.where(seen, row, 0)
+                head_points[:, column] = np.where(
+                    seen[:, None], self._to_frame(head_peaks.xy[safe_row], context), 0.0
+                )
+                head_scores[:, column] = np.where(seen, np.clip(head_peaks.score[safe_row], 0, 1), 0)
         return Poses(points, scores, head_points, head_scores)
 
     @staticmethod

@@ -115,7 +115,7 @@ class PublishExact(beam.PTransform):
     so tests of the aggregation and the sinks can check values end to end on small inputs, which the
     real release would hide. The release itself is tested in test_release.py and test_privacy.py."""
 
-    def __init__(self, table: Table, config: object) -> None:
+    def __init__(self, table: Table, config: object, **_: object) -> None:
         super().__init__()
 
     def expand(self, batches: beam.PCollection) -> beam.PCollection:

@@ -21,6 +21,13 @@ ENTRY = Path(__file__).parent / "builders.py"  # any existing non-empty file wil
         (["--dp-epsilon", "-1"], "--dp_epsilon: Input should be greater than 0"),
         (["--dp-epsilon", "0"], "--dp_epsilon: Input should be greater than 0"),
         (["--dp-epsilon", "1e6"], "--dp_epsilon: Input should be less than or equal to 10"),
+        (["--dp-epsilon", "1", "--dp_table_split=footfall=1"], "--dp_table_split: table split: no share for"),
+        (
+            ["--dp-epsilon", "1", "--dp_granularity_split=5m=0.5,1h=0.4,1d=0.2"],
+            "shares must sum to 1, got 1.1",
+        ),
+        (["--dp_max_cells=5m=1,1h=1,1d=1"], "--dp_max_cells need --dp_epsilon"),
+        (["--dp-epsilon", "1"], "needs --stores naming every store's zones and cameras"),
         (["--output=s3://bucket"], "--output s3://bucket is a bucket root: give --dead_letter_output"),
         (["--secret_env_bad"], "ANONFLOW_CELL_KEY_SECRET must be hex"),
         (["--heatmap_grid=1"], "--heatmap_grid: Input should be greater than or equal to 2"),

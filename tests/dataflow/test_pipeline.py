@@ -268,3 +268,34 @@ def test_the_real_release_through_the_cli(edge_entries: Path, tmp_path: Path) ->
         assert query(tmp_path, f"SELECT count(*) FROM {table}") == [(0,)]
     sidecar = json.loads((tmp_path / "footfall" / "_privacy.json").read_text())
     assert sidecar["k"] == 50 and sidecar["perturbation"]["method"] == "cell key"
+
+
+def test_the_differentially_private_release_through_the_cli(
+    edge_entries: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --dp-epsilon: noisy journey counts over the stores file's public zones, `_privacy.json` says
+    DP, and a second run over the same output publishes nothing new (the first release stays)."""
+    stores = tmp_path / "stores.yaml"
+    stores.write_text(STORES)
+    argv = ["pipeline", "--input", str(edge_entries), "--output", str(tmp_path / "out"), PROCESSED]
+    argv += ["--stores", str(stores), "--dp-epsilon", "2.0"]
+    assert main(argv) == 2  # the store names no zones: its partitions cannot be public
+    assert "store 's1' names no zones or no cameras" in capsys.readouterr().err
+    stores.write_text(STORES + "    zones: [near, far]\n    cameras: [aisle]\n")
+    assert main(argv) == 0
+    sidecar = json.loads((tmp_path / "out" / "footfall" / "_privacy.json").read_text())
+    assert sidecar["differentially_private"] is True and sidecar["epsilon_per_store_day"] == 2.0
+    zones = query(tmp_path / "out", "SELECT DISTINCT zone_id FROM footfall")
+    assert {z for (z,) in zones} <= {"*", "near", "far"}
+    assert query(tmp_path / "out", "SELECT count(*) FROM footfall WHERE entries IS NOT NULL") == [(0,)]
+    day = next((tmp_path / "out" / "footfall").glob("store_id=s1/date=*/day.parquet"))
+    first = day.read_bytes()
+    assert set(json.loads((day.parent / "_unpublished.json").read_text())) == {"5m", "1h", "1d"}
+    assert main(argv) == 0  # a re-run draws no new noise to average
+    assert day.read_bytes() == first
+    capsys.readouterr()
+    for other in (["--dp-epsilon", "3.0"], []):  # another budget, or the k-anonymous mode, over it
+        assert main([*argv[:-2], *other]) == 2
+        assert "describes a differentially private release with other parameters" in capsys.readouterr().err
+    assert day.read_bytes() == first
+    assert list((tmp_path / "out" / "_dp_releases" / "footfall").glob("store_id=s1/date=*.json"))

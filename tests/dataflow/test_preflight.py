@@ -155,8 +155,9 @@ def test_preflight(
         assert code == 2 and out == ""
         assert err.startswith(f"anonflow preflight: error: {error}"), err
         assert len(err.strip().splitlines()) == 1, err
-    # The probes are cleaned up.
+    # The probes are cleaned up, and so are the folders made for them.
     assert not list(world.root.rglob(PROBE_PREFIX + "*"))
+    assert not (world.root / "out").exists()
 
 
 def test_the_job_itself_stops_before_any_work(

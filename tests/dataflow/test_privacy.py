@@ -1,10 +1,8 @@
-"""The release step: thresholds on people, config errors, noise statistics, sidecar, Beam wiring."""
+"""The release step: thresholds on people, config errors, sidecar, Beam wiring."""
 
 from __future__ import annotations
 
 import json
-import math
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +18,11 @@ from anonflow.dataflow.privacy import (
     SECRET_ENV,
     PrivacyConfig,
     ProtectCells,
-    geometric_noise,
-    laplace_noise,
-    make_uniform,
-    noised_columns,
     protect,
     sidecar,
     write_sidecar,
 )
-from anonflow.dataflow.release import statistic_columns, withheld_columns
+from anonflow.dataflow.release import counted_columns, statistic_columns, withheld_columns
 from anonflow.dataflow.support import Contributor
 
 SECRET = b"test-secret-0123456789"
@@ -64,9 +58,7 @@ ONE_AFTER_ANOTHER = [(0, 100), (100, 200), (200, 300)]  # could be one person co
 )
 def test_threshold_counts_people(spans: list[tuple[int, int]], k: int, released: bool) -> None:
     journeys = set(range(len(spans)))
-    out, hidden = protect(
-        _batch([_row("z", journeys)], spans), FOOTFALL, PrivacyConfig(k=k, secret=SECRET), make_uniform(0)
-    )
+    out, hidden = protect(_batch([_row("z", journeys)], spans), FOOTFALL, PrivacyConfig(k=k, secret=SECRET))
     assert (len(out.rows), hidden) == ((1, 0) if released else (0, 1))
     assert out.contributors == ()
 
@@ -80,7 +72,7 @@ def test_threshold_counts_people(spans: list[tuple[int, int]], k: int, released:
 )
 def test_rows_without_contributors_are_wiring_errors(row: dict[str, Any], error: str) -> None:
     with pytest.raises(ValueError, match=error):
-        protect(_batch([row], TOGETHER), FOOTFALL, PrivacyConfig(secret=SECRET), make_uniform(0))
+        protect(_batch([row], TOGETHER), FOOTFALL, PrivacyConfig(secret=SECRET))
 
 
 @pytest.mark.parametrize(
@@ -88,9 +80,10 @@ def test_rows_without_contributors_are_wiring_errors(row: dict[str, Any], error:
     [
         ({"k": 1}, "greater than or equal to 2"),
         ({"k": 0}, "greater than or equal to 2"),
-        ({"epsilon": 0.0}, "greater than 0"),
-        ({"epsilon": 50.0}, "less than or equal to 10"),
-        ({"mechanism": "gaussian"}, "geometric"),
+        ({"dp": {"epsilon": 0.0}}, "greater than 0"),
+        ({"dp": {"epsilon": 50.0}}, "less than or equal to 10"),
+        ({"dp": {"epsilon": 1.0, "tables": {"footfall": 1.0}}}, "no share for dwell"),
+        ({"epsilon": 1.0}, "Extra inputs are not permitted"),
         ({"k": 5, "dwell_min_support": 4}, "dwell_min_support \\(4\\) must be at least k \\(5\\)"),
         ({"secret": b"short"}, "at least 16"),
         ({"k_anon": 3}, "Extra inputs are not permitted"),
@@ -120,28 +113,8 @@ def test_secret_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not PrivacyConfig.from_environment().secret_persistent
 
 
-@pytest.mark.parametrize("epsilon", [0.5, 1.0, 2.0])
-def test_geometric_noise_matches_its_distribution(epsilon: float) -> None:
-    uniform = make_uniform(7)
-    draws = [geometric_noise(uniform, epsilon, 1) for _ in range(20_000)]
-    alpha = math.exp(-epsilon)
-    variance = 2 * alpha / (1 - alpha) ** 2
-    assert abs(statistics.fmean(draws)) < 4 * math.sqrt(variance / len(draws))
-    assert statistics.pvariance(draws) == pytest.approx(variance, rel=0.08)
-    # P(0) = (1 - alpha) / (1 + alpha) for the two-sided geometric.
-    assert draws.count(0) / len(draws) == pytest.approx((1 - alpha) / (1 + alpha), abs=0.015)
-
-
-def test_laplace_noise_scale() -> None:
-    uniform = make_uniform(11)
-    draws = [laplace_noise(uniform, 0.5, 1) for _ in range(20_000)]
-    # Laplace(b) has mean 0 and mean absolute deviation b = sensitivity / epsilon = 2.
-    assert abs(statistics.fmean(draws)) < 0.1
-    assert statistics.fmean(abs(d) for d in draws) == pytest.approx(2.0, rel=0.05)
-
-
 def test_columns_per_table() -> None:
-    assert noised_columns(FOOTFALL) == (
+    assert counted_columns(FOOTFALL) == (
         "visitors",
         "journeys",
         "unlinked",
@@ -154,15 +127,15 @@ def test_columns_per_table() -> None:
 
 
 def test_sidecar_records_parameters(tmp_path: Path) -> None:
-    config = PrivacyConfig(k=5, epsilon=1.0, secret=SECRET)
+    config = PrivacyConfig(k=5, secret=SECRET)
     path = write_sidecar(str(tmp_path / "footfall"), FOOTFALL, config)
     written = json.loads(Path(path).read_text())
     assert written == sidecar(FOOTFALL, config)
     assert written["k"] == 5
     assert written["perturbation"]["method"] == "cell key"
     assert written["perturbation"]["secret"] == "per_run"
-    assert written["noise"]["differentially_private"] is False
-    assert written["noise"]["noised_columns"] == [
+    assert written["differentially_private"] is False
+    assert written["perturbation"]["columns"] == [
         "visitors",
         "journeys",
         "unlinked",
@@ -170,7 +143,6 @@ def test_sidecar_records_parameters(tmp_path: Path) -> None:
         "exits",
         "peak_occupancy",
     ]
-    assert sidecar(FOOTFALL, PrivacyConfig())["noise"] is None
     assert SECRET.hex() not in Path(path).read_text()
 
 
@@ -178,7 +150,7 @@ def test_protect_cells_transform() -> None:
     rows = [_row("a", {0, 1}, entries=2), _row("b", {0, 1, 2, 3, 4, 5, 6}, entries=5, exits=4)]
     batch = _batch(rows, [(i, 100 + i) for i in range(7)])
     config = PrivacyConfig(k=3, secret=SECRET)
-    expected, _ = protect(batch, FOOTFALL, config, make_uniform(0))
+    expected, _ = protect(batch, FOOTFALL, config)
     assert [r["zone_id"] for r in expected.rows] == ["b"]
     with BeamPipeline() as p:
         out = p | beam.Create([batch]) | ProtectCells(FOOTFALL, config)

@@ -25,6 +25,7 @@ from anonflow.dataflow.aggregate.flows import flows_rows
 from anonflow.dataflow.aggregate.footfall import footfall_rows
 from anonflow.dataflow.aggregate.heatmap import heatmap_rows
 from anonflow.dataflow.journeys import StoreDay
+from anonflow.dataflow.partitions import PublicVocabulary, unpublished
 from anonflow.dataflow.release import release
 from anonflow.dataflow.support import contributors
 from tests.dataflow.builders import obs, store_day, walk
@@ -224,3 +225,21 @@ def test_a_rerun_publishes_the_same_values() -> None:
     assert publish(day, SECRETS[1]) == publish(till_day(True), SECRETS[1])
     assert publish(day, SECRETS[1]) != publish(day, SECRETS[2])
     assert all(CONTRIBUTORS not in r for rs in publish(day, SECRETS[1]).values() for r in rs)
+
+
+def test_counts_of_unpublished_cells_tell_nothing_new() -> None:
+    """The report's "N cells not published" is the public grid minus the released rows; a count of the
+    rows the release hid (1 to k-1 people) would give the lone till shopper at 15:00 away."""
+    vocabulary = PublicVocabulary("UTC", ("till",), ("cam",), 4)
+
+    def hidden_rows(day: StoreDay) -> int:  # the control: counts the hidden rows themselves
+        return sum(1 for r in footfall_rows(day) if 0 < r["visitors"] < K)
+
+    def not_published(day: StoreDay, secret: bytes) -> dict[str, int]:
+        return unpublished(publish(day, secret)["footfall"], FOOTFALL, vocabulary, day.date)
+
+    assert hidden_rows(till_day(True)) > hidden_rows(till_day(False))
+    for secret in SECRETS[:20]:
+        assert not_published(till_day(True), secret) == not_published(till_day(False), secret)
+    counts = not_published(till_day(True), SECRETS[0])
+    assert counts == {"5m": 288 * 2 - 2 * 4, "1h": 24 * 2 - 2 * 4, "1d": 0}

@@ -65,6 +65,10 @@ def test_report_is_one_self_contained_page(tmp_path: Path, capsys: pytest.Captur
     plt.imsave(frame, np.full((48, 64, 3), 0.5))
     (tmp_path / "footfall").mkdir()
     (tmp_path / "footfall" / "_privacy.json").write_text(json.dumps({"k": 5, "differential_privacy": None}))
+    partition = tmp_path / "demographics" / "store_id=store-001"
+    for day, counts in (("2024-05-14", {"5m": 100, "1h": 20, "1d": 3}), ("2024-05-20", {"1d": 7})):
+        (partition / f"date={day}").mkdir(parents=True)
+        (partition / f"date={day}" / "_unpublished.json").write_text(json.dumps(counts))
     out = tmp_path / "report" / "report.html"
 
     code = main(
@@ -97,6 +101,9 @@ def test_report_is_one_self_contained_page(tmp_path: Path, capsys: pytest.Captur
     assert "footfall: k = 5, exact counts" in text
     assert "Store store-001" in text and "Europe/Berlin (as asked)" in text
     assert "not published: fewer than 5 people (possibly none)" in text  # the hatched gaps' legend names k
+    # The release's count of public grid cells it left out, of the report's day only.
+    assert "cells not published (fewer than k people or a DP count ≤ 0; possibly none)" in text
+    assert '<td class="n">123</td>' in text and '<td class="n">130</td>' not in text
 
 
 def test_report_on_the_jobs_own_tables(
@@ -117,7 +124,7 @@ def test_report_on_the_jobs_own_tables(
         str(tables),
         PROCESSING_2024,
     ]
-    assert main([*argv, "--stores", str(tmp_path / "day" / "stores.yaml"), "--dp-epsilon", "1.0"]) == 0
+    assert main([*argv, "--stores", str(tmp_path / "day" / "stores.yaml")]) == 0
     out = tmp_path / "report.html"
     db = str(tables / "analytics.duckdb")
     assert main(["report", "--db", db, "--out", str(out)]) == 0
@@ -126,7 +133,7 @@ def test_report_on_the_jobs_own_tables(
     assert "9 figures" in capsys.readouterr().out
     page, text = _parse(out)
     assert page.svgs == 9 and page.links == [] and page.empties == []
-    assert "geometric noise, ε = 1.0 per count (not DP)" in text  # the parameters recorded next to the tables
+    assert "k = 3, counts perturbed (cell key" in text  # the parameters recorded next to the tables
     assert "UTC+02:00 (from the day windows)" in text  # Berlin in May, read from the 1d windows
     assert (
         main(["report", "--db", db, "--out", str(out), "--stores", str(tmp_path / "day" / "stores.yaml")])

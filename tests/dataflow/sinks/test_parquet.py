@@ -4,8 +4,10 @@ appended under names that never collide; nullable columns are enforced."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import apache_beam as beam
@@ -14,7 +16,7 @@ import pytest
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
 
-from anonflow.contract.tables import DEAD_LETTER, FLOWS, Table
+from anonflow.contract.tables import DEAD_LETTER, FLOWS, UNPUBLISHED_FILE, Table
 from anonflow.dataflow.aggregate.base import TableRows
 from anonflow.dataflow.deadletter import DeadLetter
 from anonflow.dataflow.sinks import parquet
@@ -183,3 +185,11 @@ NAME_CASES = [
 @pytest.mark.parametrize(("a", "b", "same"), NAME_CASES)
 def test_dead_letter_file_names(a: list[dict[str, object]], b: list[dict[str, object]], same: bool) -> None:
     assert (dead_letter_file_name(a) == dead_letter_file_name(b)) is same
+
+
+def test_unpublished_counts_lie_beside_the_day_file(tmp_path: Path) -> None:
+    counted = replace(batch(0, 5), unpublished=(("1d", 2), ("1h", 40)))
+    replace_partition(str(tmp_path), FLOWS, counted, replace_all=True)
+    assert files(tmp_path) == [UNPUBLISHED_FILE, DAY_FILE]
+    beside = tmp_path / "flows" / "store_id=s1" / "date=1970-01-01" / UNPUBLISHED_FILE
+    assert json.loads(beside.read_text()) == {"1d": 2, "1h": 40}

@@ -13,12 +13,15 @@ from anonflow.edge.pose.model import PoseModel
 from anonflow.edge.pose.openpose import (
     BODY_FROM_OPENPOSE,
     BODY_LIMBS,
+    HEAD_LIMB_STAGES,
+    HEAD_PARTS,
     HEATMAP_OUTPUT,
     PAF_OUTPUT,
     SEARCHED_PARTS,
     OpenPoseContext,
     OpenPoseDecoder,
     Peaks,
+    attach_head_parts,
     find_peaks,
     group_peaks,
     limb_scores,
@@ -360,10 +363,11 @@ def test_good_layout_with_nothing_in_it() -> None:
     assert len(OpenPoseDecoder().decode(GOOD, OpenPoseContext(456, 256, 456, 256))) == 0
 
 
-def test_face_outputs_are_never_read(
+def test_face_outputs_never_change_who_is_found(
     release_pose_model: Callable[[str], PoseModel], video_frame: FrameReader
 ) -> None:
-    """Garbage in every face heatmap and face-limb field changes nothing: they are not decoded at all."""
+    """Garbage in every face heatmap and face-limb field changes no person and no body point: head parts
+    are attached after people are grouped, only as head evidence."""
     model = release_pose_model("openpose")
     decoder = model.decoder
     frame = video_frame("store-aisle-detection.gif", 0)
@@ -594,3 +598,86 @@ def test_batched_decoding_matches_the_reference_in_a_crowd(seed: int) -> None:
             _paint(pafs, channel, (float(a[i, 0]), float(a[i, 1])), (float(b[j, 0]), float(b[j, 1])))
     assert np.bincount(peaks.part).max() == 64
     assert _assert_same_as_reference(heatmaps, pafs, 0.3) >= 5
+
+
+# A head for LEFT_PERSON (neck at (6, 4), shoulders at (4, 5) and (8, 5)): nose above the neck, eyes and
+# ears around it.
+LEFT_HEAD = {0: (6, 2), 14: (5, 1), 15: (7, 1), 16: (4, 2), 17: (8, 2)}
+
+
+def _head_scene(
+    heads: list[dict[int, tuple[int, int]]], painted: bool = True
+) -> tuple[np.ndarray, Peaks, Peaks, np.ndarray]:
+    """Two people grouped from their body peaks, head peaks for `heads`, and (if `painted`) the head
+    limbs' fields between each person's parts."""
+    people_cells = [LEFT_PERSON, RIGHT_PERSON]
+    body, pafs = _scene(people_cells)
+    people = group_peaks(body, pafs)
+    parts, xy = [], []
+    for head in heads:
+        for part, cell in sorted(head.items()):
+            parts.append(part)
+            xy.append(cell)
+    order = np.argsort(parts, kind="stable")
+    head_peaks = Peaks(
+        np.array(parts, np.int64).reshape(-1)[order],
+        np.array(xy, np.float32).reshape(-1, 2)[order],
+        np.full(len(parts), 0.7, np.float32),
+    )
+    if painted:
+        for person, head in zip(people_cells, heads, strict=False):
+            whole = {**person, **head}
+            for stage in HEAD_LIMB_STAGES:
+                for a, b, channel in stage:
+                    if a in whole and b in whole:
+                        _paint(pafs, channel, whole[a], whole[b])
+    return people, body, head_peaks, pafs
+
+
+def _head_cells(attached: np.ndarray, head: Peaks) -> list[dict[int, tuple[int, ...]]]:
+    """Per person, its attached head parts as cells."""
+    return [
+        {part: tuple(int(v) for v in head.xy[row]) for part, row in enumerate(rows) if row >= 0}
+        for rows in attached
+    ]
+
+
+def test_each_person_gets_its_own_head_parts_along_their_fields() -> None:
+    right_head = {k: (x + 14, y + 2) for k, (x, y) in LEFT_HEAD.items()}
+    people, body, head, pafs = _head_scene([LEFT_HEAD, right_head])
+    attached = attach_head_parts(people, body, head, pafs)
+    necks = [tuple(int(v) for v in body.xy[row]) for row in people[:, 1]]
+    by_neck = dict(zip(necks, _head_cells(attached, head), strict=True))
+    assert by_neck == {LEFT_PERSON[1]: LEFT_HEAD, RIGHT_PERSON[1]: right_head}
+    assert set(np.flatnonzero((attached >= 0).any(axis=0))) <= set(HEAD_PARTS)
+
+
+def test_head_peaks_without_a_field_are_not_attached() -> None:
+    """The positive control of the test above: the same peaks with no field between them stay unowned."""
+    people, body, head, pafs = _head_scene([LEFT_HEAD], painted=False)
+    assert (attach_head_parts(people, body, head, pafs) < 0).all()
+
+
+def test_a_turned_away_head_keeps_its_ears_from_the_shoulders() -> None:
+    """No nose or eye is seen (the face is turned away or bowed): the shoulder-ear fields still place
+    the ears, the head evidence a back view has."""
+    ears = {16: LEFT_HEAD[16], 17: LEFT_HEAD[17]}
+    people, body, head, pafs = _head_scene([ears])
+    attached = attach_head_parts(people, body, head, pafs)
+    left = next(i for i, row in enumerate(people[:, 1]) if tuple(body.xy[row]) == LEFT_PERSON[1])
+    assert _head_cells(attached, head)[left] == ears
+
+
+def test_real_frontal_shoppers_get_nose_and_eyes_as_head_evidence(
+    release_pose_model: Callable[[str], PoseModel], video_frame: FrameReader
+) -> None:
+    """On the aisle clip the network's face heatmaps place noses above the necks of the people found."""
+    model = release_pose_model("openpose")
+    noses = 0
+    for index in range(0, 40, 4):
+        poses = model(video_frame("store-aisle-detection.gif", index))
+        nose, neck = poses.head_points[:, 0], poses.head_points[:, 5]
+        seen = (poses.head_scores[:, 0] > 0) & (poses.head_scores[:, 5] > 0)
+        noses += int(seen.sum())
+        assert (nose[seen, 1] < neck[seen, 1]).all(), "a nose sits above its neck"
+    assert noses > 0
