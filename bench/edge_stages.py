@@ -9,9 +9,11 @@ sample videos for several setups, at 1 and 2 inference threads, and prints
   network), attribute network, track, entries (building them), serialise (JSON); and the whole time of
   skipped frames;
 - sustained FPS (frames / wall time of the whole loop, decode included), the share of frame time spent
-  outside the two networks (non-net) and in the chain's own stages (gate+crop to serialise), and p95
-  frame->entry latency (decode + chain + JSON of frames that emit
-  entries);
+  outside the two networks (non-net) and in the chain's own stages (gate+crop to serialise), p95
+  frame->entry latency (decode + chain + JSON of frames that emit entries), and what the head zones and
+  the face check cost together per frame (mean over every frame: the privacy stages' budget is 2 ms) and
+  the crops the face check looked at per frame (times its CPU cost per crop, `bench.face_check`, this is
+  the face check's cost per frame on a machine too busy for wall times to mean much);
 - agreement with the reference (float model, input height 256, every frame) and, for detect-every-k,
   with the same setup detecting every frame: the boxes each run holds for every frame (the tracker's
   predictions on skipped frames) matched to the other run's boxes at IoU >= 0.5 (recall, precision,
@@ -133,8 +135,10 @@ class TimedAttributes:
         self.labels = model.labels
         self._model = model
         self.ms = 0.0
+        self.crops = 0
 
     def __call__(self, crops: npt.NDArray[np.uint8]) -> AttributeScores:
+        self.crops += len(crops)
         started = time.perf_counter()
         try:
             return self._model(crops)
@@ -175,6 +179,7 @@ class Run:
     # Per clip, per frame: (boxes float32 [N, 4], track ids) the run holds for that frame.
     boxes: dict[str, list[tuple[npt.NDArray[np.float32], tuple[str, ...]]]] = field(default_factory=dict)
     load: tuple[float, float] = (0.0, 0.0)
+    checked: int = 0  # crops the face check looked at (classified plus dropped)
 
 
 def frames_of(path: Path, start: int, count: int) -> Iterator[tuple[float, npt.NDArray[np.uint8]]]:
@@ -252,6 +257,7 @@ def run_setup(setup: Setup, threads: int, models: Path, videos: Path, frames: in
             if lines:
                 run.latency_ms.append(total)
             run.entries += len(lines)
+            run.checked += result.face_dropped
             run.tracks.update(e.track_id for e in result.entries)
             if result.pose_ran:
                 people = result.people
@@ -264,6 +270,7 @@ def run_setup(setup: Setup, threads: int, models: Path, videos: Path, frames: in
             else:
                 held.append(tracker.predicted or (np.zeros((0, 4), np.float32), ()))
     run.load = (run.load[0], os.getloadavg()[0])
+    run.checked += attributes.crops
     return run
 
 
@@ -274,7 +281,8 @@ def p(values: Sequence[float] | npt.NDArray[np.float64], q: float) -> float:
 def summary_table(runs: Sequence[Run]) -> list[str]:
     lines = [
         f"{'setup':<14} {'thr':>3} {'frames':>6} {'FPS':>6} {'ms p50':>7} {'ms p95':>7} "
-        f"{'non-net %':>9} {'chain %':>7} {'p95 frame->entry':>16} {'load 1m':>11}"
+        f"{'non-net %':>9} {'chain %':>7} {'p95 frame->entry':>16} {'heads+face':>10} {'checked':>7} "
+        f"{'load 1m':>11}"
     ]
     for run in runs:
         total = np.array(run.total_ms)
@@ -285,9 +293,16 @@ def summary_table(runs: Sequence[Run]) -> list[str]:
             f"{run.setup.label:<14} {run.threads:>3} {len(total):>6} {1000 * len(total) / total.sum():>6.1f} "
             f"{p(total, 50):>7.1f} {p(total, 95):>7.1f} {share:>9.1f} {chain:>7.1f} "
             f"{p(run.latency_ms, 95):>13.1f} ms "
+            f"{heads_and_face_ms(run):>7.2f} ms {run.checked / max(len(total), 1):>7.3f} "
             f"{run.load[0]:>5.1f}-{run.load[1]:<5.1f}"
         )
     return lines
+
+
+def heads_and_face_ms(run: Run) -> float:
+    """Head zones plus face check, mean milliseconds per frame over every frame (skipped ones cost 0)."""
+    both = np.array(run.stage_ms["head_zones"]) + np.array(run.stage_ms["face_check"])
+    return float(both.mean()) if len(both) else float("nan")
 
 
 def stage_table(runs: Sequence[Run]) -> list[str]:
@@ -427,7 +442,11 @@ def ratio(frames: int, rounds: int, model_arg: str | None, video_dir: Path) -> i
         return float(out.strip().splitlines()[-1])
 
     print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
-    print(f"default: {CameraChainConfig().model_dump(include={'pose_model', 'detect_every'})}")
+    from anonflow.edge.pose.model import choose_pose_model
+
+    default = CameraChainConfig()
+    chosen = choose_pose_model(default.pose_model, model_dir(model_arg)).name
+    print(f"default: pose model {chosen}, detect_every {default.detect_every}")
     ratios = []
     for round_ in range(rounds):
         order = ("default", "bound") if round_ % 2 == 0 else ("bound", "default")
@@ -454,7 +473,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="with --ratio: alternated rounds (default 3)")
     parser.add_argument("--child", choices=("default", "bound"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    models = model_dir(args.model_dir)
+    try:
+        models = model_dir(args.model_dir)
+    except AnonflowError as error:
+        parser.error(str(error))
     if not args.video_dir or not Path(args.video_dir).is_dir():
         parser.error("no video directory: pass --video-dir or set ANONFLOW_VIDEO_DIR")
     videos = Path(args.video_dir)

@@ -77,21 +77,21 @@ class JobConfig(StrictModel):
     dp_table_split: str | None = Field(
         None,
         max_length=1000,
-        description="share of --dp_epsilon per table, summing to 1 (default footfall=0.5,dwell=0.1,"
-        "demographics=0.2,flows=0.1,heatmap=0.1)",
+        description="share of --dp_epsilon per table, summing to 1 (default footfall=0.8,dwell=0.05,"
+        "demographics=0.05,flows=0.05,heatmap=0.05)",
         json_schema_extra={"group": "privacy"},
     )
     dp_granularity_split: str | None = Field(
         None,
         max_length=1000,
         description="share of a table's epsilon per window length, summing to 1 "
-        "(default 5m=0.1,1h=0.6,1d=0.3)",
+        "(default 5m=0,1h=0.9,1d=0.1: no five-minute rows)",
         json_schema_extra={"group": "privacy"},
     )
     dp_max_cells: str | None = Field(
         None,
         max_length=1000,
-        description="most cells one journey counts in per table and window length (default 5m=12,1h=6,1d=4)",
+        description="most cells one journey counts in per table and window length (default 5m=12,1h=3,1d=2)",
         json_schema_extra={"group": "privacy"},
     )
     require_cell_key_secret: bool = Field(

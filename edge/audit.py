@@ -1,8 +1,11 @@
 """`--audit-dir`: sampled anonymous crops saved as JPEG, named by the entry they stand behind.
 
 An auditor (or a regulator) opens `<entry_id>.jpg` next to the entry with that id and sees exactly the
-160x80 head-free image the attribute network read for it. Only crops are written, never frames; nothing
-is written unless the directory is asked for.
+160x80 head-free image the attribute network read in that entry's frame. A track is read only until it
+holds `attribute_readings` readings, so its later entries, which carry the mean of those readings, have
+no crop of their own: every crop the network read behind them was saved with an earlier entry of the
+same track (when that entry was chosen). Only crops are written, never frames; nothing is written unless
+the directory is asked for.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ JPEG_QUALITY = 90
 class AuditCropWriter:
     """A `FrameSink` saving the crop of every `every`-th entry as `directory/<entry_id>.jpg`.
 
-    Needs a chain built with keep_crops=True (the chain reads every track it is about to emit an entry
-    for, so each entry has its crop in the same frame).
+    Needs a chain built with keep_crops=True. An entry whose track was not read in its frame (or whose
+    crop the face check dropped) has no crop to save; those are counted, not written.
     """
 
     def __init__(self, directory: Path, every: int = 1) -> None:
@@ -37,6 +40,7 @@ class AuditCropWriter:
         self.directory = directory
         self.every = every
         self.entries_seen = 0
+        self.without_crop = 0
         self.written: list[Path] = []
 
     def add(self, frame: VideoFrame, result: FrameResult) -> None:
@@ -51,9 +55,9 @@ class AuditCropWriter:
                 continue
             row = row_of.get(entry.track_id)
             if row is None:
-                if result.face_dropped:
-                    continue  # the face check dropped this crop: it is never saved
-                raise ValueError(f"entry {entry.entry_id} has no crop in its frame ({frame.index})")
+                # Not read in this frame (readings done, or the face check dropped the crop: never saved).
+                self.without_crop += 1
+                continue
             self._write(entry.entry_id, result.crops[row])
 
     def _write(self, entry_id: str, crop: npt.NDArray[np.uint8]) -> None:
@@ -69,7 +73,8 @@ class AuditCropWriter:
     def finish(self) -> str:
         return (
             f"audit crops      {len(self.written)} of {self.entries_seen} entries "
-            f"(every {self.every}) in {self.directory}"
+            f"(every {self.every}; {self.without_crop} chosen had no crop read in their frame) "
+            f"in {self.directory}"
         )
 
     def abort(self) -> None:

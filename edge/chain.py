@@ -98,9 +98,9 @@ class TrackedPerson:
 class FrameResult:
     """What one frame produced: entries to send, people seen, and counts for the run summary.
 
-    crops (only with keep_crops) are the classifier's inputs, row k belonging to crop_track_ids[k]; every
-    entry of the frame has its track's crop among them unless the face check dropped it (face_dropped
-    counts crops in which the independent face check found a face: never classified, kept or saved).
+    crops (only with keep_crops) are the classifier's inputs, row k belonging to crop_track_ids[k]: the
+    tracks read in this frame (a track is read until it holds `attribute_readings` readings). face_dropped
+    counts crops in which the independent face check found a face: never classified, kept or saved.
     poses and geometry cover every detected person, tracked or not (body points and edge-internal head
     evidence), so audit outputs can mask everyone; empty where the pose model did not run. Like the
     frame, all of it is meant to be dropped once the frame is handled.
@@ -167,7 +167,7 @@ class EdgeChain:
         self._tracks: dict[str, _Track] = {}
         self._frame_index = 0
         self._last_update_ms: int | None = None
-        self._producer = Producer(
+        self.producer = Producer(
             version=__version__, pose_model=pose_model.spec.name, attribute_model=attribute_model.spec.name
         )
 
@@ -218,7 +218,7 @@ class EdgeChain:
 
         started = time.perf_counter()
         crops, crop_ids, face_dropped, face_ms = self._read_attributes(
-            frame, geometry, poses, tracked, event_time_ms, heads=heads, entry_due=entry_due
+            frame, geometry, poses, tracked, event_time_ms, heads=heads
         )
         classify_ms = _ms_since(started) - face_ms
 
@@ -275,24 +275,24 @@ class EdgeChain:
         now_ms: int,
         *,
         heads: npt.NDArray[np.int32],
-        entry_due: set[str],
     ) -> tuple[npt.NDArray[np.uint8], tuple[str, ...], int, float]:
         """Classify the crops of tracks whose reading is due, and fold the results into their means.
 
-        A track about to emit an entry is always read, so the entry carries this frame's reading and an
-        audit can show exactly the crop behind each entry. Crops in which the face check finds a face
-        are dropped first (their tracks keep their previous reading). Returns (face-free crops, their
-        track ids, crops dropped, face check milliseconds).
+        A track is read at most every `attribute_every_s` and only until it holds `attribute_readings`
+        readings: a person's clothes and build do not change while they walk, and each reading costs a
+        network run and a face check. After that its entries carry the mean of those readings. Crops in
+        which the face check finds a face are dropped first (their tracks keep their previous reading
+        and are read again next time). Returns (face-free crops, their track ids, crops dropped, face
+        check milliseconds).
         """
         every_ms = self.config.attribute_every_s * 1000
+        limit = self.config.attribute_readings
         due = []
         for person, track_id in tracked:
             track = self._tracks[track_id]
-            if (
-                track_id in entry_due
-                or track.last_attribute_ms is None
-                or now_ms - track.last_attribute_ms >= every_ms
-            ):
+            if limit and track.attribute_count >= limit:
+                continue
+            if track.last_attribute_ms is None or now_ms - track.last_attribute_ms >= every_ms:
                 due.append((person, track_id))
         which = np.array([p for p, _ in due], dtype=np.intp)
         crops = render_crops(
@@ -376,7 +376,7 @@ class EdgeChain:
                 "appearance_groups": self.config.appearance_groups,
                 "zones": zones,
                 "line_crossings": track.pending_crossings,
-                "producer": self._producer,
+                "producer": self.producer,
             }
             if self.config.entry_detail == "minimal":
                 entries.append(Entry(**fields))
@@ -451,11 +451,14 @@ def build_chain(
     from anonflow.edge.attributes import load_attribute_model
     from anonflow.edge.facecheck import FaceCheck
     from anonflow.edge.modelfiles.registry import spec
-    from anonflow.edge.pose.model import load_pose_model
+    from anonflow.edge.pose.model import choose_pose_model, load_pose_model
     from anonflow.edge.tracking.bytetrack import ByteTrack
 
     pose = load_pose_model(
-        spec(config.pose_model, "pose"), model_dir, threads=threads, input_height=config.pose_input_height
+        choose_pose_model(config.pose_model, model_dir),
+        model_dir,
+        threads=threads,
+        input_height=config.pose_input_height,
     )
     attributes = load_attribute_model(spec(config.attribute_model, "attributes"), model_dir, threads=1)
     return EdgeChain(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,12 +13,16 @@ import numpy.typing as npt
 import onnxruntime as ort
 
 from anonflow.contract.errors import InputError, ModelFileError
-from anonflow.edge.modelfiles.registry import ModelSpec, resolve
+from anonflow.edge.modelfiles.quantize import INT8_MODEL
+from anonflow.edge.modelfiles.registry import ModelSpec, default_model, resolve, spec
 from anonflow.edge.pose.openpose import OpenPoseDecoder
 from anonflow.edge.pose.types import PoseDecoder, Poses
 from anonflow.edge.pose.yolo import YoloPoseDecoder
 
 FAMILIES = ("openpose", "yolo-pose")
+log = logging.getLogger(__name__)
+_fallbacks_logged: set[Path] = set()
+_fallbacks_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,35 @@ def check_frame(frame: npt.NDArray[np.uint8]) -> None:
         raise InputError(f"a frame must be uint8 [H, W, 3] BGR, got {frame.dtype} {list(frame.shape)}")
     if frame.shape[0] < 2 or frame.shape[1] < 2:
         raise InputError(f"a frame must be at least 2x2 pixels, got {frame.shape[1]}x{frame.shape[0]}")
+
+
+def choose_pose_model(name: str | None, model_dir: Path) -> ModelSpec:
+    """The pose model to run: `name` when given; else (the default) the int8 model when `model_dir`
+    holds a verified one, or the float model it is made from, said once per directory in the log."""
+    if name is not None:
+        return spec(name, "pose")
+    fast = spec(INT8_MODEL, "pose")
+    try:
+        resolve(fast, model_dir)
+        return fast
+    except ModelFileError as error:
+        why = error
+    fallback = default_model("pose")
+    resolve(fallback, model_dir)  # a damaged float file is its own one-line error, before any log line
+    with _fallbacks_lock:
+        first = model_dir not in _fallbacks_logged
+        _fallbacks_logged.add(model_dir)
+    if first:
+        log.info(
+            "pose model: running the float %s, about 3x slower than %s (%s); a gateway makes the "
+            "int8 model at first start when `derived_model_dir` is set, a workstation with "
+            "`anonflow models quantize`",
+            fallback.name,
+            fast.name,
+            why,
+            extra={"event": "pose_model_float", "model_dir": str(model_dir)},
+        )
+    return fallback
 
 
 def load_pose_model(

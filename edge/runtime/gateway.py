@@ -54,13 +54,18 @@ class FrameProcessor(Protocol):
 ChainFactory = Callable[[CameraConfig], FrameProcessor]
 
 
-def model_chains(config: GatewayConfig, read_secret: SecretReader | None = None) -> ChainFactory:
-    """Build each camera's chain from the manifest's verified model files; the appearance secret comes
+def model_chains(
+    config: GatewayConfig, opener: Opener = open_capture, read_secret: SecretReader | None = None
+) -> ChainFactory:
+    """Build each camera's chain from the manifest's verified model files (after making the int8 pose
+    model in `derived_model_dir` from the cameras' frames, the first time); the appearance secret comes
     from its file or, for `secret_arn`, from `read_secret`."""
     from anonflow.edge.chain import build_chain
     from anonflow.edge.modelfiles.registry import model_dir
 
     directory = model_dir(config.model_dir)
+    if config.derived_model_dir is not None:
+        directory = derived_models(config, directory, opener)
     secret = config.appearance.secret(read_secret)
     if secret is None:
         log.warning(
@@ -81,6 +86,28 @@ def model_chains(config: GatewayConfig, read_secret: SecretReader | None = None)
         )
 
     return build
+
+
+def derived_models(config: GatewayConfig, shipped: Path, opener: Opener) -> Path:
+    """The writable model directory, with the int8 pose model made there unless it already is."""
+    from anonflow.edge.modelfiles.workdir import prepare
+    from anonflow.edge.runtime.calibration import camera_frames
+
+    assert config.derived_model_dir is not None
+    prepared = prepare(
+        shipped,
+        config.derived_model_dir,
+        lambda: camera_frames(config.cameras, opener),
+        made_by=f"anonflow gateway {config.gateway_id} (first start)",
+    )
+    if not prepared.int8:
+        log.warning(
+            "could not make the int8 pose model in %s: %s; the float model runs (retried at next start)",
+            prepared.directory,
+            prepared.reason,
+            extra={"event": "int8_not_made"},
+        )
+    return prepared.directory
 
 
 class CameraWorker:
@@ -229,7 +256,7 @@ class Gateway:
             self._transport = open_transport(
                 config.transport, store_id=config.store_id, gateway_id=config.gateway_id
             )
-        chains = self._chains or model_chains(config, self._read_secret)
+        chains = self._chains or model_chains(config, self._opener, self._read_secret)
         # Every model loads (and is verified) before any camera runs.
         built = [(camera, chains(camera)) for camera in config.cameras]
         self._sender = Sender(

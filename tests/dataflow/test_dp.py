@@ -193,10 +193,11 @@ def test_ledger_claims_once(tmp_path: Path) -> None:
 def test_sidecar_records_the_budget() -> None:
     record = sidecar(HEATMAP, PrivacyConfig(dp=DpBudget(epsilon=2.0)))
     assert record["differentially_private"] is True
-    assert record["table_epsilon"] == pytest.approx(0.2)
+    assert record["table_epsilon"] == pytest.approx(2.0 * 0.05)  # the heat map's default share
     assert set(record["granularities"]) == {"1h", "1d"}
     hour = record["granularities"]["1h"]
-    assert hour["epsilon"] == pytest.approx(0.2 * 0.6 / 0.9)
+    # The heat map has no five-minute rows: it spends its share over 1h and 1d pro rata (0.9 : 0.1).
+    assert hour["epsilon"] == pytest.approx(0.1 * 0.9 / (0.9 + 0.1))
     assert hour["epsilon_proved_by_opendp"] <= hour["epsilon"]
     assert record["withheld_columns"] == ["observations"]
 
@@ -250,4 +251,4 @@ def test_a_share_of_zero_leaves_a_granularity_out() -> None:
     assert {r["granularity"] for r in released.rows} == {"1h", "1d"}
     record = sidecar(FOOTFALL, PrivacyConfig(dp=budget))
     assert record["granularities"]["5m"] == {"epsilon": 0.0, "published": False}
-    assert record["granularities"]["1h"]["epsilon"] == pytest.approx(10.0 * 0.5 * 0.7)
+    assert record["granularities"]["1h"]["epsilon"] == pytest.approx(10.0 * 0.8 * 0.7)  # footfall 0.8

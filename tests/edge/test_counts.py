@@ -18,8 +18,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from anonflow.edge.chain import build_chain
 from anonflow.edge.config import CameraChainConfig, GateConfig
 from anonflow.edge.gate import passes_gate
+from anonflow.edge.modelfiles.quantize import INT8_MODEL
 from anonflow.edge.modelfiles.registry import default_model
 from anonflow.edge.pose.model import load_pose_model
 
@@ -54,6 +56,13 @@ def test_each_clip_counts_its_people(  # type: ignore[no-untyped-def]
 ) -> None:
     images = clip(video, frames)
     assert len(tracks(make_chain(), upper_body(images) if crop else images, fps)) == people
+
+
+def test_the_int8_model_the_defaults_prefer_counts_the_same(int8_model_dir: Path, clip: Clip) -> None:
+    """Where the gateway has made the int8 pose model, the defaults run it, and the aisle still counts 3."""
+    chain = build_chain(CameraChainConfig(), store_id="s", camera_id="c", model_dir=int8_model_dir, threads=2)
+    assert chain.producer.pose_model == INT8_MODEL
+    assert len(tracks(chain, clip("store-aisle-detection.gif", 67), 16.7)) == 3
 
 
 def test_the_upper_body_case_needs_the_cut_off_rule(make_chain, clip: Clip) -> None:  # type: ignore[no-untyped-def]
