@@ -3,6 +3,8 @@
     python -m bench.pipeline                      # the default ~1 M-entry day, 2 worker processes
     python -m bench.pipeline --visitors 300       # a quick look
     python -m bench.pipeline --workers 1          # in-process runner
+    python -m bench.pipeline --portable           # PortableRunner against a local worker pool (the
+                                                  # Flink sidecar arrangement, one SDK worker)
 
 Prints the wall time of the job (reading, validating, windowing, re-connection, all tables, Parquet and
 DuckDB), entries per second, the Beam counters, and how correct re-connection was:
@@ -17,12 +19,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,6 +144,34 @@ def compare(
     )
 
 
+@contextmanager
+def worker_pool() -> Iterator[str]:
+    """Beam's Python worker pool on a free local port (what the Flink task managers' sidecar runs)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # The pool starts SDK workers as `python`: this interpreter, with anonflow installed.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    pool = subprocess.Popen(
+        [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={port}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("the worker pool did not start listening")
+        yield f"localhost:{port}"
+    finally:
+        pool.terminate()
+        pool.wait(timeout=30)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     defaults = StoreDayConfig()
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
@@ -148,6 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--work-dir", type=Path, help="keep the day and the tables here (default: a temp dir)"
+    )
+    parser.add_argument(
+        "--portable",
+        action="store_true",
+        help="PortableRunner (embedded job service) against a local worker pool instead of the DirectRunner",
     )
     args = parser.parse_args(argv)
 
@@ -168,19 +207,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.workers > 1:
         runner = [f"--direct_num_workers={args.workers}", "--direct_running_mode=multi_processing"]
     output = work / "tables"
-    started = time.perf_counter()
-    result = run(
-        [
-            f"--input={data / 'entries'}",
-            f"--output={output}",
-            f"--stores={data / 'stores.yaml'}",
-            f"--processing_time={day.config.day.isoformat()}T23:59:59Z",  # the generated day, not today
-            *runner,
-        ]
-    )
-    wall = time.perf_counter() - started
+    job = [
+        f"--input={data / 'entries'}",
+        f"--output={output}",
+        f"--stores={data / 'stores.yaml'}",
+        f"--processing_time={day.config.day.isoformat()}T23:59:59Z",  # the generated day, not today
+    ]
+    if args.portable:
+        with worker_pool() as pool:
+            started = time.perf_counter()
+            portable = ["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=EXTERNAL"]
+            result = run([*job, *portable, f"--environment_config={pool}"])
+            wall = time.perf_counter() - started
+        how = "PortableRunner, external worker pool"
+    else:
+        started = time.perf_counter()
+        result = run([*job, *runner])
+        wall = time.perf_counter() - started
+        how = f"DirectRunner, {args.workers} worker(s)"
     counters = result.counters
-    print(f"job: {wall:.1f} s wall, {lines / wall:,.0f} entries/s ({args.workers} worker(s))")
+    print(f"job: {wall:.1f} s wall, {lines / wall:,.0f} entries/s ({how})")
     keys = (
         "entries_valid",
         "entries_dead_letter",

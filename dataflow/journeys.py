@@ -120,8 +120,9 @@ class StoreDay:
 
     pane: the pane index of the day's window (0 in a batch run); timing: "early", "on_time", "late" or
     "unknown" (batch runners do not say). observations / duplicates: distinct entries and repeated
-    deliveries the day's tracks hold. people: which estimated person each journey belongs to
-    (dataflow/people); None: one person per journey.
+    deliveries the day's tracks hold, duplicates including the `replayed` deliveries of tracks dropped
+    because other tracks hold all their entries (dataflow/shared.py). people: which estimated person
+    each journey belongs to (dataflow/people); None: one person per journey.
     """
 
     store_id: str
@@ -132,6 +133,7 @@ class StoreDay:
     timing: str
     journeys: tuple[Journey, ...]
     people: People | None = None
+    replayed: int = 0
 
     @property
     def persons(self) -> People:
@@ -149,7 +151,7 @@ class StoreDay:
 
     @property
     def duplicates(self) -> int:
-        return sum(t.duplicates for j in self.journeys for t in j.tracks)
+        return self.replayed + sum(t.duplicates for j in self.journeys for t in j.tracks)
 
 
 def journeys_of(

@@ -94,6 +94,12 @@ class JobConfig(StrictModel):
         description="most cells one journey counts in per table and window length (default 5m=12,1h=3,1d=2)",
         json_schema_extra={"group": "privacy"},
     )
+    require_cell_key_secret: bool = Field(
+        False,
+        description="refuse to start without the deployment's cell-key secret in ANONFLOW_CELL_KEY_SECRET "
+        "(deployed jobs: without it each run perturbs differently, and runs could be averaged)",
+        json_schema_extra={"group": "privacy"},
+    )
     allowed_lateness_s: float = Field(
         3600.0,
         ge=0.0,

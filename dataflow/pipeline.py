@@ -3,9 +3,8 @@
 read payloads (files | Kinesis | Pub/Sub)
   -> parse and validate: contract, topic's store, event-time window (dead-letter: operators' location)
   -> window by store-local day (event time, allowed lateness, accumulating panes)
-  -> drop repeated entry ids (whatever their track)
-  -> summarise tracks (combined before the shuffle)
-  -> re-connect tracks into journeys per store-day
+  -> summarise tracks (combined before the shuffle; a repeated entry id counted once per track)
+  -> per store-day: an entry id held by several tracks counted once, tracks re-connected into journeys
   -> footfall | dwell | demographics | flows | heatmap  (5 min, hour, day windows in local time)
   -> k-anonymous or differentially private release
   -> Parquet per store and local date (+ DuckDB views locally)
@@ -15,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,9 +24,9 @@ from typing import Final
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, S3Options, SetupOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, StandardOptions
 
-from anonflow.contract.errors import InputError
+from anonflow.contract.errors import AnonflowError, InputError
 from anonflow.contract.metrics import DEAD_LETTERS, ENTRIES_READ
 from anonflow.contract.tables import ALL_TABLES, DEMOGRAPHICS, DWELL, FLOWS, FOOTFALL, HEATMAP, Table
 from anonflow.dataflow.aggregate.base import AggregateTable
@@ -36,22 +36,20 @@ from anonflow.dataflow.aggregate.flows import Flows
 from anonflow.dataflow.aggregate.footfall import Footfall
 from anonflow.dataflow.aggregate.heatmap import Heatmap
 from anonflow.dataflow.deadletter import DEAD_LETTER_TAG
-from anonflow.dataflow.dpbudget import budget_from_options
 from anonflow.dataflow.ledger import ReleaseLedger
 from anonflow.dataflow.options import JobConfig
-from anonflow.dataflow.partitions import public_vocabularies, vocabularies
+from anonflow.dataflow.preflight import preflight
 from anonflow.dataflow.privacy import PrivacyConfig, ProtectCells, check_sidecar, write_sidecar
 from anonflow.dataflow.reconnect.transforms import Reconnect
 from anonflow.dataflow.sinks.cloudwatch import PublishCount
 from anonflow.dataflow.sinks.duckdb_views import write_operator_views, write_views
 from anonflow.dataflow.sinks.parquet import WriteDeadLetters, WriteTable
-from anonflow.dataflow.stores import DEFAULT_TIME_ZONE, StoresConfig, load_stores
+from anonflow.dataflow.stores import DEFAULT_TIME_ZONE
 from anonflow.dataflow.timewindow import EventTimeWindow
 from anonflow.dataflow.transforms.counts import CountStoreDays
-from anonflow.dataflow.transforms.dedupe import DropRepeatedEntries
 from anonflow.dataflow.transforms.late import DeadLetterTooLate
 from anonflow.dataflow.transforms.parse import ParseEntries
-from anonflow.dataflow.transforms.read import ReadEntryFiles, ReadLimits, entry_files
+from anonflow.dataflow.transforms.read import ReadEntryFiles, ReadLimits
 from anonflow.dataflow.transforms.storedays import WindowStoreDays
 from anonflow.dataflow.transforms.tracks import SummariseTracks
 
@@ -130,28 +128,13 @@ def _counters(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
 def run(argv: Sequence[str] | None = None) -> JobResult:
     options = PipelineOptions(argv)
     options.view_as(SetupOptions).save_main_session = False
-    config = JobConfig.from_options(options)
-    FileSystems.set_options(options)  # S3 endpoint and keys, before any file is listed
     streaming = bool(options.view_as(StandardOptions).streaming)
-    stores: StoresConfig | None = load_stores(config.stores) if config.stores else None
-    files = entry_files(config.input) if config.source == "files" else []
-    if config.source == "files" and not files:
-        raise InputError(f"input {config.input} holds no entry files")
-    region = config.kinesis_region or options.view_as(S3Options).s3_region_name
+    # Everything the job needs is checked before any work: a bad deployment fails in one line.
+    ready = preflight(options)
+    config, stores, files, privacy = ready.config, ready.stores, list(ready.files), ready.privacy
+    region = ready.region
     operators = config.operators_output
-    try:
-        budget = budget_from_options(
-            config.dp_epsilon, config.dp_table_split, config.dp_granularity_split, config.dp_max_cells
-        )
-        grid = config.heatmap_grid
-        publics = vocabularies(stores, grid) if budget is not None else public_vocabularies(stores, grid)
-        privacy = PrivacyConfig.from_environment(
-            k=config.k_anonymity,
-            dwell_min_support=max(config.dwell_min_support, config.k_anonymity),
-            dp=budget,
-        )
-    except ValueError as error:
-        raise InputError(str(error)) from None
+    budget, publics = ready.budget, ready.publics
     ledger = ReleaseLedger(config.output) if budget is not None else None
     try:
         _prepare_output(config.output, privacy)
@@ -189,7 +172,6 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
                 allowed_lateness_s=config.allowed_lateness_s,
                 early_firing_s=config.early_firing_s,
             )
-            | "Once" >> DropRepeatedEntries()
             | "Tracks" >> SummariseTracks(config.heatmap_grid)
             | "Reconnect" >> Reconnect(stores)
         )
@@ -222,6 +204,16 @@ def run(argv: Sequence[str] | None = None) -> JobResult:
     return JobResult(files=len(files), counters=_counters(pipeline.result), output=config.output)
 
 
-if __name__ == "__main__":
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m anonflow.dataflow.pipeline ARGS`: exit 2 with one line on an expected problem."""
     logging.basicConfig(level=logging.INFO)
-    print(run())
+    try:
+        print(run(argv))
+    except AnonflowError as error:
+        print(f"anonflow.dataflow.pipeline: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

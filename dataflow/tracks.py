@@ -4,10 +4,13 @@ The job never groups observations. Each observation is folded into the accumulat
 (store, camera, track id) right where it is parsed, and only the summaries travel on: a store-day of a
 million entries becomes some twenty thousand `Track`s. The accumulator keys observations by entry id,
 so a repeated delivery of an entry is counted once; this is the job's dedupe (see `TrackAccumulator`).
+Each summary also carries its entry ids, packed, so that the store-day step can drop an entry id
+repeated under another track (dataflow/shared.py) without a shuffle keyed by entry.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +44,18 @@ _sighting = partial(tuple.__new__, Sighting)
 
 
 MINUTE_MS = 60_000
+ENTRY_ID_BYTES = 16
+
+
+def packed_id(entry_id: str) -> bytes:
+    """An entry id as 16 bytes: the contract's 32 hex digits as they are, anything else by BLAKE2b-128
+    (ids made by hand in tests; 128 bits keep even chosen ids from colliding)."""
+    if len(entry_id) == 2 * ENTRY_ID_BYTES:
+        try:
+            return bytes.fromhex(entry_id)
+        except ValueError:
+            pass
+    return hashlib.blake2b(entry_id.encode(), digest_size=ENTRY_ID_BYTES).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +94,9 @@ class Track:
     Local 5-minute, hour and day windows always start on a whole minute, so minute counts roll up
     into any of them exactly.
     received: observations delivered, repeats included; fragment.observations counts distinct entries.
+    entry_ids: the distinct entry ids, `packed_id` each, sorted and concatenated; read by
+    the store-day step's cross-track check (dataflow/shared.py), which empties it so that the ids do not
+    travel on with the journeys.
     """
 
     fragment: Fragment
@@ -89,6 +107,7 @@ class Track:
     heat: tuple[tuple[int, int, int, int], ...]
     grid_size: int
     received: int
+    entry_ids: bytes = b""
 
     @property
     def duplicates(self) -> int:
@@ -98,10 +117,11 @@ class Track:
 class TrackAccumulator:
     """The running state of one track: its observations by entry id, and how many were delivered.
 
-    Keyed by entry id, a repeated delivery overwrites itself; `received - len(records)` is the number of
-    repeats. Mergeable in any order with the same result, so it is a Beam CombineFn accumulator: within a
-    store-day window the dedupe is exact, and the window's lifetime (day end plus allowed lateness) is its
-    time-to-live.
+    Keyed by entry id: of repeated deliveries the smallest `Sighting` is kept (a plain repeat is equal
+    anyway; an edited one must not win by arriving last), and `received - len(records)` is the number
+    of repeats. Mergeable in any order with the same result, so it is a Beam CombineFn accumulator:
+    within a store-day window the dedupe is exact, and the window's lifetime (day end plus allowed
+    lateness) is its time-to-live.
     """
 
     __slots__ = ("key", "received", "records")
@@ -114,7 +134,7 @@ class TrackAccumulator:
     def add(self, o: Observation) -> TrackAccumulator:
         if self.key is None:
             self.key = (o.store_id, o.camera_id, o.track_id)
-        self.records[o.entry_id] = _sighting(
+        sighting = _sighting(
             (
                 o.event_time_ms,
                 o.foot_x,
@@ -126,13 +146,22 @@ class TrackAccumulator:
                 o.appearance_group,
             )
         )
+        held = self.records.get(o.entry_id)
+        if held is None or sighting < held:
+            self.records[o.entry_id] = sighting
         self.received += 1
         return self
 
     def merge(self, other: TrackAccumulator) -> TrackAccumulator:
         if self.key is None:
             self.key = other.key
+        # Repeats across bundles are rare: settle those few by rank, take the rest at C speed.
+        kept = {
+            entry_id: min(self.records[entry_id], other.records[entry_id])
+            for entry_id in self.records.keys() & other.records.keys()
+        }
         self.records.update(other.records)
+        self.records.update(kept)
         self.received += other.received
         return self
 
@@ -189,6 +218,7 @@ class TrackAccumulator:
             heat=_heat(ordered, grid_size),
             grid_size=grid_size,
             received=self.received,
+            entry_ids=b"".join(sorted(map(packed_id, self.records))),
         )
 
 

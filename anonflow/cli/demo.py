@@ -228,4 +228,25 @@ def write_synthetic_week(output: Path, run_job: Any, mean_people: int | None = N
         f"synthetic week ({week.root}, labelled synthetic): "
         f"{result.counters.get('entries_valid', 0)} entries, {result.counters.get('journeys', 0)} journeys"
     )
+    _print_week(tables / "analytics.duckdb")
     return _report(tables / "analytics.duckdb", week.root / "report.html", week.stores)
+
+
+WEEK_SQL = (
+    "SELECT strftime(date, '%a %Y-%m-%d') AS local_day, visitors, unlinked, journeys, peak_occupancy "
+    "FROM footfall WHERE granularity = '1d' AND zone_id = '*' ORDER BY date"
+)
+
+
+def _print_week(db: Path) -> None:
+    """The synthetic store's people per day: what a running store's footfall looks like."""
+    import duckdb
+
+    from anonflow.cli.tabulate import render
+
+    with duckdb.connect(str(db), read_only=True) as connection:
+        cursor = connection.execute(WEEK_SQL)
+        names = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchall()
+    print(f"\nfootfall per store-local day (synthetic week, whole store), from {db}:")
+    print(render(names, rows))

@@ -28,6 +28,22 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def _check_layout(db: Path) -> None:
+    """A database the job wrote reads the folders beside it: refuse them if edited out of shape."""
+    from anonflow.contract.errors import InputError
+    from anonflow.contract.tables import ANALYST_TABLES, OPERATOR_TABLES
+    from anonflow.dataflow.sinks.duckdb_views import DB_NAME, OPERATORS_DB_NAME
+    from anonflow.dataflow.sinks.layout import layout_problems
+
+    tables = {DB_NAME: ANALYST_TABLES, OPERATORS_DB_NAME: OPERATOR_TABLES}.get(db.name)
+    if tables is None:  # a database of the analyst's own: its files are theirs
+        return
+    problems = layout_problems(db.parent, tables)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise InputError(f"tables {db.parent}: {problems[0]}{more}")
+
+
 def run(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -37,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     db = args.db or Path(os.environ.get(DB_ENV, DEFAULT_DB))
     if not db.is_file():
         raise InputError(f"database {db} does not exist; run `anonflow pipeline` (or `anonflow demo`) first")
+    _check_layout(db)
     try:
         with duckdb.connect(str(db), read_only=True) as connection:
             connection.execute("SET TimeZone = 'UTC'")

@@ -3,8 +3,9 @@
 Tracks arrive windowed by store-local day (`WindowStoreDays`), so journeys are linked when the day's
 pane fires: once in a batch run; on time, early and late in a streaming run. Panes accumulate, so a
 later pane may carry a newer summary of a track already seen; the fullest summary of each track is
-used. A journey that straddles local midnight is cut in two (one per day). The journeys are then grouped
-into people (dataflow/people), which the footfall headline counts.
+used. An entry id held by several tracks counts once (dataflow/shared.py). A journey that straddles
+local midnight is cut in two (one per day). The journeys are then grouped into people
+(dataflow/people), which the footfall headline counts.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from anonflow.dataflow.journeys import StoreDay, journeys_of
 from anonflow.dataflow.people.stitch import people_of
 from anonflow.dataflow.reconnect.fragments import FragmentKey
 from anonflow.dataflow.reconnect.link import reconnect
+from anonflow.dataflow.shared import keep_each_entry_once
 from anonflow.dataflow.stores import StoreConfig, StoresConfig, default_store
 from anonflow.dataflow.tracks import Track
 
@@ -55,6 +57,8 @@ class _LinkStoreDay(beam.DoFn):
         self.transit_joins = Metrics.counter("anonflow", "reconnect_joins_transit")
         self.people = Metrics.counter("anonflow", "people")
         self.unanchored = Metrics.counter("anonflow", "people_unanchored")
+        self.replays = Metrics.counter("anonflow", "tracks_replayed")
+        self.shared_kept = Metrics.counter("anonflow", "entries_shared_kept")
 
     def setup(self) -> None:
         self._by_id = self._stores.by_id() if self._stores is not None else {}
@@ -69,7 +73,10 @@ class _LinkStoreDay(beam.DoFn):
         if not isinstance(window, IntervalWindow):
             raise ValueError(f"re-connection needs store-day windows (WindowStoreDays), got {window!r}")
         store = self._by_id.get(store_id) or default_store(store_id)
-        latest = latest_tracks(tracks)
+        once = keep_each_entry_once(latest_tracks(tracks))
+        latest = list(once.tracks)
+        self.replays.inc(once.replays)
+        self.shared_kept.inc(once.shared_kept)
         result = reconnect([t.fragment for t in latest], store)
         self.tracks.inc(len(latest))
         for join in result.joins:
@@ -87,6 +94,7 @@ class _LinkStoreDay(beam.DoFn):
             timing=_TIMING.get(pane.timing, "unknown"),
             journeys=journeys,
             people=people,
+            replayed=once.replayed_deliveries,
         )
 
 

@@ -41,6 +41,18 @@ class FlinkJobTarget:
     metrics_namespace: str
 
 
+def job_options(target: FlinkJobTarget) -> list[str]:
+    """The job's own options: what it reads and writes (the driver and the startup check both take them)."""
+    return [
+        f"--input=kinesis://{target.stream_name}",
+        f"--output={target.tables_uri}",
+        f"--dead_letter_output={target.dead_letters_uri}",
+        f"--s3_region_name={target.region}",
+        f"--metrics_namespace={target.metrics_namespace}",
+        "--k_anonymity=3",
+    ]
+
+
 def driver_command(target: FlinkJobTarget) -> str:
     """The pipeline's command line the entry point runs (it adds the job endpoint it serves)."""
     arguments = [
@@ -51,14 +63,35 @@ def driver_command(target: FlinkJobTarget) -> str:
         "--streaming",
         "--environment_type=EXTERNAL",
         f"--environment_config=localhost:{WORKER_POOL_PORT}",
-        f"--input=kinesis://{target.stream_name}",
-        f"--output={target.tables_uri}",
-        f"--dead_letter_output={target.dead_letters_uri}",
-        f"--s3_region_name={target.region}",
-        f"--metrics_namespace={target.metrics_namespace}",
-        "--k_anonymity=3",
+        *job_options(target),
     ]
     return shlex.join(arguments)
+
+
+def preflight_container(target: FlinkJobTarget) -> dict[str, Any]:
+    """The job manager's init container: the job's startup check (dataflow/preflight.py) with the job's
+    options. A problem stops the pod with one line in `kubectl logs -c preflight`; the deployment never
+    becomes stable and the operator rolls back to the last stable spec."""
+    return {
+        "name": "preflight",
+        "image": target.job_server_image,
+        "command": ["python", "-m", "anonflow.dataflow.preflight", *job_options(target)],
+        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+    }
+
+
+def job_manager_pod(target: FlinkJobTarget) -> dict[str, Any]:
+    """Pod template merged by the operator into the job manager pod (a core v1 Pod)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "job-manager-pod-template"},
+        # The operator merges its main container into the one of this name.
+        "spec": {
+            "initContainers": [preflight_container(target)],
+            "containers": [{"name": "flink-main-container"}],
+        },
+    }
 
 
 def worker_pool_container(image: str) -> dict[str, Any]:
@@ -109,8 +142,16 @@ def flink_deployment(settings: FlinkOnEksConfig, target: FlinkJobTarget) -> dict
                     "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
                 ),
                 "metrics.reporter.prom.port": str(METRICS_PORT),
+                # A spec that does not become stable (the startup check fails, the job does not run)
+                # is rolled back to the last stable one.
+                "kubernetes.operator.deployment.rollback.enabled": "true",
+                "kubernetes.operator.deployment.readiness.timeout": "5min",
             },
-            "jobManager": {"replicas": 1, "resource": {"cpu": 1, "memory": "2048m"}},
+            "jobManager": {
+                "replicas": 1,
+                "resource": {"cpu": 1, "memory": "2048m"},
+                "podTemplate": job_manager_pod(target),
+            },
             "taskManager": {
                 "resource": {"cpu": 1, "memory": "4096m"},
                 "podTemplate": task_manager_pod(target.worker_image),

@@ -109,7 +109,10 @@ def test_demo_writes_a_labelled_synthetic_week(tmp_path: Path, capsys: pytest.Ca
     # Fewer people than the demo's default week: the layout and labels are what is tested here.
     [report] = write_synthetic_week(tmp_path, run_job, mean_people=40)
     assert report == tmp_path / "synthetic-week" / "report.html"
-    assert "labelled synthetic" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "labelled synthetic" in out
+    # The week's people per day is printed: what a running store's footfall looks like.
+    assert "footfall per store-local day (synthetic week, whole store)" in out and "(7 rows)" in out
     marker = json.loads((tmp_path / "synthetic-week" / "SYNTHETIC.json").read_text())
     assert marker["synthetic"] and marker["store_id"] == DEMO_STORE and len(marker["days"]) == 7
     assert marker["days"][-1]["date"] == "2026-11-21"  # ends on the clips' day

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shlex
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -108,6 +109,7 @@ def _validate(kind: str, item: dict[str, Any]) -> None:
     if kind == "FlinkDeployment":
         jsonschema.validate(item, FLINK_DEPLOYMENT)
         _validate("Pod", item["spec"]["taskManager"]["podTemplate"])
+        _validate("Pod", item["spec"]["jobManager"]["podTemplate"])
     else:
         kubernetes_validate.validate(item, KUBERNETES_VERSION, strict=True)
 
@@ -130,6 +132,7 @@ def _set(path: tuple[str | int, ...], value: Any) -> Callable[[dict[str, Any]], 
 
 
 _SIDECAR = ("spec", "taskManager", "podTemplate", "spec", "containers", 0)
+_PREFLIGHT = ("spec", "jobManager", "podTemplate", "spec", "initContainers", 0)
 
 
 @pytest.mark.parametrize(
@@ -142,6 +145,7 @@ _SIDECAR = ("spec", "taskManager", "podTemplate", "spec", "containers", 0)
         (_set((*_SIDECAR, "ports", 0, "containerPort"), "50000"), "is not of type 'integer'"),
         (_set((*_SIDECAR, "livenessProbe", "tcpSocket"), {"prot": 50000}), "'port' is a required property"),
         (_set((*_SIDECAR, "arg"), ["--worker_pool"]), "'arg' was unexpected"),
+        (_set((*_PREFLIGHT, "comand"), ["python"]), "'comand' was unexpected"),
     ],
 )
 def test_schemas_catch_broken_objects(
@@ -158,3 +162,24 @@ def test_pod_template_names_the_worker_pool_port() -> None:
     kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
     (container,) = pod["spec"]["containers"]
     assert container["ports"][0]["containerPort"] == manifests.WORKER_POOL_PORT
+
+
+def test_the_job_manager_checks_the_jobs_options_before_it_starts() -> None:
+    """The init container runs the startup check with exactly the options the driver runs with."""
+    target = manifests.FlinkJobTarget(
+        job_server_image="jobserver:1",
+        worker_image="worker:1",
+        stream_name="entries",
+        tables_uri="s3://tables/t",
+        dead_letters_uri="s3://operators/d",
+        state_uri="s3://state/flink",
+        region="eu-central-1",
+        metrics_namespace="Anonflow/test",
+    )
+    pod = manifests.job_manager_pod(target)
+    kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+    (check,) = pod["spec"]["initContainers"]
+    assert check["command"][:3] == ["python", "-m", "anonflow.dataflow.preflight"]
+    options = check["command"][3:]
+    driver = shlex.split(manifests.driver_command(target))
+    assert driver[-len(options) :] == options and "--input=kinesis://entries" in options
