@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from anonflow.dataflow.report.clock import named_zone
-from anonflow.dataflow.report.data import ReportData, Rows, Stay, Window
+from anonflow.dataflow.report.data import ReportData, Stay, Window
 from anonflow.dataflow.report.glance import duration, glance
+from tests.dataflow.report.builders import report_data
 
 TODAY = date(2026, 11, 21)  # a Saturday
 BERLIN = named_zone("Europe/Berlin", "test")
-NONE = Rows((), [])
 
 
 def _day(day: date, people: int | None, zone: str = "*", unlinked: int | None = None) -> Window:
@@ -28,20 +28,7 @@ def _hour(hour: int, people: int | None, occupancy: int | None = 3) -> Window:
 def _data(
     days: list[Window], windows: list[Window], stays: list[Stay], privacy: dict[str, object]
 ) -> ReportData:
-    return ReportData(
-        store_id="s1",
-        first_date=TODAY,
-        last_date=TODAY,
-        windows=tuple(windows),
-        store_days=tuple(days),
-        stays=tuple(stays),
-        demographics=NONE,
-        flows=NONE,
-        heatmap=NONE,
-        cells=NONE,
-        privacy=privacy,
-        synthetic=None,
-    )
+    return report_data(TODAY, days=days, windows=windows, stays=stays, privacy=privacy)
 
 
 BUSY = (

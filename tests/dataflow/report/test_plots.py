@@ -6,28 +6,15 @@ from datetime import date
 
 import pytest
 
-from anonflow.dataflow.report.data import ReportData, Rows, Stay
+from anonflow.dataflow.report.data import ReportData, Stay
 from anonflow.dataflow.report.plots import visit_length
+from tests.dataflow.report.builders import report_data
 
 DAY = date(2026, 11, 21)
-NONE = Rows((), [])
 
 
 def _data(stays: list[Stay], privacy: dict[str, object]) -> ReportData:
-    return ReportData(
-        store_id="s1",
-        first_date=DAY,
-        last_date=DAY,
-        windows=(),
-        store_days=(),
-        stays=tuple(stays),
-        demographics=NONE,
-        flows=NONE,
-        heatmap=NONE,
-        cells=NONE,
-        privacy=privacy,
-        synthetic=None,
-    )
+    return report_data(DAY, stays=stays, privacy=privacy)
 
 
 @pytest.mark.parametrize(
