@@ -9,13 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
 from anonflow.contract.entry import Identifier
 from anonflow.contract.errors import InputError
-from anonflow.contract.settings import StrictModel, read_mapping, validate_config
+from anonflow.contract.settings import StrictModel, TimeZoneName, read_mapping, validate_config
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parent / "environments"
 # Relative paths in an environment file (recipe, artifacts, Lambda code) are taken from the repository root.
@@ -41,19 +40,10 @@ class StoreConfig(StrictModel):
     """A store and the Greengrass core devices (IoT things) that may publish its entries."""
 
     store_id: Identifier = Field(description="Store id; the `store_id` thing attribute and topic level.")
-    time_zone: str = Field(description="IANA time zone the store's hours and days are cut in.")
+    time_zone: TimeZoneName = Field(description="IANA time zone the store's hours and days are cut in.")
     gateways: list[GatewaySpec] = Field(
         default_factory=list, max_length=64, description="The store's gateways (Greengrass core devices)."
     )
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown IANA time zone {value!r}") from error
-        return value
 
 
 class StreamConfig(StrictModel):

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from anonflow.contract.errors import InputError
 
@@ -25,6 +26,18 @@ class StrictModel(BaseModel):
 
 
 Model = TypeVar("Model", bound=BaseModel)
+
+
+def _known_time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown IANA time zone {value!r}") from error
+    return value
+
+
+# A setting naming an IANA time zone (e.g. Europe/Berlin), checked against the installed tz database.
+TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
 
 
 @dataclass(frozen=True, slots=True)
