@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -197,11 +200,15 @@ def browser(binary: str | None = None) -> Iterator[Browser]:
     path = binary or chromium()
     if path is None:
         raise RuntimeError("chromium is not installed (Debian package `chromium`)")
-    with tempfile.TemporaryDirectory(prefix="anonflow-chromium-") as profile:
+    # Chromium's helper processes (zygote, crash handler) can outlive the main one and still write to the
+    # profile: it runs in a session of its own, whose whole process group is stopped before the profile
+    # is removed; a file a dying helper writes even later must not fail the test that used the browser.
+    with tempfile.TemporaryDirectory(prefix="anonflow-chromium-", ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [path, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             port = _port(Path(profile), process)
@@ -218,12 +225,29 @@ def browser(binary: str | None = None) -> Iterator[Browser]:
             finally:
                 socket.close()
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop_group(process)
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop Chromium and every helper it started (its process group), waiting for the main process."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signum)
+        try:
+            process.wait(timeout=10)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    # Helpers may take a moment longer than the main process; give the group a short grace to go.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
