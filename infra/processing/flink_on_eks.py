@@ -155,3 +155,4 @@ class FlinkOnEks(Construct):
             cluster_name=cluster_name,
             agent_version=settings.cloudwatch_agent_version,
         )
+        self.metrics.agent.node.add_dependency(namespace)  # its pod-reading Role lives in the job's namespace

@@ -396,3 +396,28 @@ def test_the_agent_may_write_its_log_group_and_read_the_jobs_pods_only(assembly:
         r for r in resources(template, "AWS::Logs::LogGroup") if "containerinsights" in str(r["Properties"])
     ]
     assert log_group["Properties"]["RetentionInDays"] == 14
+
+
+def test_the_agent_is_applied_after_both_namespaces_exist(assembly: Assembly) -> None:
+    template = assembly.template_json("Processing")
+    by_id = {
+        resource_id: json.loads(render(resource["Properties"]["Manifest"]))
+        for resource_id, resource in template["Resources"].items()
+        if resource["Type"] == "Custom::AWSCDK-EKS-KubernetesResource"
+    }
+    (agent_id,) = [i for i, objects in by_id.items() if any(o["kind"] == "Deployment" for o in objects)]
+    namespaces = {
+        objects[0]["metadata"]["name"]: i
+        for i, objects in by_id.items()
+        if [o["kind"] for o in objects] == ["Namespace"]
+    }
+    assert set(namespaces) == {manifests.NAMESPACE, metrics_agent.NAMESPACE}
+    (account_id,) = [
+        i
+        for i, objects in by_id.items()
+        if [(o["kind"], o["metadata"]["name"]) for o in objects]
+        == [("ServiceAccount", metrics_agent.SERVICE_ACCOUNT)]
+    ]
+    resources_ = template["Resources"]
+    assert {namespaces[manifests.NAMESPACE], account_id} <= set(resources_[agent_id]["DependsOn"])
+    assert namespaces[metrics_agent.NAMESPACE] in resources_[account_id]["DependsOn"]
