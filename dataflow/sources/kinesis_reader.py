@@ -21,7 +21,7 @@ from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.core import RestrictionProvider, WatermarkEstimatorProvider
 from apache_beam.transforms.window import TimestampedValue
-from apache_beam.utils.timestamp import Duration, Timestamp
+from apache_beam.utils.timestamp import MIN_TIMESTAMP, Duration, Timestamp
 
 from anonflow.dataflow.sources.kinesis_pacing import ShardPacer
 from anonflow.dataflow.sources.kinesis_shards import (
@@ -174,13 +174,14 @@ class _ShardRestrictions(RestrictionProvider):
 
 
 class _ShardWatermarks(WatermarkEstimatorProvider):
-    """A manual watermark that starts at the shard's lower bound (`KinesisShard.not_before_ms`), so a
-    reader holds the output watermark at its shard's records before it has read any."""
+    """A manual watermark that starts at the shard's lower bound (`KinesisShard.not_before_ms`; the
+    earliest time when unknown), so a reader holds the output watermark at its shard's records from
+    its first residual on, before it has read any."""
 
-    def initial_estimator_state(
-        self, element: KinesisShard, restriction: KinesisRestriction
-    ) -> Timestamp | None:
-        return None if element.not_before_ms is None else Timestamp(micros=element.not_before_ms * 1000)
+    def initial_estimator_state(self, element: KinesisShard, restriction: KinesisRestriction) -> Timestamp:
+        return (
+            MIN_TIMESTAMP if element.not_before_ms is None else Timestamp(micros=element.not_before_ms * 1000)
+        )
 
     def create_watermark_estimator(self, estimator_state: Timestamp | None) -> WatermarkEstimator:
         return ManualWatermarkEstimator(estimator_state)

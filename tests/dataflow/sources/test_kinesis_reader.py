@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from apache_beam.runners.sdf_utils import RestrictionTrackerView, ThreadsafeRestrictionTracker
-from apache_beam.utils.timestamp import Timestamp
+from apache_beam.utils.timestamp import MIN_TIMESTAMP, Timestamp
 
 from anonflow.dataflow.sources.kinesis_reader import (
     IdleClaim,
@@ -132,6 +132,7 @@ def test_reads_without_repeats_and_ends_with_its_closed_shard(kinesis: Any) -> N
     assert reader.poll() == []
     assert reader.restriction is None
     children = [Reader(KinesisShard(stream, child), clock) for child in (LEFT, RIGHT)]
+    assert children[0].watermark.current_watermark() == MIN_TIMESTAMP  # no lower bound known: the earliest
     read = [children[0].poll(), children[1].poll()]
     assert all(read) and sorted(read[0] + read[1]) == ["five", "four", "six"]  # both children held some
 
