@@ -30,11 +30,15 @@ backfill reads every record once, but shards created during it do not add parall
 Watermark (what is guaranteed): the output watermark is the minimum of
 - each reader's: the arrival time of the last record it read, or, once its shard is caught up
   (MillisBehindLatest 0 and no records), the wall clock minus `idle_lag_s`; it never goes back. A
-  reader starts at its shard's lower bound (see below), so a shard found but not yet read holds it.
+  reader starts at its shard's lower bound (below; the earliest time for a shard listed at the start
+  and read from TRIM_HORIZON), so a shard found but not yet read holds the watermark.
 - discovery's: the time of its last listing minus `idle_lag_s`. A shard missing from a listing was
   created after it, so a shard not yet discovered never has records behind the watermark, unless
-  Kinesis's arrival stamps run more than `idle_lag_s` behind this worker's clock. Such a shard is
-  emitted with the previous listing's time (minus the lag) as its timestamp and its reader's start.
+  Kinesis's arrival stamps run more than `idle_lag_s` behind this worker's clock. A shard found later
+  is emitted with the previous listing's time (minus the lag) as its timestamp and its lower bound.
+- with stop_at_latest, a reader that goes on with a child keeps its watermark, whose marks are older
+  than the split (arrivals in the parent, or idle times taken while a fresh listing still showed the
+  parent open), so than the child's records.
 So the watermark trails the slowest shard, and, with all shards caught up, the clock by
 `idle_lag_s` plus up to `discovery_interval_s`.
 
