@@ -93,10 +93,11 @@ class ReadPayloadsFromKinesis(beam.PTransform):
             or batches_per_poll < 1
             or not 1 <= records_per_batch <= 10_000
             or idle_lag_s < 0
+            or not 0 < discovery_interval_s <= 3600
         ):
             raise ValueError(
                 "need 0 < calls_per_s <= 5, poll_interval_s > 0, batches_per_poll >= 1, "
-                "1 <= records_per_batch <= 10000, idle_lag_s >= 0"
+                "1 <= records_per_batch <= 10000, idle_lag_s >= 0, 0 < discovery_interval_s <= 3600"
             )
         self._stream = stream
         self._discover = DiscoverKinesisShards(

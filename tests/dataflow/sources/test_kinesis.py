@@ -180,10 +180,22 @@ def test_split_and_merge_during_the_read_read_every_record_once(kinesis: Any, st
     put(kinesis, [f"before-split-{i}" for i in range(STAGE)])
     options = PipelineOptions()
     options.view_as(StandardOptions).streaming = streaming
-    with BeamPipeline(options=options) as p:
-        out = p | _read_all(KinesisStream(STREAM, REGION)) | beam.ParDo(_ReshardOnCue())
-        assert_that(out, _read_once_in_family_order)
+    p = BeamPipeline(options=options)
+    out = p | _read_all(KinesisStream(STREAM, REGION)) | beam.ParDo(_ReshardOnCue())
+    assert_that(out, _read_once_in_family_order)
+    result = p.run()
+    result.wait_until_finish()
     assert len(shard_ids(kinesis)) == 4  # the job did split and merge while reading
+    counters = {c.key.metric.name: c.committed for c in result.metrics().query()["counters"]}
+    # One listing (stop_at_latest): shard 0 discovered; the parent and both children read to their end.
+    assert {name: counters.get(name) for name in COUNTERS} == {
+        "kinesis_shards_discovered": 1,
+        "kinesis_shards_finished": 3,
+        "kinesis_records": 3 * STAGE,
+    }
+
+
+COUNTERS = ("kinesis_shards_discovered", "kinesis_shards_finished", "kinesis_records")
 
 
 def _read_once_in_family_order(lines: list[str]) -> None:
@@ -201,10 +213,24 @@ def _read_once_in_family_order(lines: list[str]) -> None:
     assert sorted(by_shard["3"]) == sorted(f"after-merge-{i}" for i in range(STAGE))
 
 
-def test_rejects_bad_settings() -> None:
-    with pytest.raises(ValueError, match="poll_interval_s > 0"):
-        ReadPayloadsFromKinesis(KinesisStream(STREAM, REGION), poll_interval_s=0)
-    with pytest.raises(ValueError, match="0 < interval_s <= 3600"):
-        ReadPayloadsFromKinesis(KinesisStream(STREAM, REGION), discovery_interval_s=0)
+# (setting, value, error)
+BAD_SETTINGS = [
+    ("poll_interval_s", 0, "poll_interval_s > 0"),
+    ("calls_per_s", 6, "0 < calls_per_s <= 5"),
+    ("records_per_batch", 10_001, "1 <= records_per_batch <= 10000"),
+    ("discovery_interval_s", 0, "0 < discovery_interval_s <= 3600"),
+    ("discovery_interval_s", 3601, "0 < discovery_interval_s <= 3600"),
+]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "error"), BAD_SETTINGS, ids=[f"{c[0]}={c[1]}" for c in BAD_SETTINGS]
+)
+def test_rejects_bad_settings(setting: str, value: float, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        ReadPayloadsFromKinesis(KinesisStream(STREAM, REGION), **{setting: value})
+
+
+def test_at_timestamp_needs_its_timestamp() -> None:
     with pytest.raises(ValueError, match="needs start_timestamp_ms"):
         KinesisStream(STREAM, REGION, start="AT_TIMESTAMP")
