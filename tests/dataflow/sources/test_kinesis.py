@@ -20,6 +20,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from anonflow.dataflow.sources import kinesis_reader
 from anonflow.dataflow.sources.kinesis import KinesisShard, KinesisStream, ReadPayloadsFromKinesis
 from anonflow.dataflow.sources.kinesis_discovery import DiscoverKinesisShards
 from anonflow.dataflow.sources.kinesis_shards import list_shards, parents
@@ -174,10 +175,10 @@ class _ReshardOnCue(beam.DoFn):
         return [s["ShardId"] for s in shards if "EndingSequenceNumber" not in s["SequenceNumberRange"]]
 
 
-@pytest.mark.parametrize("streaming", [False, True], ids=["batch", "streaming"])
-def test_split_and_merge_during_the_read_read_every_record_once(kinesis: Any, streaming: bool) -> None:
-    kinesis.create_stream(StreamName=STREAM, ShardCount=1)
-    put(kinesis, [f"before-split-{i}" for i in range(STAGE)])
+def _run_resharding_job(client: Any, *, streaming: bool) -> Any:
+    """The job reads a one-shard stream that it splits, then merges, while reading (`_ReshardOnCue`)."""
+    client.create_stream(StreamName=STREAM, ShardCount=1)
+    put(client, [f"before-split-{i}" for i in range(STAGE)])
     options = PipelineOptions()
     options.view_as(StandardOptions).streaming = streaming
     p = BeamPipeline(options=options)
@@ -185,6 +186,12 @@ def test_split_and_merge_during_the_read_read_every_record_once(kinesis: Any, st
     assert_that(out, _read_once_in_family_order)
     result = p.run()
     result.wait_until_finish()
+    return result
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["batch", "streaming"])
+def test_split_and_merge_during_the_read_read_every_record_once(kinesis: Any, streaming: bool) -> None:
+    result = _run_resharding_job(kinesis, streaming=streaming)
     assert len(shard_ids(kinesis)) == 4  # the job did split and merge while reading
     counters = {c.key.metric.name: c.committed for c in result.metrics().query()["counters"]}
     # One listing (stop_at_latest): shard 0 discovered; the parent and both children read to their end.
@@ -193,6 +200,16 @@ def test_split_and_merge_during_the_read_read_every_record_once(kinesis: Any, st
         "kinesis_shards_finished": 3,
         "kinesis_records": 3 * STAGE,
     }
+
+
+def test_control_readers_that_drop_children_created_during_the_read_are_caught(
+    kinesis: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Positive control: the same job and check, with readers that never go on with a child created
+    after discovery's listing, fail (records put into the children and the merge are missing)."""
+    monkeypatch.setattr(kinesis_reader, "children_to_follow", lambda shards, parent_id, listed: [])
+    with pytest.raises(Exception, match="after-"):  # the check's AssertionError, re-raised by the runner
+        _run_resharding_job(kinesis, streaming=False)
 
 
 COUNTERS = ("kinesis_shards_discovered", "kinesis_shards_finished", "kinesis_records")
