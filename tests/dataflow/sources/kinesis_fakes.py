@@ -5,9 +5,11 @@
   first shard covering the hash key (the closed parent included), a split re-puts the parent's records
   into the stream (with new sequence numbers), and a merge copies both parents' records into the child.
   Kinesis closes the parents with their records in place and routes new records to open shards only;
-  this patch does that, so children hold records and a record lives in one shard.
+  this patch does that, so children hold records and a record lives in one shard. (moto still never
+  returns a null NextShardIterator for a closed shard: the readers also learn the end from ListShards.)
 - `ThrottlingKinesis`: moto does not throttle; this wrapper does what Kinesis does: a sixth call to one
   shard within a second fails with ProvisionedThroughputExceededException.
+- `drive_reader`: runs the per-shard reading DoFn as a runner does, residual after residual.
 """
 
 from __future__ import annotations
