@@ -188,6 +188,14 @@ class JobConfig(StrictModel):
         description="stop once every Kinesis shard is caught up (backfills, tests)",
         json_schema_extra={"group": "input"},
     )
+    kinesis_discovery_interval_s: float = Field(
+        10.0,
+        gt=0.0,
+        le=3600.0,
+        description="seconds between listings of the Kinesis stream's shards: how soon the children of a "
+        "reshard get readers of their own",
+        json_schema_extra={"group": "input"},
+    )
     metrics_namespace: str | None = Field(
         None,
         max_length=255,
