@@ -88,6 +88,19 @@ CASES: list[tuple[str, Args, str | None, str | None]] = [
         "ANONFLOW_CELL_KEY_SECRET is not set",
     ),
     ("a secret that is not hex", lambda w: w.files_job(), "not-hex", "ANONFLOW_CELL_KEY_SECRET must be hex"),
+    # A replaced secret put in by hand (infra/README.md): refused at start, never used.
+    (
+        "a required secret too short",
+        lambda w: w.files_job("--require_cell_key_secret"),
+        "ab" * 15,
+        "ANONFLOW_CELL_KEY_SECRET must hold 16 to 1024 bytes, got 15",
+    ),
+    (
+        "a required secret of odd length",
+        lambda w: w.files_job("--require_cell_key_secret"),
+        SECRET[:-1],
+        "ANONFLOW_CELL_KEY_SECRET must be hex",
+    ),
     (
         "stores file missing",
         lambda w: [*w.files_job(), f"--stores={w.root / 'nope.yaml'}"],
