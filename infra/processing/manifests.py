@@ -75,6 +75,7 @@ def job_options(target: FlinkJobTarget) -> list[str]:
         f"--metrics_namespace={target.metrics_namespace}",
         "--k_anonymity=3",
         "--require_cell_key_secret",
+        "--require_topic_record",
     ]
 
 

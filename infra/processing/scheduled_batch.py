@@ -43,6 +43,7 @@ def batch_command(
         f"--metrics_namespace={metrics_namespace}",
         "--k_anonymity=3",
         "--require_cell_key_secret",
+        "--require_topic_record",
     ]
 
 

@@ -21,7 +21,7 @@ from kubernetes_validate.utils import (  # type: ignore[import-untyped]
     ValidationError as KubernetesValidationError,
 )
 
-from anonflow.infra.processing import manifests
+from anonflow.infra.processing import manifests, scheduled_batch
 from tests.kit.cdk import Assembly, kubernetes_objects
 
 KUBERNETES_VERSION: Final = "1.33"  # the EKS version of infra/config.py's FlinkOnEksConfig
@@ -212,3 +212,28 @@ def test_the_job_manager_checks_the_jobs_options_before_it_starts() -> None:
     options = command[3:]
     driver = shlex.split(manifests.driver_command(TARGET))
     assert driver[-len(options) :] == options and "--input=kinesis://entries" in options
+
+
+@pytest.mark.parametrize(
+    "deployed",
+    [
+        pytest.param(lambda: manifests.job_options(TARGET), id="flink-streaming"),
+        pytest.param(
+            lambda: scheduled_batch.batch_command(
+                raw_bucket="raw",
+                tables_bucket="tables",
+                operators_bucket="operators",
+                region="eu-central-1",
+                metrics_namespace="Anonflow/test",
+            ),
+            id="scheduled-batch",
+        ),
+    ],
+)
+def test_deployed_jobs_trust_only_the_topics_store_and_the_deployments_key(
+    deployed: Callable[[], list[str]],
+) -> None:
+    """Both deployment options read what the entries rule writes: each entry's store is checked against
+    its topic's (a gateway cannot write another store's tables), and the cell key is the deployment's."""
+    options = deployed()
+    assert {"--require_topic_record", "--require_cell_key_secret"} <= set(options)
