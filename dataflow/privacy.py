@@ -16,6 +16,8 @@ own, so two runs over the same day give independently perturbed tables (recorded
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -238,7 +240,18 @@ def write_sidecar(table_root: str, table: Table, config: PrivacyConfig) -> str:
     return path
 
 
+def secret_fingerprint(secret: bytes) -> str:
+    """A short public name of a secret (SHA-256 of a fixed label under it): tells two copies apart
+    without revealing either."""
+    return hmac.new(secret, b"anonflow cell-key fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
 class _ProtectDoFn(beam.DoFn):
+    """Why the deployment's secret is not in this object: a runner stores the pickled pipeline (Flink
+    keeps the job graph in its recovery storage), so the secret would be kept wherever that lives. The
+    workers have it in their own environment (the same launcher starts them); they read it in `setup`
+    and check it is the driver's by fingerprint. A per-run secret exists nowhere else, so it travels."""
+
     def __init__(
         self,
         table: Table,
@@ -248,7 +261,9 @@ class _ProtectDoFn(beam.DoFn):
         noise: Noise,
     ) -> None:
         self._table = table
-        self._config = config
+        self._fingerprint = secret_fingerprint(config.secret) if config.secret_persistent else None
+        # model_copy skips validation: the blank stands in until setup() reads the worker's secret.
+        self._config = config.model_copy(update={"secret": b""}) if config.secret_persistent else config
         self._vocabularies = dict(vocabularies)
         self._ledger = ledger
         self._noise = noise
@@ -258,6 +273,20 @@ class _ProtectDoFn(beam.DoFn):
         self.early = Metrics.counter("anonflow", f"dp_early_panes_held_{table.name}")
         self.off_vocabulary = Metrics.counter("anonflow", f"dp_rows_off_vocabulary_{table.name}")
         self.truncated = Metrics.counter("anonflow", f"dp_contributions_truncated_{table.name}")
+
+    def setup(self) -> None:
+        if self._fingerprint is None:
+            return
+        try:
+            worker = PrivacyConfig.from_environment()
+        except ValueError as error:
+            raise RuntimeError(f"this worker's cell-key secret is unusable: {error}") from None
+        if not worker.secret_persistent or secret_fingerprint(worker.secret) != self._fingerprint:
+            raise RuntimeError(
+                f"this worker's {SECRET_ENV} is missing or differs from the job's: every worker must "
+                "run with the deployment's secret (start it through anonflow.dataflow.cellsecret)"
+            )
+        self._config = self._config.model_copy(update={"secret": worker.secret})
 
     def process(self, batch: TableRows) -> Iterator[TableRows]:
         budget = self._config.dp
