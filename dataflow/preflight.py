@@ -78,6 +78,7 @@ def _privacy(config: JobConfig) -> tuple[PrivacyConfig, DpBudget | None]:
             k=config.k_anonymity,
             dwell_min_support=max(config.dwell_min_support, config.k_anonymity),
             dp=budget,
+            ship_secret=config.ship_cell_key,
         )
     except ValueError as error:
         raise InputError(_first_line(error)) from None

@@ -80,6 +80,11 @@ class PrivacyConfig(StrictModel):
     secret_persistent: bool = Field(
         False, description="True when the secret is the deployment's own (stable across runs)."
     )
+    ship_secret: bool = Field(
+        False,
+        description="Send the deployment's secret to the workers inside the pipeline (runners whose "
+        "workers cannot have it in their environment); otherwise they read it themselves.",
+    )
     dp: DpBudget | None = Field(
         None, description="Differentially private release with this budget; None: the k-anonymous one."
     )
@@ -250,7 +255,8 @@ class _ProtectDoFn(beam.DoFn):
     """Why the deployment's secret is not in this object: a runner stores the pickled pipeline (Flink
     keeps the job graph in its recovery storage), so the secret would be kept wherever that lives. The
     workers have it in their own environment (the same launcher starts them); they read it in `setup`
-    and check it is the driver's by fingerprint. A per-run secret exists nowhere else, so it travels."""
+    and check it is the driver's by fingerprint. A per-run secret exists nowhere else, so it travels, and
+    so does the deployment's when the job is told to ship it (`--ship_cell_key`: Dataflow)."""
 
     def __init__(
         self,
@@ -261,9 +267,10 @@ class _ProtectDoFn(beam.DoFn):
         noise: Noise,
     ) -> None:
         self._table = table
-        self._fingerprint = secret_fingerprint(config.secret) if config.secret_persistent else None
+        kept_back = config.secret_persistent and not config.ship_secret
+        self._fingerprint = secret_fingerprint(config.secret) if kept_back else None
         # model_copy skips validation: the blank stands in until setup() reads the worker's secret.
-        self._config = config.model_copy(update={"secret": b""}) if config.secret_persistent else config
+        self._config = config.model_copy(update={"secret": b""}) if kept_back else config
         self._vocabularies = dict(vocabularies)
         self._ledger = ledger
         self._noise = noise

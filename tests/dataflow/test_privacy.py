@@ -186,6 +186,12 @@ def _shipped(transform: ProtectCells) -> bytes:
         pytest.param(lambda config: _shipped(ProtectCells(FOOTFALL, config)), False, id="the job's step"),
         # positive control: a step that keeps its config as given carries the secret into the graph
         pytest.param(pickler.dumps, True, id="naive: the config itself"),
+        # what --ship_cell_key asks for (Dataflow), and says it does
+        pytest.param(
+            lambda config: _shipped(ProtectCells(FOOTFALL, config.model_copy(update={"ship_secret": True}))),
+            True,
+            id="shipped on request",
+        ),
     ],
 )
 def test_the_deployments_secret_is_not_in_the_shipped_job(shipped: Any, leaks: bool) -> None:
