@@ -99,6 +99,26 @@ def gate_reason(poses: Poses, row: int, gate: GateConfig) -> str:
     return ",".join(reasons) or "?"
 
 
+def refusal(poses: Poses, gate: GateConfig) -> str:
+    """Why nobody in a frame passed, in the words of the closing table."""
+    if len(poses) == 0:
+        return "nobody detected"
+    core = poses.scores[:, [POINT_INDEX[n] for n in CORE]] >= gate.point_threshold
+    shoulders = core[:, :2].all(axis=1)
+    if not (shoulders & core[:, 2:].any(axis=1)).any():
+        # Nobody has a shoulder line with a hip: the pose network grouped the body into pieces, or saw
+        # only one side.
+        if len(poses) > 1 and core.any(axis=0).sum() > core.sum(axis=1).max():
+            return "body split into fragments"
+        return "a shoulder unseen"
+    width = np.linalg.norm(
+        poses.points[:, POINT_INDEX["left_shoulder"]] - poses.points[:, POINT_INDEX["right_shoulder"]], axis=1
+    )
+    if (shoulders & (width < gate.min_shoulder_width)).any():
+        return "shoulders overlap (side view)"
+    return "other gate rule"
+
+
 def replay(
     chain: EdgeChain,
     recorder: RecordingTracker,
@@ -126,6 +146,7 @@ def replay(
         lines: list[str] = []
         ids: set[str] = set()
         usable_pattern = ""
+        refusals: Counter[str] = Counter()
         previous: npt.NDArray[np.float32] | None = None
         for frame_no in range(settings.frames):
             before = len(recorder.updates)
@@ -167,11 +188,18 @@ def replay(
                     cell += " gated(" + gate_reason(poses, row, gate) + ")"
                 cells.append(cell)
             usable_pattern += "U" if any_usable else "."
+            if not any_usable:
+                refusals[refusal(poses, gate)] += 1
             lines.append(f"  f{frame_no:02d} " + (" | ".join(cells) or "nobody"))
         for _ in range(2 * chain.config.detect_every):
             now += PAUSE_S * 1000 / (2 * chain.config.detect_every)
             chain.process(blank, int(now))
-        out[name] = {"lines": lines, "pattern": usable_pattern, "tracked": bool(ids)}
+        out[name] = {
+            "lines": lines,
+            "pattern": usable_pattern,
+            "tracked": bool(ids),
+            "refusal": refusals.most_common(1)[0][0] if refusals else "",
+        }
     return out
 
 
@@ -230,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         pattern = person["pattern"]
         cause = (
-            "refused by gate or crop"
+            f"refused: {person['refusal']}"
             if "U" not in pattern
             else f"{pattern.count('U')} usable, never confirmed"
         )

@@ -9,12 +9,13 @@ Associating Every Detection Box", ECCV 2022 (arXiv 2110.06864). Each update:
 3. Low-score detections (often people partly hidden) are matched to the tracks still unmatched that were
    tracked until now (optionally also to lost ones: `low_score_revives_lost`), with a stricter IoU floor;
    they never start tracks. Tracked tracks left over become lost.
-4. Tentative tracks (not yet confirmed) are matched to the high-score detections left (a track started
-   weakly also to the weaker ones from `weak_keep_score`), by the better IoU of their predicted and their
-   last seen box: a track with two or three hits has no velocity worth extrapolating, and a person
+4. Tentative tracks (not yet confirmed) are matched to the high-score detections left and the weaker
+   ones from `weak_keep_score` (a track continued on one then needs the hits of a weak start, below; the
+   paper matches high-score ones only, and drops the track), by the better IoU of their predicted and
+   their last seen box: a track with two or three hits has no velocity worth extrapolating, and a person
    shifting their weight made its prediction overshoot (measured: a person detected in all 6 frames of
    a clip lost their tentative track at IoU 0.22 to the prediction, 0.49 to the last box). One that
-   reaches `min_hits` hits is confirmed. It may miss `tentative_misses` detection frames over its
+   reaches the hits it needs is confirmed. It may miss `tentative_misses` detection frames over its
    tentative life, each miss adding one hit to what it needs; one more miss drops it.
 5. High-score detections still left start tentative tracks (confirmed at once on the tracker's first
    frame, as in the paper, so people present at start-up are not delayed). Weaker detections left (from
@@ -87,7 +88,8 @@ class ByteTrackConfig(StrictModel):
         2,
         ge=1,
         le=30,
-        description="Consecutive matched detections before a new track is confirmed and gets an id.",
+        description="Matched detections before a track started confidently is confirmed and gets an id "
+        "(one more per missed frame: `tentative_misses`).",
     )
     weak_start_score: float = Field(
         0.35,
@@ -109,10 +111,11 @@ class ByteTrackConfig(StrictModel):
         0.2,
         ge=0.0,
         le=1.0,
-        description="Least score of a detection that continues a track started weakly. Below "
-        "`weak_start_score` on purpose: the edge's score wavers by 0.1 from frame to frame for a person "
-        "standing still, and demanding the start score again dropped people detected in every frame "
-        "(0.2 is the gate's point threshold: every person the gate passes scores at least that).",
+        description="Least score of a detection that continues a track not yet confirmed (below "
+        "`high_score`, the track then needs `weak_start_hits`). Below `weak_start_score` on purpose: the "
+        "edge's score wavers by 0.1 from frame to frame for a person standing still, and demanding the "
+        "start score again dropped people detected in every frame (0.2 is the gate's point threshold: "
+        "every person the gate passes scores at least that).",
     )
     tentative_misses: int = Field(
         1,
@@ -192,6 +195,11 @@ class ByteTrack:
         self._skipped = SkippedDetections()
 
     @property
+    def _weak_needs(self) -> int:
+        """Hits a track started (or continued) on a weak detection needs to be confirmed."""
+        return max(self.config.weak_start_hits, self.config.min_hits + 1)
+
+    @property
     def skipped(self) -> SkippedDetections:
         return self._skipped
 
@@ -233,20 +241,15 @@ class ByteTrack:
             missed, left_low = self._associate(still_tracked, boxes, low, cfg.match_iou_low, det_track)
         for track in missed:
             track.state = _State.LOST
-        # 4: tentative tracks against the high-score detections left, and the weaker ones a weakly started
-        # track may continue on; a miss costs one more hit, more than `tentative_misses` drop the track.
+        # 4: tentative tracks against the high-score detections left and the weaker ones from
+        # `weak_keep_score`; a miss costs one more hit, more than `tentative_misses` drop the track.
         weak_left = left_low[scores[left_low] >= cfg.weak_keep_score]
-        strong = [t for t in tentative if not t.weak]
-        weak = [t for t in tentative if t.weak]
-        strong_missed, new_rows = self._associate(
-            strong, boxes, left_high, cfg.match_iou_tentative, det_track, last_box=True
-        )
-        candidates = np.sort(np.concatenate([new_rows, weak_left]))
-        weak_missed, new_rows = self._associate(
-            weak, boxes, candidates, cfg.match_iou_tentative, det_track, last_box=True
+        candidates = np.sort(np.concatenate([left_high, weak_left]))
+        tentative_missed, new_rows = self._associate(
+            tentative, boxes, candidates, cfg.match_iou_tentative, det_track, last_box=True
         )
         dropped: set[int] = set()
-        for track in strong_missed + weak_missed:
+        for track in tentative_missed:
             track.misses += 1
             track.needs += 1
             if track.misses > cfg.tentative_misses:
@@ -266,6 +269,11 @@ class ByteTrack:
                 track.last_box = boxes[row].astype(np.float64)
                 if track.state is _State.TENTATIVE:
                     track.hits += 1
+                    if not track.weak and scores[row] < cfg.high_score:
+                        # Continued on a weak detection: it must prove itself as a weak start does (the
+                        # paper drops it, and a second track started from that detection split the hits).
+                        track.weak = True
+                        track.needs = max(track.needs, self._weak_needs + track.misses)
                     if track.hits >= track.needs:
                         self._confirm(track)
                 else:
@@ -278,7 +286,7 @@ class ByteTrack:
             means, covs = self._kalman.initiate(xyxy_to_cxcywh(boxes[starters]))
             for row, mean, cov in zip(starters, means, covs, strict=True):
                 strong_start = bool(scores[row] >= cfg.new_track_score)
-                needs = cfg.min_hits if strong_start else max(cfg.weak_start_hits, cfg.min_hits + 1)
+                needs = cfg.min_hits if strong_start else self._weak_needs
                 track = _Track(
                     mean,
                     cov,
