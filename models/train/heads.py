@@ -68,6 +68,45 @@ class LinearHeads:
         return out
 
 
+def head_penalty(
+    features: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], regularisation: float
+) -> npt.NDArray[np.float32]:
+    """float32 [D, 7]: per weight, the L2 coefficient that keeps `fit_heads`' penalty during fine-tuning.
+
+    The logistic regression minimises C * sum(balanced loss) + |W_standardised|^2 / 2; divided by C * N it
+    is the mean balanced loss (what fine-tuning minimises) plus |W_standardised|^2 / (2 C N). The folded
+    weights are W_standardised / scale, so each weight's coefficient is scale^2 / (2 C N_head). Without it
+    the heads, free of any penalty, overfit the training people within an epoch.
+    """
+    scale = features.std(axis=0)
+    scale = np.where(scale > 1e-6, scale, 1.0).astype(np.float64)
+    out = np.zeros((features.shape[1], len(OUTPUT_LABELS)), np.float64)
+    for h, (_, columns, _) in enumerate(GROUPS):
+        n = int((labels[:, h] != UNKNOWN).sum())
+        if n:
+            out[:, columns] = (scale**2 / (2 * regularisation * n))[:, None]
+    return out.astype(np.float32)
+
+
+def from_parent_gender(heads: LinearHeads, feature: int) -> LinearHeads:
+    """`heads` with the gender head replaced by the parent network's own reading: P(male) = sigmoid of
+    feature `feature` (the parent's gender logit, `graph.PARENT_GENDER_FEATURE`), every other weight 0.
+
+    Why: on a few thousand head-free crops a gender head fitted on frozen features starts below the
+    shipped network (which learnt from far more people); starting from its reading, fine-tuning can only
+    move away from it where the training crops say so. An untrained gender head (too few labels) stays so.
+    """
+    if "gender" not in heads.trained:
+        return heads
+    if not 0 <= feature < heads.weights.shape[0]:
+        raise ValueError(f"feature {feature} is not one of the {heads.weights.shape[0]} features")
+    column = GROUPS[0][1].start
+    weights, bias = heads.weights.copy(), heads.bias.copy()
+    weights[:, column], bias[column] = 0.0, 0.0
+    weights[feature, column] = 1.0
+    return LinearHeads(weights=weights, bias=bias, trained=heads.trained)
+
+
 def fit_heads(
     features: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], regularisation: float
 ) -> LinearHeads:

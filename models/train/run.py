@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import onnx
@@ -27,11 +27,12 @@ from anonflow.models.headfree import cut_headfree, is_whole_person_folder
 from anonflow.models.report import json_ready
 from anonflow.models.train.abstention import choose_abstention
 from anonflow.models.train.finetune import FinetuneConfig, finetune
-from anonflow.models.train.graph import backbone, extract_features, with_heads
-from anonflow.models.train.heads import OUTPUT_LABELS, fit_heads
+from anonflow.models.train.graph import PARENT_GENDER_FEATURE, backbone, extract_features, with_heads
+from anonflow.models.train.heads import OUTPUT_LABELS, fit_heads, from_parent_gender, head_penalty
 from anonflow.models.train.onnxjax import from_onnx, with_params
 
 TRAINED_MODEL = "headfree-demographics"
+GenderStart = Literal["parent", "fitted"]
 MIN_CROPS = 8
 PROBES = 4  # training crops whose training-time outputs the sidecar keeps, to check a deployed copy
 
@@ -63,14 +64,18 @@ def train_demographics(
     output: Path | None = None,
     holdout: float = 0.25,
     seed: int = 0,
-    regularisation: float = 0.05,
+    regularisation: float = 0.003,
     finetuning: FinetuneConfig | None = None,
     validation: float = 0.15,
-    min_coverage: float = 0.85,
+    min_coverage: float = 0.78,
     data_licence: DataLicence = NOT_RECORDED,
+    gender_start: GenderStart = "fitted",
     progress: bool = False,
 ) -> dict[str, Any]:
     """Train, measure on the held-out crops, export ONNX with its sidecar; returns the report.
+
+    gender_start: where the gender head starts fine-tuning, "parent" (the shipped network's own reading)
+    or "fitted" (logistic regression on the frozen features, as the age and orientation heads do).
 
     data_licence: the labelled data's licence, recorded in the sidecar (non-commercial unless stated):
     a model is bound by the licence of the data it learnt from.
@@ -108,8 +113,14 @@ def train_demographics(
 
     started = time.perf_counter()
     features_model = backbone(resolve(parent, directory))
-    features = extract_features(features_model, data.images)
-    start = fit_heads(features[fit_rows], data.labels[fit_rows], regularisation)
+    # The starting heads learn from each training crop and its mirror image (left and right carry no
+    # label): twice the examples for the same people, and the edge reads both (attribute_flip_average).
+    fit_images = data.images[fit_rows]
+    features = extract_features(features_model, np.concatenate([fit_images, fit_images[:, :, ::-1]]))
+    fit_labels = np.concatenate([data.labels[fit_rows]] * 2)
+    start = fit_heads(features, fit_labels, regularisation)
+    if gender_start == "parent":
+        start = from_parent_gender(start, PARENT_GENDER_FEATURE)
     tuned = finetune(
         from_onnx(features_model),
         start,
@@ -118,6 +129,7 @@ def train_demographics(
         train_rows=fit_rows,
         val_rows=val_rows,
         config=config,
+        head_l2=head_penalty(features, fit_labels, regularisation),
         progress=progress,
     )
     heads = tuned.heads
@@ -172,6 +184,7 @@ def train_demographics(
         "abstention_min_coverage": min_coverage,
         "data_licence": {"text": data_licence.text, "commercial_use": data_licence.commercial_use},
         "finetuning": {k: getattr(config, k) for k in config.__dataclass_fields__},
+        "gender_start": gender_start,
         "training_seconds": round(tuned.seconds, 1),
         "heldout_crops": len(held_rows),
         "heldout_people": sorted(held_people),

@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 
 from anonflow.contract.entry import Gender
+from anonflow.contract.errors import InputError
 from anonflow.edge.attributes import load_attribute_model
 from anonflow.edge.demographics import Abstention, attribute_probabilities, demographics
 from anonflow.edge.modelfiles.derived import DataLicence, data_licence, read_sidecar
 from anonflow.edge.modelfiles.registry import spec
 from anonflow.models.crops import HEADS, load_crops
-from anonflow.models.train.heads import OUTPUT_LABELS, fit_heads
+from anonflow.models.train.finetune import FinetuneConfig
+from anonflow.models.train.heads import OUTPUT_LABELS, fit_heads, from_parent_gender, head_penalty
 from anonflow.models.train.run import TRAINED_MODEL, split
 
 Cli = Callable[..., Any]  # the `cli` fixture: run(*argv) -> Run(code, out, err)
@@ -26,6 +28,8 @@ TRAINED = spec(TRAINED_MODEL)
 def test_manifest_labels_are_the_trained_outputs() -> None:
     assert TRAINED.labels == OUTPUT_LABELS
     assert TRAINED.derived_from == "person-attributes-0230"
+    # Bound by the licence of the data it learnt from, never the code's or the parent's.
+    assert TRAINED.licence == "training data's (see sidecar)" and not TRAINED.default
 
 
 @pytest.fixture
@@ -142,6 +146,48 @@ def test_fit_heads_learns_every_head_and_its_probabilities_are_distributions() -
     assert ((probabilities[:, 0] > 0.5) == (truth[:, 0] == 1)).mean() > 0.9
     assert (probabilities[:, 1:4].argmax(axis=1) == truth[:, 1]).mean() > 0.8
     assert (probabilities[:, 4:7].argmax(axis=1) == truth[:, 2]).mean() > 0.8
+
+
+def test_gender_can_start_from_the_parents_own_reading() -> None:
+    features, labels = _blobs(200, seed=3)
+    heads = fit_heads(features, labels, regularisation=1.0)
+
+    parent = from_parent_gender(heads, feature=5)
+
+    np.testing.assert_allclose(parent(features)[:, 0], 1 / (1 + np.exp(-features[:, 5])), rtol=1e-6)
+    np.testing.assert_array_equal(parent(features)[:, 1:], heads(features)[:, 1:])  # other heads untouched
+    labels[:, 0] = -1  # no gender labels: the head stays untrained, not the parent's
+    untrained = fit_heads(features, labels, regularisation=1.0)
+    assert from_parent_gender(untrained, feature=5) is untrained
+
+
+def test_head_penalty_is_the_regressions_own_in_folded_units() -> None:
+    features, labels = _blobs(100, seed=4)
+    labels[:50, 1] = -1  # half the age labels unknown: that head's penalty is twice as strong per row
+    features[:, 3] *= 10.0
+
+    penalty = head_penalty(features, labels, regularisation=0.5)
+
+    scale = features.std(axis=0)
+    np.testing.assert_allclose(penalty[:, 0], scale**2 / (2 * 0.5 * 100), rtol=1e-5)
+    np.testing.assert_allclose(penalty[:, 1], scale**2 / (2 * 0.5 * 50), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({}, None),
+        ({"head_learning_rate": 1e-3, "cosine": True, "anchor": 0.0}, None),
+        ({"head_learning_rate": 0.0}, "head_learning_rate"),
+        ({"learning_rate": 1.0, "patience": 0}, "learning_rate, patience"),
+    ],
+)
+def test_finetune_config_bounds(changes: dict[str, Any], error: str | None) -> None:
+    if error is None:
+        assert FinetuneConfig(**changes).epochs >= 1
+    else:
+        with pytest.raises(InputError, match=f"out of range: {error}"):
+            FinetuneConfig(**changes)
 
 
 @pytest.mark.parametrize(
