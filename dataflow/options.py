@@ -100,6 +100,13 @@ class JobConfig(StrictModel):
         "(deployed jobs: without it each run perturbs differently, and runs could be averaged)",
         json_schema_extra={"group": "privacy"},
     )
+    ship_cell_key: bool = Field(
+        False,
+        description="put the deployment's cell-key secret in the submitted pipeline, for workers that "
+        "cannot be given ANONFLOW_CELL_KEY_SECRET (Dataflow without a custom container); the runner then "
+        "keeps the key with the job graph it stores. Default: workers read it from their own environment",
+        json_schema_extra={"group": "privacy"},
+    )
     allowed_lateness_s: float = Field(
         3600.0,
         ge=0.0,
@@ -186,6 +193,14 @@ class JobConfig(StrictModel):
     kinesis_stop_at_latest: bool = Field(
         False,
         description="stop once every Kinesis shard is caught up (backfills, tests)",
+        json_schema_extra={"group": "input"},
+    )
+    kinesis_discovery_interval_s: float = Field(
+        10.0,
+        gt=0.0,
+        le=3600.0,
+        description="seconds between listings of the Kinesis stream's shards: how soon the children of a "
+        "reshard get readers of their own",
         json_schema_extra={"group": "input"},
     )
     metrics_namespace: str | None = Field(

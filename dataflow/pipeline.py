@@ -97,7 +97,11 @@ def _source(config: JobConfig, files: list[str], region: str | None) -> beam.PTr
         from anonflow.dataflow.sources.kinesis import KinesisStream, ReadPayloadsFromKinesis
 
         stream = KinesisStream(config.stream, region, config.kinesis_endpoint_url, config.kinesis_start)
-        return ReadPayloadsFromKinesis(stream, stop_at_latest=config.kinesis_stop_at_latest)
+        return ReadPayloadsFromKinesis(
+            stream,
+            stop_at_latest=config.kinesis_stop_at_latest,
+            discovery_interval_s=config.kinesis_discovery_interval_s,
+        )
     if config.source == "pubsub":
         from anonflow.dataflow.sources.pubsub import ReadPayloadsFromPubSub
 

@@ -6,7 +6,8 @@ and is rolled back (the Flink operator restores the last stable spec; a schedule
 Checked, in order: the options; the release (the DP budget, the cell-key secret: well-formed, and
 present when `--require_cell_key_secret`); the stores file (readable, valid, naming what the DP release
 needs); the input (files: at least one entry file; Kinesis: the stream exists and is active or
-updating; Pub/Sub: not checked here); the tables and the dead letters locations (a probe object is
+updating; Pub/Sub: not checked here); a differentially private release already in the output (kept
+only under the same parameters); the tables and the dead letters locations (a probe object is
 written and deleted; nothing is left behind). `run()` does the same before building the pipeline; this
 entry point lets an init container or a task's first step do it alone.
 """
@@ -26,10 +27,11 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, S3Options
 
 from anonflow.contract.errors import AnonflowError, InputError
+from anonflow.contract.tables import ANALYST_TABLES
 from anonflow.dataflow.dpbudget import DpBudget, budget_from_options
 from anonflow.dataflow.options import JobConfig
 from anonflow.dataflow.partitions import PublicVocabulary, public_vocabularies, vocabularies
-from anonflow.dataflow.privacy import SECRET_ENV, PrivacyConfig
+from anonflow.dataflow.privacy import SECRET_ENV, PrivacyConfig, check_sidecar
 from anonflow.dataflow.stores import StoresConfig, load_stores
 from anonflow.dataflow.transforms.read import entry_files
 
@@ -78,6 +80,7 @@ def _privacy(config: JobConfig) -> tuple[PrivacyConfig, DpBudget | None]:
             k=config.k_anonymity,
             dwell_min_support=max(config.dwell_min_support, config.k_anonymity),
             dp=budget,
+            ship_secret=config.ship_cell_key,
         )
     except ValueError as error:
         raise InputError(_first_line(error)) from None
@@ -131,6 +134,16 @@ def _writable(location: str, what: str) -> None:
             shutil.rmtree(made, ignore_errors=True)
 
 
+def _earlier_release_kept(output: str, privacy: PrivacyConfig) -> None:
+    """A differentially private release already in the output stays as released (its ledger), so the
+    job may only go on with the same parameters: found here, the deployment rolls back before it runs."""
+    for table in ANALYST_TABLES:
+        try:
+            check_sidecar(FileSystems.join(output.rstrip("/"), table.name), table, privacy)
+        except ValueError as error:
+            raise InputError(f"output {output}: {_first_line(error)}") from None
+
+
 def preflight(options: PipelineOptions, kinesis_status: KinesisStatus = _kinesis_status) -> Ready:
     """Check everything the job needs before it starts; raises InputError (one line) on the first problem.
 
@@ -149,6 +162,7 @@ def preflight(options: PipelineOptions, kinesis_status: KinesisStatus = _kinesis
         raise InputError(_first_line(error)) from None
     region = config.kinesis_region or options.view_as(S3Options).s3_region_name
     files = _input(config, region, kinesis_status)
+    _earlier_release_kept(config.output, privacy)
     _writable(config.output, "output")
     _writable(operators, "dead-letter output")
     return Ready(

@@ -16,6 +16,8 @@ own, so two runs over the same day give independently perturbed tables (recorded
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -77,6 +79,11 @@ class PrivacyConfig(StrictModel):
     )
     secret_persistent: bool = Field(
         False, description="True when the secret is the deployment's own (stable across runs)."
+    )
+    ship_secret: bool = Field(
+        False,
+        description="Send the deployment's secret to the workers inside the pipeline (runners whose "
+        "workers cannot have it in their environment); otherwise they read it themselves.",
     )
     dp: DpBudget | None = Field(
         None, description="Differentially private release with this budget; None: the k-anonymous one."
@@ -238,7 +245,19 @@ def write_sidecar(table_root: str, table: Table, config: PrivacyConfig) -> str:
     return path
 
 
+def secret_fingerprint(secret: bytes) -> str:
+    """A short public name of a secret (SHA-256 of a fixed label under it): tells two copies apart
+    without revealing either."""
+    return hmac.new(secret, b"anonflow cell-key fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
 class _ProtectDoFn(beam.DoFn):
+    """Why the deployment's secret is not in this object: a runner stores the pickled pipeline (Flink
+    keeps the job graph in its recovery storage), so the secret would be kept wherever that lives. The
+    workers have it in their own environment (the same launcher starts them); they read it in `setup`
+    and check it is the driver's by fingerprint. A per-run secret exists nowhere else, so it travels, and
+    so does the deployment's when the job is told to ship it (`--ship_cell_key`: Dataflow)."""
+
     def __init__(
         self,
         table: Table,
@@ -248,7 +267,10 @@ class _ProtectDoFn(beam.DoFn):
         noise: Noise,
     ) -> None:
         self._table = table
-        self._config = config
+        kept_back = config.secret_persistent and not config.ship_secret
+        self._fingerprint = secret_fingerprint(config.secret) if kept_back else None
+        # model_copy skips validation: the blank stands in until setup() reads the worker's secret.
+        self._config = config.model_copy(update={"secret": b""}) if kept_back else config
         self._vocabularies = dict(vocabularies)
         self._ledger = ledger
         self._noise = noise
@@ -258,6 +280,20 @@ class _ProtectDoFn(beam.DoFn):
         self.early = Metrics.counter("anonflow", f"dp_early_panes_held_{table.name}")
         self.off_vocabulary = Metrics.counter("anonflow", f"dp_rows_off_vocabulary_{table.name}")
         self.truncated = Metrics.counter("anonflow", f"dp_contributions_truncated_{table.name}")
+
+    def setup(self) -> None:
+        if self._fingerprint is None:
+            return
+        try:
+            worker = PrivacyConfig.from_environment()
+        except ValueError as error:
+            raise RuntimeError(f"this worker's cell-key secret is unusable: {error}") from None
+        if not worker.secret_persistent or secret_fingerprint(worker.secret) != self._fingerprint:
+            raise RuntimeError(
+                f"this worker's {SECRET_ENV} is missing or differs from the job's: every worker must "
+                "run with the deployment's secret (start it through anonflow.dataflow.cellsecret)"
+            )
+        self._config = self._config.model_copy(update={"secret": worker.secret})
 
     def process(self, batch: TableRows) -> Iterator[TableRows]:
         budget = self._config.dp

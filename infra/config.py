@@ -234,6 +234,12 @@ class FlinkOnEksConfig(StrictModel):
     checkpoint_interval_s: int = Field(
         60, ge=10, le=3600, description="Seconds between Flink checkpoints (state lives in S3)."
     )
+    cloudwatch_agent_version: str = Field(
+        "1.300062.0b1304",
+        pattern=r"^\d+\.\d+\.\d+(b\d+)?$",
+        description="Tag of public.ecr.aws/cloudwatch-agent/cloudwatch-agent, the agent publishing the job's "
+        "Flink gauges to CloudWatch (pinned: a new agent is a deliberate change).",
+    )
 
 
 class ScheduledBatchConfig(StrictModel):

@@ -26,6 +26,9 @@ _FIVE_MINUTES = Duration.minutes(5)
 FLINK_METRICS_NAMESPACE: Final = "Anonflow/Flink"
 FLINK_RESTARTS: Final = "flink_jobmanager_job_numRestarts"
 FLINK_FAILED_CHECKPOINTS: Final = "flink_jobmanager_job_numberOfFailedCheckpoints"
+FLINK_JOB_GAUGES: Final = (FLINK_RESTARTS, FLINK_FAILED_CHECKPOINTS)
+# The one dimension of those gauges: the FlinkDeployment's name (infra/processing/metrics_agent.py sets it).
+FLINK_DIMENSION: Final = "Deployment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +164,7 @@ class PipelineAlarms(Construct):
             metric = cloudwatch.Metric(
                 namespace=FLINK_METRICS_NAMESPACE,
                 metric_name=metric_name,
-                dimensions_map={"Deployment": deployment},
+                dimensions_map={FLINK_DIMENSION: deployment},
                 statistic="Maximum",
                 period=_FIVE_MINUTES,
             )

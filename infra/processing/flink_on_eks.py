@@ -2,7 +2,8 @@
 
 The job's pods run as the `anonflow-job` service account, whose IAM role (IRSA) holds the job's grants:
 read the stream and the raw archive, write the tables, keep Flink state under `flink/` in the artifacts
-bucket, publish metrics only into the environment's namespace.
+bucket, publish metrics only into the environment's namespace, read the cell-key secret. The CloudWatch
+agent publishing Flink's own gauges runs beside it under an account of its own (flink_metrics.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from constructs import Construct
 from anonflow.infra.config import FlinkOnEksConfig
 from anonflow.infra.data import layout
 from anonflow.infra.processing import images, manifests
+from anonflow.infra.processing.cell_key_secret import CellKeySecret
+from anonflow.infra.processing.flink_metrics import FlinkMetricsAgent
 
 OPERATOR_CHART: Final = "flink-kubernetes-operator"
 OPERATOR_NAMESPACE: Final = "flink-operator"
@@ -72,6 +75,7 @@ class FlinkOnEks(Construct):
         operators_bucket: s3.IBucket,
         state_bucket: s3.IBucket,
         metrics_namespace: str,
+        cell_key_secret: CellKeySecret,
     ) -> None:
         super().__init__(scope, construct_id)
         self.cluster = eks.Cluster(
@@ -120,6 +124,7 @@ class FlinkOnEks(Construct):
             metrics_namespace=metrics_namespace,
         )
         state_bucket.grant_read_write(self.service_account, f"{layout.FLINK_STATE_PREFIX}*")
+        cell_key_secret.grant_read(self.service_account)  # read at each container's start (cellsecret)
 
         self.worker_image = images.worker_image(self, beam_version)
         self.job_server_image = images.job_server_image(self, beam_version, settings.flink_version)
@@ -134,6 +139,7 @@ class FlinkOnEks(Construct):
             state_uri=f"s3://{state_bucket.bucket_name}/{layout.FLINK_STATE_PREFIX.rstrip('/')}",
             region=Aws.REGION,
             metrics_namespace=metrics_namespace,
+            cell_key_secret=cell_key_secret.secret.secret_arn,
         )
         self.deployment = self.cluster.add_manifest(
             "FlinkDeployment", manifests.flink_deployment(settings, target)
@@ -142,3 +148,11 @@ class FlinkOnEks(Construct):
         self.deployment.node.add_dependency(self.operator)
         self.deployment.node.add_dependency(self.service_account)
         self.deployment_name = manifests.DEPLOYMENT_NAME
+        self.metrics = FlinkMetricsAgent(
+            self,
+            "MetricsAgent",
+            cluster=self.cluster,
+            cluster_name=cluster_name,
+            agent_version=settings.cloudwatch_agent_version,
+        )
+        self.metrics.agent.node.add_dependency(namespace)  # its pod-reading Role lives in the job's namespace

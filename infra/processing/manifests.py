@@ -4,6 +4,13 @@
 `FlinkPortableClientEntryPoint` from the job-server jar, which starts the pipeline's Python driver and
 submits the job to this Flink; every task manager pod carries the Beam worker pool as a sidecar, which
 the job reaches at `localhost:50000` (`environment_type=EXTERNAL`).
+
+The deployment's cell-key secret reaches every process that may key records (the startup check, the
+driver, which builds the release steps with it, and the worker pool, which runs them) through
+`anonflow.dataflow.cellsecret`: each starts from the secret read with the pods' own IAM role, and the job
+runs with `--require_cell_key_secret`, so it never falls back to a key of its own.
+Every Flink pod exposes Flink's Prometheus reporter on a port named `metrics`, which the cluster's
+CloudWatch agent scrapes (metrics_agent.py).
 """
 
 from __future__ import annotations
@@ -22,6 +29,9 @@ JOB_SERVER_JAR: Final = "local:///opt/flink/usrlib/beam-runners-flink-job-server
 ENTRY_CLASS: Final = "org.apache.beam.runners.flink.FlinkPortableClientEntryPoint"
 # Flink's Prometheus reporter; restarts and failed checkpoints are read from it (infra/README.md).
 METRICS_PORT: Final = 9249
+METRICS_PORT_NAME: Final = "metrics"
+MAIN_CONTAINER: Final = "flink-main-container"  # the operator merges its container into this one
+WORKER_POOL_BOOT: Final = "/opt/apache/beam/boot"  # the SDK image's entry point (images/worker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +49,20 @@ class FlinkJobTarget:
     state_uri: str
     region: str
     metrics_namespace: str
+    cell_key_secret: str
+
+
+def with_cell_key(target: FlinkJobTarget, command: list[str]) -> list[str]:
+    """`command` started with the deployment's cell-key secret in its environment (dataflow/cellsecret.py)."""
+    return [
+        "python",
+        "-m",
+        "anonflow.dataflow.cellsecret",
+        f"--secret-id={target.cell_key_secret}",
+        f"--region={target.region}",
+        "--",
+        *command,
+    ]
 
 
 def job_options(target: FlinkJobTarget) -> list[str]:
@@ -50,11 +74,14 @@ def job_options(target: FlinkJobTarget) -> list[str]:
         f"--s3_region_name={target.region}",
         f"--metrics_namespace={target.metrics_namespace}",
         "--k_anonymity=3",
+        "--require_cell_key_secret",
+        "--require_topic_record",
     ]
 
 
 def driver_command(target: FlinkJobTarget) -> str:
-    """The pipeline's command line the entry point runs (it adds the job endpoint it serves)."""
+    """The pipeline's command line the entry point runs through bash (it appends the job endpoint it
+    serves); the driver builds the release steps with the cell-key secret, so it starts with it."""
     arguments = [
         "python",
         "-m",
@@ -65,7 +92,7 @@ def driver_command(target: FlinkJobTarget) -> str:
         f"--environment_config=localhost:{WORKER_POOL_PORT}",
         *job_options(target),
     ]
-    return shlex.join(arguments)
+    return shlex.join(with_cell_key(target, arguments))
 
 
 def preflight_container(target: FlinkJobTarget) -> dict[str, Any]:
@@ -75,8 +102,18 @@ def preflight_container(target: FlinkJobTarget) -> dict[str, Any]:
     return {
         "name": "preflight",
         "image": target.job_server_image,
-        "command": ["python", "-m", "anonflow.dataflow.preflight", *job_options(target)],
+        "command": with_cell_key(
+            target, ["python", "-m", "anonflow.dataflow.preflight", *job_options(target)]
+        ),
         "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+    }
+
+
+def main_container() -> dict[str, Any]:
+    """What the pod templates add to Flink's own container: the reporter's port, named for the scraper."""
+    return {
+        "name": MAIN_CONTAINER,
+        "ports": [{"name": METRICS_PORT_NAME, "containerPort": METRICS_PORT, "protocol": "TCP"}],
     }
 
 
@@ -86,19 +123,19 @@ def job_manager_pod(target: FlinkJobTarget) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "job-manager-pod-template"},
-        # The operator merges its main container into the one of this name.
         "spec": {
             "initContainers": [preflight_container(target)],
-            "containers": [{"name": "flink-main-container"}],
+            "containers": [main_container()],
         },
     }
 
 
-def worker_pool_container(image: str) -> dict[str, Any]:
-    """The task managers' sidecar serving Python SDK harnesses."""
+def worker_pool_container(target: FlinkJobTarget) -> dict[str, Any]:
+    """The task managers' sidecar serving Python SDK harnesses (they inherit its environment)."""
     return {
         "name": "beam-worker-pool",
-        "image": image,
+        "image": target.worker_image,
+        "command": with_cell_key(target, [WORKER_POOL_BOOT]),
         "args": ["--worker_pool"],
         "ports": [{"name": "worker-pool", "containerPort": WORKER_POOL_PORT, "protocol": "TCP"}],
         "livenessProbe": {"tcpSocket": {"port": WORKER_POOL_PORT}, "periodSeconds": 30},
@@ -107,13 +144,13 @@ def worker_pool_container(image: str) -> dict[str, Any]:
     }
 
 
-def task_manager_pod(worker_image: str) -> dict[str, Any]:
+def task_manager_pod(target: FlinkJobTarget) -> dict[str, Any]:
     """Pod template merged by the operator into each task manager pod (a core v1 Pod)."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "task-manager-pod-template"},
-        "spec": {"containers": [worker_pool_container(worker_image)]},
+        "spec": {"containers": [main_container(), worker_pool_container(target)]},
     }
 
 
@@ -154,7 +191,7 @@ def flink_deployment(settings: FlinkOnEksConfig, target: FlinkJobTarget) -> dict
             },
             "taskManager": {
                 "resource": {"cpu": 1, "memory": "4096m"},
-                "podTemplate": task_manager_pod(target.worker_image),
+                "podTemplate": task_manager_pod(target),
             },
             "job": {
                 "jarURI": JOB_SERVER_JAR,

@@ -23,6 +23,7 @@ from constructs import Construct
 from anonflow.infra.config import ScheduledBatchConfig
 from anonflow.infra.data import layout
 from anonflow.infra.processing import images
+from anonflow.infra.processing.cell_key_secret import JOB_ENV, CellKeySecret
 from anonflow.infra.processing.flink_on_eks import grant_job_access
 from anonflow.infra.suppressions import accept_finding
 
@@ -41,6 +42,8 @@ def batch_command(
         f"--s3_region_name={region}",
         f"--metrics_namespace={metrics_namespace}",
         "--k_anonymity=3",
+        "--require_cell_key_secret",
+        "--require_topic_record",
     ]
 
 
@@ -60,6 +63,7 @@ class ScheduledBatch(Construct):
         tables_bucket: s3.IBucket,
         operators_bucket: s3.IBucket,
         metrics_namespace: str,
+        cell_key_secret: CellKeySecret,
     ) -> None:
         super().__init__(scope, construct_id)
         self.cluster = ecs.Cluster(
@@ -98,8 +102,12 @@ class ScheduledBatch(Construct):
                 metrics_namespace=metrics_namespace,
             ),
             logging=ecs.LogDriver.aws_logs(stream_prefix="batch", log_group=self.log_group),
+            # ECS reads the secret with the task's execution role and sets it before the job starts.
+            secrets={JOB_ENV: ecs.Secret.from_secrets_manager(cell_key_secret.reference)},
             readonly_root_filesystem=False,  # Beam's DirectRunner stages temporary files locally
         )
+        # The secret's read actions are granted to the execution role by the container's `secrets`.
+        cell_key_secret.grant_decrypt(self.task.obtain_execution_role())
         self.schedule = events.Rule(
             self,
             "Schedule",

@@ -18,6 +18,7 @@ from anonflow.contract import metrics
 from anonflow.infra.config import EnvironmentConfig
 from anonflow.infra.data.stack import DataStack
 from anonflow.infra.observability.alarms import JobSignals
+from anonflow.infra.processing.cell_key_secret import CellKeySecret
 from anonflow.infra.processing.flink_on_eks import FlinkOnEks
 from anonflow.infra.processing.scheduled_batch import ScheduledBatch
 from anonflow.infra.suppressions import CDK_ROLE_DEPENDENCY, accept_finding, accept_lint_warning
@@ -69,6 +70,7 @@ class ProcessingStack(Stack):
             ],
         )
         flow_log = self.vpc.add_flow_log("FlowLog")
+        self.cell_key = CellKeySecret(self, "CellKey", prefix=config.prefix, encryption_key=data.key)
         common: dict[str, Any] = {
             "vpc": self.vpc,
             "stream": data.entry_stream,
@@ -76,6 +78,7 @@ class ProcessingStack(Stack):
             "tables_bucket": data.tables_bucket,
             "operators_bucket": data.operators_bucket,
             "metrics_namespace": metrics.namespace(config.name),
+            "cell_key_secret": self.cell_key,
         }
         self.flink: FlinkOnEks | None = None
         self.batch: ScheduledBatch | None = None
@@ -103,6 +106,12 @@ class ProcessingStack(Stack):
             CfnOutput(self, "BatchClusterArn", value=self.batch.cluster.cluster_arn)
             CfnOutput(self, "JobRoleArn", value=self.batch.role.role_arn)
             CfnOutput(self, "ScheduleRuleName", value=self.batch.schedule.rule_name)
+        CfnOutput(
+            self,
+            "CellKeySecretName",
+            value=self.cell_key.name,
+            description="The job's cell-key secret (its name; the value stays in Secrets Manager)",
+        )
         accept_finding(
             flow_log.log_group,  # type: ignore[arg-type]
             "CKV_AWS_158",

@@ -35,6 +35,10 @@ ENTRY = Path(__file__).parent / "builders.py"  # any existing non-empty file wil
         (["--input=kinesis://"], "--input=kinesis://... needs a stream name"),
         (["--input=pubsub://my-topic"], "needs projects/<p>/subscriptions/<s> or projects/<p>/topics/<t>"),
         (["--kinesis_start=NOW"], "--kinesis_start: Input should be 'TRIM_HORIZON' or 'LATEST'"),
+        (
+            ["--kinesis_discovery_interval_s=0"],
+            "--kinesis_discovery_interval_s: Input should be greater than 0",
+        ),
         (["--stores", "{tmp}/none.yaml"], "stores file {tmp}/none.yaml does not exist"),
         (["--stores", "{bad_stores}"], "stores.0.time_zone: unknown IANA time zone 'Mars/Base'"),
     ],

@@ -69,6 +69,9 @@ def worker_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": REGION,
+        # The deployment's secret, as the sidecar's launcher sets it: the workers read it themselves
+        # (it is not in the job graph the runner receives) and must hold the driver's.
+        "ANONFLOW_CELL_KEY_SECRET": SECRET,
     }
     with log.open("wb") as sink:
         pool = subprocess.Popen(

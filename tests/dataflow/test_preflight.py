@@ -31,6 +31,10 @@ class World:
         (root / "stores.yaml").write_text(GOOD_STORES)
         (root / "bad-stores.yaml").write_text("stores:\n  - store_id: s1\n    time_zone: Mars/Olympus\n")
         (root / "a-file").write_text("")
+        # An output already holding a differentially private release (its sidecar), made with epsilon 1.
+        released = root / "released" / "footfall"
+        released.mkdir(parents=True)
+        (released / "_privacy.json").write_text('{"differentially_private": true, "epsilon": 1.0}')
         tag = uuid.uuid4().hex[:8]
         self.bucket, self.stream = f"tables-{tag}", f"entries-{tag}"
         boto3.client("s3", endpoint_url=endpoint, region_name=REGION).create_bucket(
@@ -70,7 +74,8 @@ class World:
 
 Args = Callable[[World], list[str]]
 
-# (case, job arguments, ANONFLOW_CELL_KEY_SECRET or None, the error's start or None for a pass)
+# (case, job arguments, ANONFLOW_CELL_KEY_SECRET or None, the error's start ({root}: the world's folder)
+# or None for a pass)
 CASES: list[tuple[str, Args, str | None, str | None]] = [
     ("local files, good", lambda w: w.files_job(), None, None),
     ("kinesis in, S3 out, good", lambda w: w.kinesis_job(w.stream), None, None),
@@ -88,6 +93,19 @@ CASES: list[tuple[str, Args, str | None, str | None]] = [
         "ANONFLOW_CELL_KEY_SECRET is not set",
     ),
     ("a secret that is not hex", lambda w: w.files_job(), "not-hex", "ANONFLOW_CELL_KEY_SECRET must be hex"),
+    # A replaced secret put in by hand (infra/README.md): refused at start, never used.
+    (
+        "a required secret too short",
+        lambda w: w.files_job("--require_cell_key_secret"),
+        "ab" * 15,
+        "ANONFLOW_CELL_KEY_SECRET must hold 16 to 1024 bytes, got 15",
+    ),
+    (
+        "a required secret of odd length",
+        lambda w: w.files_job("--require_cell_key_secret"),
+        SECRET[:-1],
+        "ANONFLOW_CELL_KEY_SECRET must be hex",
+    ),
     (
         "stores file missing",
         lambda w: [*w.files_job(), f"--stores={w.root / 'nope.yaml'}"],
@@ -114,6 +132,12 @@ CASES: list[tuple[str, Args, str | None, str | None]] = [
         lambda w: w.files_job(f"--dead_letter_output={w.root / 'a-file' / 'operators'}"),
         None,
         "dead-letter output ",
+    ),
+    (
+        "a DP release in place, asked for another mode",
+        lambda w: [*w.files_job(), f"--output={w.root / 'released'}"],
+        None,
+        "output {root}/released: {root}/released/footfall/_privacy.json describes a differentially private",
     ),
     (
         "output bucket missing",
@@ -153,7 +177,7 @@ def test_preflight(
         assert out.startswith("anonflow preflight: ok: ")
     else:
         assert code == 2 and out == ""
-        assert err.startswith(f"anonflow preflight: error: {error}"), err
+        assert err.startswith(f"anonflow preflight: error: {error.format(root=world.root)}"), err
         assert len(err.strip().splitlines()) == 1, err
     # The probes are cleaned up, and so are the folders made for them.
     assert not list(world.root.rglob(PROBE_PREFIX + "*"))

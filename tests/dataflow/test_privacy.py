@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import bz2
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
 import pytest
+from apache_beam.internal import pickler
 from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from pydantic import ValidationError
@@ -160,3 +164,65 @@ def test_protect_cells_transform() -> None:
 def test_protect_cells_needs_support_column() -> None:
     with pytest.raises(ValueError, match="no 'visitors' column"):
         ProtectCells(DEAD_LETTER, PrivacyConfig())
+
+
+DEPLOYMENT_SECRET = bytes(range(32))
+
+
+def _pickle_bytes(shipped: bytes) -> bytes:
+    """The raw pickle inside Beam's pickler output (base64 of a compressed pickle: bz2 or zlib)."""
+    packed = base64.b64decode(shipped)
+    return bz2.decompress(packed) if packed.startswith(b"BZh") else zlib.decompress(packed)
+
+
+def _shipped(transform: ProtectCells) -> bytes:
+    """The step as a runner receives and keeps it (Flink stores the job graph for recovery)."""
+    return pickler.dumps(transform)
+
+
+@pytest.mark.parametrize(
+    ("shipped", "leaks"),
+    [
+        pytest.param(lambda config: _shipped(ProtectCells(FOOTFALL, config)), False, id="the job's step"),
+        # positive control: a step that keeps its config as given carries the secret into the graph
+        pytest.param(pickler.dumps, True, id="naive: the config itself"),
+        # what --ship_cell_key asks for (Dataflow), and says it does
+        pytest.param(
+            lambda config: _shipped(ProtectCells(FOOTFALL, config.model_copy(update={"ship_secret": True}))),
+            True,
+            id="shipped on request",
+        ),
+    ],
+)
+def test_the_deployments_secret_is_not_in_the_shipped_job(shipped: Any, leaks: bool) -> None:
+    """Whoever reads a stored job graph must not find the deployment's key in it."""
+    config = PrivacyConfig(secret=DEPLOYMENT_SECRET, secret_persistent=True)
+    assert (DEPLOYMENT_SECRET in _pickle_bytes(shipped(config))) is leaks
+
+
+@pytest.mark.parametrize(
+    ("worker_env", "error"),
+    [
+        (DEPLOYMENT_SECRET.hex(), None),
+        (None, "missing or differs from the job's"),
+        (bytes(reversed(DEPLOYMENT_SECRET)).hex(), "missing or differs from the job's"),
+        ("zz", "unusable: ANONFLOW_CELL_KEY_SECRET must be hex"),
+    ],
+)
+def test_workers_read_the_secret_and_must_hold_the_drivers(
+    monkeypatch: pytest.MonkeyPatch, worker_env: str | None, error: str | None
+) -> None:
+    rows = [_row("b", {0, 1, 2, 3, 4, 5, 6}, entries=5, exits=4)]
+    batch = _batch(rows, [(i, 100 + i) for i in range(7)])
+    config = PrivacyConfig(secret=DEPLOYMENT_SECRET, secret_persistent=True)
+    worker = pickler.loads(_shipped(ProtectCells(FOOTFALL, config)))._do
+    if worker_env is None:
+        monkeypatch.delenv(SECRET_ENV, raising=False)
+    else:
+        monkeypatch.setenv(SECRET_ENV, worker_env)
+    if error is not None:
+        with pytest.raises(RuntimeError, match=error):
+            worker.setup()
+        return
+    worker.setup()
+    assert list(worker.process(batch)) == [protect(batch, FOOTFALL, config)[0]]

@@ -69,6 +69,11 @@ def _set(document: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
         ),
         ("stream", {"shard_count": 0}, "stream.shard_count: Input should be greater than or equal to 1"),
         (
+            "processing",
+            {"flink": {"cloudwatch_agent_version": "latest"}},
+            "processing.flink.cloudwatch_agent_version: String should match pattern",
+        ),
+        (
             "greengrass",
             {"component_version": "1.0"},
             "greengrass.component_version: String should match pattern",

@@ -8,6 +8,7 @@ which the tests check against a known list, so everything moto can create is cre
 from __future__ import annotations
 
 import ast
+import base64
 import gzip
 import io
 import json
@@ -24,6 +25,7 @@ from moto.server import ThreadedMotoServer
 
 from anonflow.cli.main import main as anonflow_main
 from anonflow.contract.entry import Entry
+from anonflow.contract.routed import RoutedMessage
 from anonflow.infra.data import layout
 from tests.kit.cdk import Assembly
 
@@ -233,6 +235,14 @@ def _entry(track: str, second: int, group: int) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
+def _routed(topic_store: str, message: list[dict[str, Any]]) -> dict[str, str]:
+    """One MQTT message as the entries rule forwards it: NDJSON in base64, with its topic's store id."""
+    body = "".join(json.dumps(entry) + "\n" for entry in message).encode()
+    return RoutedMessage(
+        topic_store_id=topic_store, payload_base64=base64.b64encode(body).decode()
+    ).model_dump()
+
+
 def test_raw_entries_reach_the_tables_through_s3(
     stacks: dict[str, dict[str, str]], assembly: Assembly, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -243,15 +253,18 @@ def test_raw_entries_reach_the_tables_through_s3(
     # for a minute at the same time, so the release counts four people (not one coming back).
     # One MQTT payload per line group, as the rule's Firehose action appends "\n" to each: the gateway's
     # NDJSON batch of two entries, then single entries.
-    lines = [
-        json.dumps(_entry(tracks[0], 0, 7)) + "\n" + json.dumps(_entry(tracks[1], 1, 70)),
-        json.dumps(_entry(tracks[2], 2, 140)),
-        json.dumps(_entry(tracks[3], 3, 210)),
+    messages = [
+        [_entry(tracks[0], 0, 7), _entry(tracks[1], 1, 70)],
+        [_entry(tracks[2], 2, 140)],
+        [_entry(tracks[3], 3, 210)],
         *(
-            json.dumps(_entry(track, 60 + i, group))
+            [_entry(track, 60 + i, group)]
             for i, (track, group) in enumerate(zip(tracks, (7, 70, 140, 210), strict=True))
         ),
     ]
+    # What the entries rule writes (its SQL wraps each message with the store of the topic it came on),
+    # so the deployed batch's --require_topic_record reads the archive as it really is.
+    lines = [json.dumps(_routed("store-a", message)) for message in messages]
     # Firehose's object name: <prefix><delivery stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid><extension>
     name = f"anonflow-test-raw-entries-1-2026-11-18-10-00-00-{uuid.uuid4()}{layout.RAW_FILE_EXTENSION}"
     key = f"{layout.RAW_ENTRIES_PREFIX}date=2026-11-18/{name}"
@@ -268,6 +281,7 @@ def test_raw_entries_reach_the_tables_through_s3(
             "--k-anonymity",
             "3",
             "--processing_time=2026-11-18T12:00:00Z",  # the archived day
+            "--require_topic_record",  # as the deployed batch and streaming jobs run
             f"--dead_letter_output=s3://{stacks['Data']['OperatorsBucketName']}/{layout.DEAD_LETTERS_PREFIX}",
         ]
     )

@@ -48,6 +48,14 @@ def resources(template: dict[str, Any], resource_type: str) -> list[dict[str, An
     return [r for r in template["Resources"].values() if r["Type"] == resource_type]
 
 
+def kubernetes_objects(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Kubernetes objects a template applies to its EKS cluster (CDK tokens shown as <Ref ...>)."""
+    found: list[dict[str, Any]] = []
+    for resource in resources(template, "Custom::AWSCDK-EKS-KubernetesResource"):
+        found.extend(json.loads(render(resource["Properties"]["Manifest"])))
+    return found
+
+
 def render(value: Any) -> Any:
     """A template value with Fn::Join flattened and references shown as <Ref X>/<GetAtt X.Attr>/<Import X>,
     so policy resources and recipes can be compared as text."""

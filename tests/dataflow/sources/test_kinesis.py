@@ -1,78 +1,46 @@
-"""The Kinesis source against moto's Kinesis (in-process `mock_aws`): records in, timestamped payloads out.
+"""ReadPayloadsFromKinesis on the DirectRunner against moto's Kinesis: records in, timestamped payloads
+out, each shard its own element, every record read once across splits and merges made during the read.
 
-moto stands in for the AWS endpoint. It differs from Kinesis in ways the source must survive: a closed
-shard never returns a null NextShardIterator (the source also detects the end from the listing), and
-moto 5 keeps routing puts to the first shard covering the hash key, the closed parent included, so after
-a split or merge its children stay empty. The resharding tests therefore show that reading passes
-through closed parents into their children without losing or repeating records; which shard holds a
-record after a reshard is moto's choice. Child adoption itself is checked on listings directly.
+moto's resharding is patched to keep records where Kinesis keeps them (`kinesis_like_resharding`). The
+DirectRunner's FnApiRunner starts the reading step only once discovery has finished, so these jobs run
+with stop_at_latest; discovery finding shards while it runs is driven step by step in
+test_kinesis_discovery.py.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import apache_beam as beam
 import boto3
 import pytest
-from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
-from apache_beam.runners.sdf_utils import RestrictionTrackerView, ThreadsafeRestrictionTracker
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from apache_beam.utils.timestamp import Timestamp
-from moto import mock_aws
 
-from anonflow.dataflow.sources.kinesis import (
-    IdleClaim,
-    KinesisRestriction,
-    KinesisRestrictionTracker,
-    KinesisStream,
-    ReadPayloadsFromKinesis,
-    RecordClaim,
-    ShardCursor,
-    ShardEndClaim,
-    StopClaim,
-    _ReadShardsFn,
-    _ShardRestrictions,
-    children_to_adopt,
-    initial_cursors,
+from anonflow.dataflow.sources import kinesis_reader
+from anonflow.dataflow.sources.kinesis import KinesisShard, KinesisStream, ReadPayloadsFromKinesis
+from anonflow.dataflow.sources.kinesis_discovery import DiscoverKinesisShards
+from anonflow.dataflow.sources.kinesis_shards import list_shards, parents
+from tests.dataflow.sources.kinesis_fakes import (
+    REGION,
+    STREAM,
+    in_process_kinesis,
+    kinesis_like_resharding,
+    put,
+    shard_ids,
+    stored,
 )
 
-REGION = "eu-central-1"
-STREAM = "anonflow-entries"
+SPLIT_AT = str(2**127)
 
 
 @pytest.fixture
 def kinesis(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    # Dummy credentials for the in-process fake; nothing leaves the process.
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield boto3.client("kinesis", region_name=REGION)
-
-
-def _put(client: Any, payloads: list[str]) -> None:
-    for i, text in enumerate(payloads):
-        client.put_record(StreamName=STREAM, Data=text.encode(), PartitionKey=f"camera-{i % 7}")
-
-
-def _stored(client: Any) -> dict[str, int]:
-    """payload -> arrival ms, as the stream reports it (read directly, bypassing the source)."""
-    out: dict[str, int] = {}
-    for shard in client.list_shards(StreamName=STREAM)["Shards"]:
-        it = client.get_shard_iterator(
-            StreamName=STREAM, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )
-        for record in client.get_records(ShardIterator=it["ShardIterator"])["Records"]:
-            out[record["Data"].decode()] = int(record["ApproximateArrivalTimestamp"].timestamp() * 1000)
-    return out
+    with in_process_kinesis(monkeypatch) as client, kinesis_like_resharding():
+        yield client
 
 
 class _Stamp(beam.DoFn):
@@ -90,141 +58,196 @@ def _read_all(stream: KinesisStream) -> beam.PTransform:
 def test_records_come_out_with_arrival_timestamps(kinesis: Any) -> None:
     kinesis.create_stream(StreamName=STREAM, ShardCount=3)
     payloads = [json.dumps({"entries": [], "n": i}) for i in range(20)]
-    _put(kinesis, payloads)
-    stored = _stored(kinesis)
-    assert set(stored) == set(payloads)
+    put(kinesis, payloads)
+    arrivals = stored(kinesis)
+    assert set(arrivals) == set(payloads)
     with BeamPipeline() as p:
         out = p | _read_all(KinesisStream(STREAM, REGION)) | beam.ParDo(_Stamp())
-        assert_that(out, equal_to([(f"kinesis:{STREAM}", text, ms) for text, ms in stored.items()]))
+        assert_that(out, equal_to([(f"kinesis:{STREAM}", text, ms) for text, ms in arrivals.items()]))
 
 
-def test_resharding_reads_every_record_once(kinesis: Any) -> None:
-    kinesis.create_stream(StreamName=STREAM, ShardCount=1)
-    _put(kinesis, [f"before-split-{i}" for i in range(6)])
-    kinesis.split_shard(
-        StreamName=STREAM, ShardToSplit="shardId-000000000000", NewStartingHashKey=str(2**127)
-    )
-    _put(kinesis, [f"after-split-{i}" for i in range(6)])
-    kinesis.merge_shards(
+def _reshard_before_the_job(client: Any) -> list[str]:
+    """Split shard 0, then merge its two children; records in every stage. Returns the payloads."""
+    client.create_stream(StreamName=STREAM, ShardCount=1)
+    stages = {
+        stage: [f"{stage}-{i}" for i in range(6)] for stage in ("before-split", "after-split", "after-merge")
+    }
+    put(client, stages["before-split"])
+    client.split_shard(StreamName=STREAM, ShardToSplit="shardId-000000000000", NewStartingHashKey=SPLIT_AT)
+    put(client, stages["after-split"])
+    client.merge_shards(
         StreamName=STREAM, ShardToMerge="shardId-000000000001", AdjacentShardToMerge="shardId-000000000002"
     )
-    _put(kinesis, [f"after-merge-{i}" for i in range(6)])
-    shards = kinesis.list_shards(StreamName=STREAM)["Shards"]
-    assert len(shards) == 4  # parent, two children, their merge
+    put(client, stages["after-merge"])
+    return [text for texts in stages.values() for text in texts]
+
+
+class _AdoptingDiscovery(beam.DoFn):
+    """The naive design this source replaced: one element per shard without a listed parent; children
+    are adopted later by the restriction that read their parent, so a split adds no parallelism."""
+
+    def process(self, stream: KinesisStream) -> Iterator[KinesisShard]:
+        shards = list_shards(stream.client(), stream.stream_name)
+        listed = {s["ShardId"] for s in shards}
+        for s in shards:
+            if not set(parents(s)) & listed:
+                yield KinesisShard(stream, s["ShardId"])
+
+
+def _children_are_elements(emitted: list[list[str]], children: list[str]) -> None:
+    """Each shard read is one element of its own (so a restriction of its own): the split's two children
+    in particular, which a runner can then read on two workers."""
+    assert all(len(ids) == 1 for ids in emitted), emitted
+    assert set(children) <= {ids[0] for ids in emitted}, f"children {children} are not elements: {emitted}"
+
+
+def _check_discovery(discovery: beam.PTransform, check: Callable[[list[list[str]]], None]) -> None:
+    """Run the discovery step alone; `check` sees one list of shard ids per element it emitted."""
+    with BeamPipeline() as p:
+        shards = p | beam.Create([KinesisStream(STREAM, REGION)]) | discovery
+        assert_that(shards | beam.Map(lambda shard: [shard.shard_id]), check)
+
+
+# (case, discovery step, are the children elements of their own?)
+DISCOVERIES = [
+    ("discovery", DiscoverKinesisShards(stop_at_latest=True), True),
+    ("control: adopt into the parent's restriction", beam.ParDo(_AdoptingDiscovery()), False),
+]
+
+
+@pytest.mark.parametrize(("case", "discovery", "separate"), DISCOVERIES, ids=[c[0] for c in DISCOVERIES])
+def test_after_a_split_each_child_is_an_element_of_its_own(
+    kinesis: Any, case: str, discovery: beam.PTransform, separate: bool
+) -> None:
+    _reshard_before_the_job(kinesis)
+    children = ["shardId-000000000001", "shardId-000000000002"]
+    everyone = shard_ids(kinesis)
+
+    def check(emitted: list[list[str]]) -> None:
+        _children_are_elements(emitted, children)
+        assert sorted(ids[0] for ids in emitted) == everyone  # every shard once, the merge's too
+
+    if separate:
+        _check_discovery(discovery, check)
+    else:
+        with pytest.raises(Exception, match="are not elements"):  # the pipeline re-raises the check's failure
+            _check_discovery(discovery, check)
+
+
+def test_a_resharded_stream_is_read_once(kinesis: Any) -> None:
+    payloads = _reshard_before_the_job(kinesis)
+    assert len(shard_ids(kinesis)) == 4  # parent, two children, their merge
     with BeamPipeline() as p:
         out = p | _read_all(KinesisStream(STREAM, REGION)) | beam.MapTuple(lambda _, payload: payload)
-        expected = [
-            f"{stage}-{i}" for stage in ("before-split", "after-split", "after-merge") for i in range(6)
-        ]
-        assert_that(out, equal_to(expected))
+        assert_that(out, equal_to(payloads))
 
 
-def test_initial_cursors_start_at_roots_and_pin_latest() -> None:
-    shards = [
-        {
-            "ShardId": "s0",
-            "SequenceNumberRange": {"StartingSequenceNumber": "1", "EndingSequenceNumber": "9"},
-        },
-        {"ShardId": "s1", "ParentShardId": "s0", "SequenceNumberRange": {"StartingSequenceNumber": "10"}},
-        {"ShardId": "s2", "ParentShardId": "s0", "SequenceNumberRange": {"StartingSequenceNumber": "11"}},
-        {"ShardId": "s3", "ParentShardId": "gone", "SequenceNumberRange": {"StartingSequenceNumber": "1"}},
-    ]
-    trim = initial_cursors(shards, KinesisStream(STREAM, REGION), now_ms=5)
-    assert [(c.shard_id, c.start, c.ending_sequence) for c in trim] == [
-        ("s0", "TRIM_HORIZON", "9"),
-        ("s3", "TRIM_HORIZON", None),
-    ]
-    latest = initial_cursors(shards, KinesisStream(STREAM, REGION, start="LATEST"), now_ms=1234)
-    assert {(c.start, c.start_timestamp_ms) for c in latest} == {("AT_TIMESTAMP", 1234)}
-    assert [c.shard_id for c in children_to_adopt(shards, "s0")] == ["s1", "s2"]
-    merged = [{"ShardId": "m", "ParentShardId": "s2", "AdjacentParentShardId": "s1"}]
-    assert [c.shard_id for c in children_to_adopt(merged, "s1")] == ["m"]
-    assert children_to_adopt(merged, "s2") == ()
+STAGE = 8  # records put per stage
 
 
-def test_tracker_claims_checkpoints_and_stops() -> None:
-    tracker = KinesisRestrictionTracker(KinesisRestriction((ShardCursor("a"), ShardCursor("b"))))
-    assert tracker.try_claim(RecordClaim("a", "17", 1000))
-    assert tracker.try_claim(IdleClaim("b", 900))
-    assert not tracker.try_claim(RecordClaim("zz", "1", 1))
-    assert tracker.try_split(0.5) is None  # a running read is not split, only checkpointed
-    with pytest.raises(ValueError, match="a, b were neither read"):
-        tracker.check_done()
-    split = tracker.try_split(0.0)
-    assert split is not None
-    primary, residual = split
-    assert primary.cursors == ()
-    assert [(c.shard_id, c.after_sequence, c.watermark_ms) for c in residual.cursors] == [
-        ("a", "17", 1000),
-        ("b", None, 900),
-    ]
-    assert not tracker.try_claim(RecordClaim("a", "18", 1001))
-    assert tracker.check_done()
+class _ReshardOnCue(beam.DoFn):
+    """Reshards the stream while the job reads it, cued by the records going by (in-process moto):
+    the last record before the split splits shard 0 and puts the next stage into its children; the
+    first record read from a child merges the children (the other may be half read) and puts the last
+    stage into the merged shard."""
 
-    ending = KinesisRestrictionTracker(KinesisRestriction((ShardCursor("a"),)))
-    assert ending.try_claim(ShardEndClaim("a", (ShardCursor("c"),)))
-    assert [c.shard_id for c in ending.current_restriction().cursors] == ["c"]
-    assert ending.try_claim(StopClaim())
-    assert ending.check_done() and ending.try_split(0.0) is None
+    def setup(self) -> None:
+        self._client = boto3.client("kinesis", region_name=REGION)
+
+    def process(self, element: tuple[str, str]) -> Iterator[str]:
+        source, payload = element
+        if payload == f"before-split-{STAGE - 1}":
+            self._client.split_shard(
+                StreamName=STREAM, ShardToSplit="shardId-000000000000", NewStartingHashKey=SPLIT_AT
+            )
+            put(self._client, [f"after-split-{i}" for i in range(STAGE)])
+        elif payload.startswith("after-split-") and len(self._open()) == 2:
+            self._client.merge_shards(
+                StreamName=STREAM,
+                ShardToMerge="shardId-000000000001",
+                AdjacentShardToMerge="shardId-000000000002",
+            )
+            put(self._client, [f"after-merge-{i}" for i in range(STAGE)])
+        yield f"{source.split('/')[1]} {payload}"
+
+    def _open(self) -> list[str]:
+        shards = self._client.list_shards(StreamName=STREAM)["Shards"]
+        return [s["ShardId"] for s in shards if "EndingSequenceNumber" not in s["SequenceNumberRange"]]
 
 
-def test_unbounded_read_checkpoints_and_resumes_without_repeats(kinesis: Any) -> None:
-    """Drive the splittable DoFn as a runner would: read, checkpoint, resume from the residual."""
-    kinesis.create_stream(StreamName=STREAM, ShardCount=1)
-    stream = KinesisStream(STREAM, REGION)
-    clock = [1_800_000_000.0]
-    fn = _ReadShardsFn(
-        poll_interval_s=1.0,
-        batches_per_poll=3,
-        records_per_batch=100,
-        idle_lag_s=2.0,
-        stop_at_latest=False,
-        shard_refresh_s=0.0,
-        clock=lambda: clock[0],
+def _run_resharding_job(client: Any, *, streaming: bool) -> Any:
+    """The job reads a one-shard stream that it splits, then merges, while reading (`_ReshardOnCue`)."""
+    client.create_stream(StreamName=STREAM, ShardCount=1)
+    put(client, [f"before-split-{i}" for i in range(STAGE)])
+    options = PipelineOptions()
+    options.view_as(StandardOptions).streaming = streaming
+    p = BeamPipeline(options=options)
+    out = p | _read_all(KinesisStream(STREAM, REGION)) | beam.ParDo(_ReshardOnCue())
+    assert_that(out, _read_once_in_family_order)
+    result = p.run()
+    result.wait_until_finish()
+    return result
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["batch", "streaming"])
+def test_split_and_merge_during_the_read_read_every_record_once(kinesis: Any, streaming: bool) -> None:
+    result = _run_resharding_job(kinesis, streaming=streaming)
+    assert len(shard_ids(kinesis)) == 4  # the job did split and merge while reading
+    counters = {c.key.metric.name: c.committed for c in result.metrics().query()["counters"]}
+    # One listing (stop_at_latest): shard 0 discovered; the parent and both children read to their end.
+    assert {name: counters.get(name) for name in COUNTERS} == {
+        "kinesis_shards_discovered": 1,
+        "kinesis_shards_finished": 3,
+        "kinesis_records": 3 * STAGE,
+    }
+
+
+def test_control_readers_that_drop_children_created_during_the_read_are_caught(
+    kinesis: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Positive control: the same job and check, with readers that never go on with a child created
+    after discovery's listing, fail (records put into the children and the merge are missing)."""
+    monkeypatch.setattr(kinesis_reader, "children_to_follow", lambda shards, parent_id, listed: [])
+    with pytest.raises(Exception, match="after-"):  # the check's AssertionError, re-raised by the runner
+        _run_resharding_job(kinesis, streaming=False)
+
+
+COUNTERS = ("kinesis_shards_discovered", "kinesis_shards_finished", "kinesis_records")
+
+
+def _read_once_in_family_order(lines: list[str]) -> None:
+    """Every record once, each from the shard Kinesis put it in: both children held records."""
+    by_shard: dict[str, list[str]] = {}
+    for line in lines:
+        shard, payload = line.split(" ")
+        by_shard.setdefault(shard.removeprefix("shardId-00000000000"), []).append(payload)
+    stages = ("before-split", "after-split", "after-merge")
+    assert sorted(p for ps in by_shard.values() for p in ps) == sorted(
+        f"{s}-{i}" for s in stages for i in range(STAGE)
     )
-    restriction = _ShardRestrictions(lambda: clock[0]).initial_restriction(stream)
-    estimator = ManualWatermarkEstimator(None)
-
-    def poll(restriction: KinesisRestriction) -> tuple[list[str], KinesisRestriction]:
-        threadsafe = ThreadsafeRestrictionTracker(KinesisRestrictionTracker(restriction))
-        out = [v.value[1] for v in fn.process(stream, RestrictionTrackerView(threadsafe), estimator)]
-        deferred = threadsafe.deferred_status()
-        assert deferred is not None, "an unbounded read must checkpoint"
-        residual, delay = deferred
-        assert 0 < delay.micros <= 1_000_000  # resumed after the poll interval
-        return out, residual
-
-    _put(kinesis, ["one", "two"])
-    first, restriction = poll(restriction)
-    assert first == ["one", "two"]
-    arrival = max(_stored(kinesis).values())
-    # Caught up: the watermark moves to the (fake) wall clock minus the idle lag, never below the data.
-    assert estimator.current_watermark() == Timestamp(micros=(int(clock[0] * 1000) - 2000) * 1000)
-    assert estimator.current_watermark() >= Timestamp(micros=arrival * 1000)
-
-    _put(kinesis, ["three"])
-    second, restriction = poll(restriction)
-    assert second == ["three"]
-    third, restriction = poll(restriction)
-    assert third == []
-    assert [c.after_sequence is not None for c in restriction.cursors] == [True]
-
-    # A split closes the shard. The reader sees the close on an idle poll (re-listing), reads the shard
-    # to its end and adopts both children, reading every record exactly once.
-    kinesis.split_shard(
-        StreamName=STREAM, ShardToSplit="shardId-000000000000", NewStartingHashKey=str(2**127)
-    )
-    _put(kinesis, ["four", "five", "six"])
-    after_split: list[str] = []
-    for _ in range(3):
-        out, restriction = poll(restriction)
-        after_split += out
-    assert sorted(after_split) == ["five", "four", "six"]
-    assert sorted(c.shard_id for c in restriction.cursors) == ["shardId-000000000001", "shardId-000000000002"]
+    assert sorted(by_shard["0"]) == sorted(f"before-split-{i}" for i in range(STAGE))
+    assert by_shard["1"] and by_shard["2"]
+    assert sorted(by_shard["3"]) == sorted(f"after-merge-{i}" for i in range(STAGE))
 
 
-def test_rejects_bad_settings() -> None:
-    with pytest.raises(ValueError, match="poll_interval_s > 0"):
-        ReadPayloadsFromKinesis(KinesisStream(STREAM, REGION), poll_interval_s=0)
+# (setting, value, error)
+BAD_SETTINGS = [
+    ("poll_interval_s", 0, "poll_interval_s > 0"),
+    ("calls_per_s", 6, "0 < calls_per_s <= 5"),
+    ("records_per_batch", 10_001, "1 <= records_per_batch <= 10000"),
+    ("discovery_interval_s", 0, "0 < discovery_interval_s <= 3600"),
+    ("discovery_interval_s", 3601, "0 < discovery_interval_s <= 3600"),
+]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "error"), BAD_SETTINGS, ids=[f"{c[0]}={c[1]}" for c in BAD_SETTINGS]
+)
+def test_rejects_bad_settings(setting: str, value: float, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        ReadPayloadsFromKinesis(KinesisStream(STREAM, REGION), **{setting: value})
+
+
+def test_at_timestamp_needs_its_timestamp() -> None:
     with pytest.raises(ValueError, match="needs start_timestamp_ms"):
         KinesisStream(STREAM, REGION, start="AT_TIMESTAMP")

@@ -1,107 +1,34 @@
 """Kinesis read limits: at most 5 GetRecords per second per shard, backoff after a throttle.
 
-moto does not throttle, so a wrapper around its client does what Kinesis does: a sixth call to one
-shard within a second fails with ProvisionedThroughputExceededException. The paced reader is never
-throttled by it; the positive control (the same reader with pacing lifted) is, and still reads every
-record once thanks to the backoff.
+moto does not throttle, so `ThrottlingKinesis` (kinesis_fakes) does what Kinesis does. The paced reader
+is never throttled by it; the positive control (the same reader with pacing lifted) is, and still reads
+every record once thanks to the backoff.
 """
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
-from apache_beam.runners.sdf_utils import RestrictionTrackerView, ThreadsafeRestrictionTracker
-from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from anonflow.dataflow.sources.kinesis import (
-    KinesisRestrictionTracker,
-    KinesisStream,
-    ShardPacer,
-    _ReadShardsFn,
-    _ShardRestrictions,
+from anonflow.dataflow.sources.kinesis_pacing import ShardPacer
+from anonflow.dataflow.sources.kinesis_reader import _ReadShardsFn
+from anonflow.dataflow.sources.kinesis_shards import KinesisShard, KinesisStream
+from tests.dataflow.sources.kinesis_fakes import (
+    REGION,
+    STREAM,
+    ThrottlingKinesis,
+    drive_reader,
+    in_process_kinesis,
+    shard_ids,
 )
-
-REGION = "eu-central-1"
-STREAM = "anonflow-entries"
-
-
-class ThrottlingKinesis:
-    """moto's client with Kinesis's per-shard limit: `per_s` calls per API, shard and sliding second."""
-
-    def __init__(self, client: Any, per_s: int = 5) -> None:
-        self._client = client
-        self._per_s = per_s
-        self._shard_of: dict[str, str] = {}
-        self._calls: dict[tuple[str, str], deque[float]] = defaultdict(deque)
-        self.throttles = 0
-        self.get_records_calls = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-    def _admit(self, shard: str, api: str) -> None:
-        now = time.monotonic()
-        calls = self._calls[(shard, api)]
-        while calls and calls[0] <= now - 1.0:
-            calls.popleft()
-        if len(calls) >= self._per_s:
-            self.throttles += 1
-            error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}}
-            raise ClientError(error, api)  # type: ignore[arg-type]
-        calls.append(now)
-
-    def get_shard_iterator(self, **kwargs: Any) -> Any:
-        self._admit(kwargs["ShardId"], "GetShardIterator")
-        response = self._client.get_shard_iterator(**kwargs)
-        self._shard_of[response["ShardIterator"]] = kwargs["ShardId"]
-        return response
-
-    def get_records(self, **kwargs: Any) -> Any:
-        shard = self._shard_of[kwargs["ShardIterator"]]
-        self._admit(shard, "GetRecords")
-        self.get_records_calls += 1
-        response = self._client.get_records(**kwargs)
-        if response.get("NextShardIterator"):
-            self._shard_of[response["NextShardIterator"]] = shard
-        return response
 
 
 @pytest.fixture
 def kinesis(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    # Dummy credentials for the in-process fake; nothing leaves the process.
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield boto3.client("kinesis", region_name=REGION)
-
-
-def _read_until_caught_up(fn: _ReadShardsFn, stream: KinesisStream) -> list[str]:
-    """Drive the splittable DoFn as a runner would, until it stops at the stream's end."""
-    restriction = _ShardRestrictions(time.time).initial_restriction(stream)
-    estimator = ManualWatermarkEstimator(None)
-    out: list[str] = []
-    deadline = time.monotonic() + 60  # backoffs of up to a second each; the machine may be slow
-    while time.monotonic() < deadline:
-        threadsafe = ThreadsafeRestrictionTracker(KinesisRestrictionTracker(restriction))
-        out += [v.value[1] for v in fn.process(stream, RestrictionTrackerView(threadsafe), estimator)]
-        deferred = threadsafe.deferred_status()
-        if deferred is None:
-            return out
-        restriction, _ = deferred
-        time.sleep(0.01)
-    raise AssertionError("the reader never caught up")
+    with in_process_kinesis(monkeypatch) as client:
+        yield client
 
 
 # (case, pacer calls per second, throttled?)
@@ -127,7 +54,8 @@ def test_catching_up_stays_within_the_shard_limit(
         pacer=ShardPacer(calls_per_s=calls_per_s, backoff_s=0.2, max_backoff_s=1.0),
     )
     fn._client, fn._client_for = throttling, stream
-    assert sorted(_read_until_caught_up(fn, stream)) == payloads  # every record once, throttled or not
+    shard = KinesisShard(stream, shard_ids(kinesis)[0], listed=frozenset(shard_ids(kinesis)))
+    assert sorted(drive_reader(fn, shard)) == payloads  # every record once, throttled or not
     assert (throttling.throttles > 0) is throttled
     assert throttling.get_records_calls >= 10
 

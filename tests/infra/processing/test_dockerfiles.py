@@ -3,6 +3,7 @@ one copies only what the CDK image asset stages into its build context."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from anonflow.infra.config import REPO_ROOT
-from anonflow.infra.processing import images
+from anonflow.infra.processing import images, manifests
 
 DOCKERFILES = [REPO_ROOT / images.WORKER_DOCKERFILE, REPO_ROOT / images.JOB_SERVER_DOCKERFILE]
 
@@ -49,3 +50,12 @@ def test_dockerfile_copies_only_staged_sources(dockerfile: Path) -> None:
     assert copies
     for sources in copies:
         assert set(sources) <= staged, sources
+
+
+def test_the_sidecar_starts_the_worker_images_own_entry_point() -> None:
+    """The worker-pool sidecar replaces the image's entry point with the cell-key launcher followed by that
+    entry point: both must name the same program, and the image must install the launcher's package."""
+    text = (REPO_ROOT / images.WORKER_DOCKERFILE).read_text(encoding="utf-8")
+    (entry_point,) = [line for line in text.splitlines() if line.startswith("ENTRYPOINT")]
+    assert json.loads(entry_point.removeprefix("ENTRYPOINT").strip()) == [manifests.WORKER_POOL_BOOT]
+    assert 'pip install --no-cache-dir ".[dataflow]"' in text  # boto3 and anonflow.dataflow.cellsecret

@@ -10,7 +10,6 @@ fails). Each schema is shown to catch a broken object (the negative rows).
 from __future__ import annotations
 
 import copy
-import json
 import shlex
 from collections.abc import Callable
 from typing import Any, Final
@@ -22,8 +21,8 @@ from kubernetes_validate.utils import (  # type: ignore[import-untyped]
     ValidationError as KubernetesValidationError,
 )
 
-from anonflow.infra.processing import manifests
-from tests.kit.cdk import Assembly, render, resources
+from anonflow.infra.processing import manifests, scheduled_batch
+from tests.kit.cdk import Assembly, kubernetes_objects
 
 KUBERNETES_VERSION: Final = "1.33"  # the EKS version of infra/config.py's FlinkOnEksConfig
 _RESOURCE: Final = {
@@ -96,13 +95,13 @@ FLINK_DEPLOYMENT: Final[dict[str, Any]] = {
 }
 
 
-def _applied(assembly: Assembly) -> dict[str, dict[str, Any]]:
-    objects: dict[str, dict[str, Any]] = {}
-    template = assembly.template_json("Processing")
-    for resource in resources(template, "Custom::AWSCDK-EKS-KubernetesResource"):
-        for item in json.loads(render(resource["Properties"]["Manifest"])):
-            objects[item["kind"]] = item
-    return objects
+def _applied(assembly: Assembly) -> list[dict[str, Any]]:
+    return kubernetes_objects(assembly.template_json("Processing"))
+
+
+def _flink_deployment(assembly: Assembly) -> dict[str, Any]:
+    (deployment,) = [o for o in _applied(assembly) if o["kind"] == "FlinkDeployment"]
+    return deployment
 
 
 def _validate(kind: str, item: dict[str, Any]) -> None:
@@ -116,9 +115,11 @@ def _validate(kind: str, item: dict[str, Any]) -> None:
 
 def test_applied_objects_are_valid(assembly: Assembly) -> None:
     objects = _applied(assembly)
-    assert {"Namespace", "FlinkDeployment", "ServiceAccount"} <= set(objects)
-    for kind, item in objects.items():
-        _validate(kind, item)
+    flink = {"Namespace", "ServiceAccount", "FlinkDeployment"}
+    agent = {"ConfigMap", "Role", "RoleBinding", "Deployment"}  # the CloudWatch agent's (metrics_agent.py)
+    assert {o["kind"] for o in objects} == flink | agent
+    for item in objects:
+        _validate(item["kind"], item)
 
 
 def _set(path: tuple[str | int, ...], value: Any) -> Callable[[dict[str, Any]], None]:
@@ -131,7 +132,7 @@ def _set(path: tuple[str | int, ...], value: Any) -> Callable[[dict[str, Any]], 
     return edit
 
 
-_SIDECAR = ("spec", "taskManager", "podTemplate", "spec", "containers", 0)
+_SIDECAR = ("spec", "taskManager", "podTemplate", "spec", "containers", 1)
 _PREFLIGHT = ("spec", "jobManager", "podTemplate", "spec", "initContainers", 0)
 
 
@@ -151,35 +152,88 @@ _PREFLIGHT = ("spec", "jobManager", "podTemplate", "spec", "initContainers", 0)
 def test_schemas_catch_broken_objects(
     assembly: Assembly, edit: Callable[[dict[str, Any]], None], error: str
 ) -> None:
-    broken = copy.deepcopy(_applied(assembly)["FlinkDeployment"])
+    broken = copy.deepcopy(_flink_deployment(assembly))
     edit(broken)
     with pytest.raises((jsonschema.ValidationError, KubernetesValidationError), match=error):
         _validate("FlinkDeployment", broken)
 
 
-def test_pod_template_names_the_worker_pool_port() -> None:
-    pod = manifests.task_manager_pod("worker:1")
+TARGET: Final = manifests.FlinkJobTarget(
+    job_server_image="jobserver:1",
+    worker_image="worker:1",
+    stream_name="entries",
+    tables_uri="s3://tables/t",
+    dead_letters_uri="s3://operators/d",
+    state_uri="s3://state/flink",
+    region="eu-central-1",
+    metrics_namespace="Anonflow/test",
+    cell_key_secret="arn:aws:secretsmanager:eu-central-1:123456789012:secret:anonflow-test/job/cell-key-AbCdEf",
+)
+LAUNCHER: Final = [
+    "python",
+    "-m",
+    "anonflow.dataflow.cellsecret",
+    f"--secret-id={TARGET.cell_key_secret}",
+    "--region=eu-central-1",
+    "--",
+]
+
+
+def test_pod_templates_name_the_worker_pool_and_metrics_ports() -> None:
+    pod = manifests.task_manager_pod(TARGET)
     kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
-    (container,) = pod["spec"]["containers"]
-    assert container["ports"][0]["containerPort"] == manifests.WORKER_POOL_PORT
+    main, worker_pool = pod["spec"]["containers"]
+    assert worker_pool["ports"][0]["containerPort"] == manifests.WORKER_POOL_PORT
+    for flink in (main, manifests.job_manager_pod(TARGET)["spec"]["containers"][0]):
+        assert flink["name"] == "flink-main-container"
+        assert flink["ports"] == [{"name": "metrics", "containerPort": 9249, "protocol": "TCP"}]
+
+
+def test_every_process_of_the_job_starts_with_the_cell_key_secret() -> None:
+    """The startup check, the driver (it builds the release steps with the key) and the worker pool (its
+    SDK harnesses inherit its environment) start through the launcher; the job refuses to run without."""
+    (check,) = manifests.job_manager_pod(TARGET)["spec"]["initContainers"]
+    driver = shlex.split(manifests.driver_command(TARGET))
+    (worker_pool,) = [c for c in manifests.task_manager_pod(TARGET)["spec"]["containers"] if "image" in c]
+    for command in (check["command"], driver, worker_pool["command"]):
+        assert command[: len(LAUNCHER)] == LAUNCHER
+    assert worker_pool["command"][len(LAUNCHER) :] == ["/opt/apache/beam/boot"]
+    assert worker_pool["args"] == ["--worker_pool"]
+    assert "--require_cell_key_secret" in manifests.job_options(TARGET)
 
 
 def test_the_job_manager_checks_the_jobs_options_before_it_starts() -> None:
     """The init container runs the startup check with exactly the options the driver runs with."""
-    target = manifests.FlinkJobTarget(
-        job_server_image="jobserver:1",
-        worker_image="worker:1",
-        stream_name="entries",
-        tables_uri="s3://tables/t",
-        dead_letters_uri="s3://operators/d",
-        state_uri="s3://state/flink",
-        region="eu-central-1",
-        metrics_namespace="Anonflow/test",
-    )
-    pod = manifests.job_manager_pod(target)
+    pod = manifests.job_manager_pod(TARGET)
     kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
     (check,) = pod["spec"]["initContainers"]
-    assert check["command"][:3] == ["python", "-m", "anonflow.dataflow.preflight"]
-    options = check["command"][3:]
-    driver = shlex.split(manifests.driver_command(target))
+    command = check["command"][len(LAUNCHER) :]
+    assert command[:3] == ["python", "-m", "anonflow.dataflow.preflight"]
+    options = command[3:]
+    driver = shlex.split(manifests.driver_command(TARGET))
     assert driver[-len(options) :] == options and "--input=kinesis://entries" in options
+
+
+@pytest.mark.parametrize(
+    "deployed",
+    [
+        pytest.param(lambda: manifests.job_options(TARGET), id="flink-streaming"),
+        pytest.param(
+            lambda: scheduled_batch.batch_command(
+                raw_bucket="raw",
+                tables_bucket="tables",
+                operators_bucket="operators",
+                region="eu-central-1",
+                metrics_namespace="Anonflow/test",
+            ),
+            id="scheduled-batch",
+        ),
+    ],
+)
+def test_deployed_jobs_trust_only_the_topics_store_and_the_deployments_key(
+    deployed: Callable[[], list[str]],
+) -> None:
+    """Both deployment options read what the entries rule writes: each entry's store is checked against
+    its topic's (a gateway cannot write another store's tables), and the cell key is the deployment's."""
+    options = deployed()
+    assert {"--require_topic_record", "--require_cell_key_secret"} <= set(options)

@@ -7,20 +7,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from anonflow.infra.app import build_app
-from anonflow.infra.config import EnvironmentConfig
 from anonflow.infra.processing import manifests
-from tests.kit.cdk import PARTS, Assembly, grants, logical_id, render, resources, statements_of
-
-
-def _manifests(template: dict[str, Any]) -> list[Any]:
-    """The Kubernetes objects the template applies (their JSON, CDK tokens shown as <Ref ...>)."""
-    found = []
-    for resource in resources(template, "Custom::AWSCDK-EKS-KubernetesResource"):
-        found.extend(json.loads(render(resource["Properties"]["Manifest"])))
-    return found
+from tests.kit.cdk import (
+    PARTS,
+    Assembly,
+    grants,
+    kubernetes_objects,
+    logical_id,
+    render,
+    resources,
+    statements_of,
+)
 
 
 def _job_grants(template: dict[str, Any], assembly: Assembly, role: Any) -> set[tuple[str, str]]:
@@ -66,13 +63,13 @@ def test_operator_chart_from_the_apache_archive(assembly: Assembly) -> None:
 
 
 def test_flink_deployment_runs_the_job_with_the_worker_pool_sidecar(assembly: Assembly) -> None:
-    objects = _manifests(assembly.template_json("Processing"))
+    objects = kubernetes_objects(assembly.template_json("Processing"))
     (deployment,) = [o for o in objects if o["kind"] == "FlinkDeployment"]
     spec = deployment["spec"]
     assert spec["serviceAccount"] == "anonflow-job"
     assert spec["flinkVersion"] == "v1_20"
     assert "<GetAtt" not in spec["image"] and ".dkr.ecr." in spec["image"]  # the job-server image asset
-    (sidecar,) = spec["taskManager"]["podTemplate"]["spec"]["containers"]
+    (sidecar,) = [c for c in spec["taskManager"]["podTemplate"]["spec"]["containers"] if "image" in c]
     assert sidecar["args"] == ["--worker_pool"]
     assert sidecar["ports"][0]["containerPort"] == 50000
     assert sidecar["image"] != spec["image"] and ".dkr.ecr." in sidecar["image"]
@@ -86,7 +83,10 @@ def test_flink_deployment_runs_the_job_with_the_worker_pool_sidecar(assembly: As
     artifacts = logical_id(assembly.stacks.data.artifacts_bucket)
     for key in ("state.checkpoints.dir", "state.savepoints.dir", "high-availability.storageDir"):
         assert configuration[key].startswith("s3://") and artifacts in configuration[key]
-    assert [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"] == ["anonflow"]
+    assert [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"] == [
+        "anonflow",
+        "anonflow-metrics",
+    ]
 
 
 def test_job_service_account_role_holds_todays_grants(assembly: Assembly) -> None:
@@ -130,17 +130,6 @@ def test_images_are_assets_staged_from_the_package_sources_only(assembly: Assemb
         assert (staged / "dataflow" / "pipeline.py").is_file()
         assert not (staged / "infra" / "node_modules").exists()
         assert not list(staged.rglob("__pycache__"))
-
-
-@pytest.fixture(scope="module")
-def batch(environment: EnvironmentConfig, tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    """The same environment with `processing.runner: scheduled-batch`."""
-    processing = environment.processing.model_copy(update={"runner": "scheduled-batch"})
-    config = environment.model_copy(update={"processing": processing})
-    directory = tmp_path_factory.mktemp("cdk.out-batch")
-    app, stacks = build_app(config, outdir=str(directory))
-    app.synth()
-    return Assembly(config=config, directory=directory, stacks=stacks)
 
 
 def test_scheduled_batch_runs_the_worker_image_over_the_archive(batch: Assembly) -> None:
