@@ -10,13 +10,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from anonflow.contract.entry import Gender
+from anonflow.contract.entry import Gender, ResearchEntry
 from anonflow.contract.errors import InputError
 from anonflow.edge.attributes import load_attribute_model
+from anonflow.edge.chain import build_chain
+from anonflow.edge.config import CameraChainConfig
 from anonflow.edge.demographics import Abstention, attribute_probabilities, demographics
 from anonflow.edge.modelfiles.derived import DataLicence, data_licence, read_sidecar
 from anonflow.edge.modelfiles.registry import spec
 from anonflow.models.crops import HEADS, load_crops
+from anonflow.models.evaluate.people import START_MS
+from anonflow.models.frames import sample_frames
 from anonflow.models.train.finetune import FinetuneConfig
 from anonflow.models.train.heads import OUTPUT_LABELS, fit_heads, from_parent_gender, head_penalty
 from anonflow.models.train.run import TRAINED_MODEL, split
@@ -45,7 +49,7 @@ def few_crops(labelled_crops: Path, tmp_path: Path) -> Path:
     900
 )  # a safety net, not a speed claim: JAX compiles the graph once (minutes on a loaded machine)
 def test_trained_model_runs_in_the_edge_and_reproduces_training(
-    cli: Cli, writable_models: Path, labelled_crops: Path, few_crops: Path
+    cli: Cli, writable_models: Path, labelled_crops: Path, few_crops: Path, video_dir: Path
 ) -> None:
     run = cli(
         "train-demographics", labelled_crops, "--labels", few_crops, "--model-dir", writable_models,
@@ -86,6 +90,20 @@ def test_trained_model_runs_in_the_edge_and_reproduces_training(
     verify = cli("verify", "--model-dir", writable_models, TRAINED_MODEL)
     assert verify.code == 0 and "for evaluation and research only" in verify.err
     assert "training data: not stated (non-commercial)" in cli("list", "--model-dir", writable_models).out
+
+    # And through the whole edge chain on a real video: a shopper's entries carry this model's readings.
+    config = CameraChainConfig(attribute_model=TRAINED_MODEL, entry_detail="research")
+    chain = build_chain(config, store_id="s", camera_id="c", model_dir=writable_models)
+    frames = sample_frames(video_dir / "one-by-one-person-detection.mp4", 62, 2)[50:]  # a whole shopper
+    entries = [
+        entry
+        for i, frame in enumerate(frames)
+        for entry in chain.process(frame.image, START_MS + 200 * i).entries
+    ]
+    assert entries and all(e.producer.attribute_model == TRAINED_MODEL for e in entries)
+    assert all(
+        isinstance(e, ResearchEntry) and set(e.research.attributes) == set(OUTPUT_LABELS) for e in entries
+    )
 
     # Untrained age head: uniform, which the edge must not turn into a confident age group.
     assert np.allclose(scores.probabilities[:, 1:4], 1 / 3, atol=1e-6)
