@@ -154,6 +154,13 @@ def register(subparsers: Any) -> None:
         "include the parent's own gender logit), or from exactly the parent's reading (default fitted)",
     )
     train.add_argument(
+        "--gender-head",
+        choices=("kernel", "linear"),
+        default="kernel",
+        help="after fine-tuning, replace the linear gender head by an RBF support-vector machine on the "
+        "kept network's features, calibrated on the validation people (default kernel)",
+    )
+    train.add_argument(
         "--budget", type=float, default=900.0, help="stop training after this many seconds (default 900)"
     )
     train.add_argument(
@@ -362,6 +369,7 @@ def run_train(args: argparse.Namespace) -> int:
         min_coverage=args.min_coverage,
         data_licence=DataLicence(args.data_licence, args.commercial_use),
         gender_start=args.gender_start,
+        gender_head=args.gender_head,
         progress=not args.json,
     )
     if args.json:

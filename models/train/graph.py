@@ -22,6 +22,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from anonflow.contract.errors import ModelFileError
 from anonflow.models.train.heads import GROUPS, OUTPUT_LABELS, LinearHeads
+from anonflow.models.train.kernel import KernelGender, kernel_nodes
 
 INPUT: Final = "input"
 BACKBONE_TENSOR: Final = "t345_1"
@@ -73,8 +74,11 @@ def backbone(parent: Path) -> onnx.ModelProto:
     return result
 
 
-def with_heads(features_model: onnx.ModelProto, heads: LinearHeads) -> onnx.ModelProto:
-    """The backbone model with the heads on top: input -> `probabilities` [1, 7]."""
+def with_heads(
+    features_model: onnx.ModelProto, heads: LinearHeads, kernel: KernelGender | None = None
+) -> onnx.ModelProto:
+    """The backbone model with the heads on top: input -> `probabilities` [1, 7]. kernel: a non-linear
+    gender head whose calibrated logit replaces the linear one (`kernel.py`)."""
     if heads.weights.shape[0] != FEATURE_SIZE:
         raise ValueError(f"heads expect {heads.weights.shape[0]} features, the backbone gives {FEATURE_SIZE}")
     graph = onnx.GraphProto()
@@ -88,6 +92,13 @@ def with_heads(features_model: onnx.ModelProto, heads: LinearHeads) -> onnx.Mode
     nodes = [helper.make_node("Gemm", [FEATURES, "head_weights", "head_bias"], ["logits"])]
     parts = []
     for name, columns, activation in GROUPS:
+        if name == "gender" and kernel is not None:
+            kernel_graph, constants = kernel_nodes(kernel, FEATURES, f"{name}_logits")
+            nodes.extend(kernel_graph)
+            graph.initializer.extend(constants)
+            nodes.append(helper.make_node("Sigmoid", [f"{name}_logits"], [f"{name}_p"]))
+            parts.append(f"{name}_p")
+            continue
         graph.initializer.extend(
             [
                 numpy_helper.from_array(np.array([columns.start], np.int64), f"{name}_start"),

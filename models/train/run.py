@@ -29,10 +29,12 @@ from anonflow.models.train.abstention import choose_abstention
 from anonflow.models.train.finetune import FinetuneConfig, finetune
 from anonflow.models.train.graph import PARENT_GENDER_FEATURE, backbone, extract_features, with_heads
 from anonflow.models.train.heads import OUTPUT_LABELS, fit_heads, from_parent_gender, head_penalty
+from anonflow.models.train.kernel import calibrated, fit_kernel_gender
 from anonflow.models.train.onnxjax import from_onnx, with_params
 
 TRAINED_MODEL = "headfree-demographics"
 GenderStart = Literal["parent", "fitted"]
+GenderHead = Literal["kernel", "linear"]
 MIN_CROPS = 8
 PROBES = 4  # training crops whose training-time outputs the sidecar keeps, to check a deployed copy
 
@@ -70,12 +72,15 @@ def train_demographics(
     min_coverage: float = 0.78,
     data_licence: DataLicence = NOT_RECORDED,
     gender_start: GenderStart = "fitted",
+    gender_head: GenderHead = "kernel",
     progress: bool = False,
 ) -> dict[str, Any]:
     """Train, measure on the held-out crops, export ONNX with its sidecar; returns the report.
 
     gender_start: where the gender head starts fine-tuning, "parent" (the shipped network's own reading)
     or "fitted" (logistic regression on the frozen features, as the age and orientation heads do).
+    gender_head: "kernel" (an RBF machine on the kept network's features replaces the linear gender head
+    after fine-tuning: `kernel.py`) or "linear".
 
     data_licence: the labelled data's licence, recorded in the sidecar (non-commercial unless stated):
     a model is bound by the licence of the data it learnt from.
@@ -133,7 +138,25 @@ def train_demographics(
         progress=progress,
     )
     heads = tuned.heads
-    trained_model = with_heads(with_params(features_model, tuned.params), heads)
+    tuned_features = with_params(features_model, tuned.params)
+    kernel = None
+    if gender_head == "kernel" and "gender" in heads.trained:
+        # Fitted on the kept network's features of the training crops and their mirrors, calibrated on
+        # the validation people (their crops and mirrors averaged, as the edge reads them).
+        kept = (
+            features  # early stopping kept the parent's backbone: its features are already read
+            if tuned.best_epoch == 0
+            else extract_features(tuned_features, np.concatenate([fit_images, fit_images[:, :, ::-1]]))
+        )
+        kernel = fit_kernel_gender(kept, fit_labels[:, 0])
+        if kernel is not None and len(val_rows):
+            val_images = data.images[val_rows]
+            kernel = calibrated(
+                kernel,
+                extract_features(tuned_features, np.concatenate([val_images, val_images[:, :, ::-1]])),
+                np.concatenate([data.labels[val_rows, 0]] * 2),
+            )
+    trained_model = with_heads(tuned_features, heads, kernel)
     seconds = time.perf_counter() - started
     probabilities = _run(trained_model, data.images)
     # Chosen on the validation people (the training people when there are none), never the held-out ones,
@@ -176,7 +199,7 @@ def train_demographics(
         "epochs": len(tuned.history) - 1,
         "best_epoch": tuned.best_epoch,
         "history": [list(h) for h in tuned.history],
-        "temperatures": tuned.temperatures,
+        "temperatures": tuned.temperatures | ({"gender": kernel.temperature} if kernel is not None else {}),
         "abstention": {
             "gender_margin": abstention.gender_margin,
             "age_min_probability": abstention.age_min_probability,
@@ -185,6 +208,8 @@ def train_demographics(
         "data_licence": {"text": data_licence.text, "commercial_use": data_licence.commercial_use},
         "finetuning": {k: getattr(config, k) for k in config.__dataclass_fields__},
         "gender_start": gender_start,
+        "gender_head": "kernel" if kernel is not None else "linear",
+        "kernel_support_vectors": len(kernel.coef) if kernel is not None else 0,
         "training_seconds": round(tuned.seconds, 1),
         "heldout_crops": len(held_rows),
         "heldout_people": sorted(held_people),
