@@ -156,9 +156,9 @@ def register(subparsers: Any) -> None:
     train.add_argument(
         "--gender-head",
         choices=("kernel", "linear"),
-        default="kernel",
-        help="after fine-tuning, replace the linear gender head by an RBF support-vector machine on the "
-        "kept network's features, calibrated on the validation people (default kernel)",
+        default="linear",
+        help="kernel: after fine-tuning, replace the linear gender head by an RBF support-vector machine on "
+        "the kept network's features, calibrated on the validation people (default linear)",
     )
     train.add_argument(
         "--budget", type=float, default=900.0, help="stop training after this many seconds (default 900)"

@@ -125,9 +125,12 @@ def test_evaluate_reads_orientation_from_the_trained_model(
             "0",
             "--epochs",
             "1",
+            "--gender-head",
+            "kernel",  # the non-linear gender head's path through the command and the edge
         ).code
         == 0
     )
+    assert read_sidecar(writable_models / TRAINED.file).details["gender_head"] == "kernel"
     out = tmp_path / "eval.json"
 
     run = cli(
