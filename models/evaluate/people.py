@@ -33,11 +33,12 @@ from anonflow.edge.chain import EdgeChain, build_chain
 from anonflow.edge.config import CameraChainConfig
 from anonflow.edge.demographics import Abstention
 from anonflow.models.crops import HEADS, UNKNOWN, read_labels
-from anonflow.models.evaluate.demographics import CURVE_MARGINS, age_figures, gender_figures
+from anonflow.models.evaluate.demographics import CURVE_MARGINS, age_figures, at_coverage, gender_figures
 from anonflow.models.headfree import CANVAS, place
 
 PAUSE_S: Final = 3.0  # empty frames between people: longer than the tracker's lost buffer (1 s)
 AGE_CURVE_FLOORS: Final = (0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8)
+TARGET_COVERAGE: Final = 0.7  # the product's aim: a gender for 70 % of people shown
 START_MS: Final = 1_767_225_600_000  # 2026-01-01 00:00 UTC: entries must carry a plausible time
 
 
@@ -198,6 +199,7 @@ def summarise(outcomes: Sequence[PersonOutcome]) -> dict[str, Any]:
     # Never read: P(male) exactly 0.5, so no margin names it.
     p_male = np.array([o.probabilities.get("male", 0.5) for o in outcomes], np.float32)
     out["gender_curve"] = [gender_figures(p_male, truth, m) for m in CURVE_MARGINS]
+    out["gender_at_target"] = at_coverage(p_male, truth, TARGET_COVERAGE)
     groups = HEADS["age_group"]
     age_truth = np.array([o.truth[1] for o in outcomes], np.int64)
     age_said = np.array([groups.index(o.age_group) if o.age_group in groups else UNKNOWN for o in outcomes])

@@ -33,16 +33,20 @@ TEMPERATURES: Final = np.exp(np.linspace(np.log(0.4), np.log(5.0), 60))
 
 @dataclass(frozen=True, slots=True)
 class FinetuneConfig:
-    """epochs: at most this many passes; batch: crops per step; learning_rate: Adam step size;
-    anchor: L2-SP strength pulling backbone weights to the parent's; patience: epochs without a better
-    validation loss before stopping; budget_seconds: wall-clock cap on training; seed: batches and
-    augmentation."""
+    """epochs: at most this many passes; batch: crops per step; learning_rate: Adam step size of the
+    backbone; head_learning_rate: that of the linear heads (they start from a fit, not from the parent,
+    and can move faster without forgetting anything); cosine: decay both step sizes to zero over `epochs`
+    on a cosine (else constant); anchor: L2-SP strength pulling backbone weights to the parent's;
+    patience: epochs without a better validation loss before stopping; budget_seconds: wall-clock cap on
+    training; seed: batches and augmentation."""
 
     epochs: int = 12
     batch: int = 32
     learning_rate: float = 3e-5
+    head_learning_rate: float = 3e-5
+    cosine: bool = False
     anchor: float = 1e-3
-    patience: int = 3
+    patience: int = 2
     budget_seconds: float = 900.0
     seed: int = 0
 
@@ -51,6 +55,7 @@ class FinetuneConfig:
             "epochs": 1 <= self.epochs <= 500,
             "batch": 1 <= self.batch <= 512,
             "learning_rate": 1e-6 <= self.learning_rate <= 1e-1,
+            "head_learning_rate": 1e-6 <= self.head_learning_rate <= 1e-1,
             "anchor": 0.0 <= self.anchor <= 10.0,
             "patience": 1 <= self.patience <= 100,
             "budget_seconds": 1.0 <= self.budget_seconds <= 86400.0,
@@ -114,9 +119,14 @@ def finetune(
     train_rows: npt.NDArray[np.intp],
     val_rows: npt.NDArray[np.intp],
     config: FinetuneConfig,
+    head_l2: npt.NDArray[np.float32] | None = None,
     progress: bool = False,
 ) -> Finetuned:
-    """Fine-tune on `train_rows`, stop early and calibrate on `val_rows` (disjoint people)."""
+    """Fine-tune on `train_rows`, stop early and calibrate on `val_rows` (disjoint people).
+
+    head_l2: float32 [D, 7], the L2 coefficient of each head weight (`heads.head_penalty`: the starting
+    fit's own penalty); none when omitted.
+    """
     started = time.perf_counter()
     rng = np.random.default_rng(config.seed)
     anchor = {k: jnp.asarray(v) for k, v in graph.params.items()}
@@ -131,11 +141,29 @@ def finetune(
     def logits_of(p: dict[str, Any], x: jax.Array) -> jax.Array:
         return graph.forward(p["backbone"], x) @ p["w"] + p["b"]
 
+    penalty = jnp.asarray(head_l2 if head_l2 is not None else np.zeros_like(start.weights))
+
     def loss(p: dict[str, Any], x: jax.Array, y: jax.Array) -> jax.Array:
         drift = sum(jnp.sum((p["backbone"][k] - anchor[k]) ** 2) for k in anchor)
-        return _head_losses(logits_of(p, x), y, weights, trained) + config.anchor * drift
+        heads = jnp.sum(penalty * p["w"] ** 2)
+        return _head_losses(logits_of(p, x), y, weights, trained) + config.anchor * drift + heads
 
-    optimiser = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(config.learning_rate))
+    steps = max(1, -(-len(train_rows) // config.batch))
+
+    def rate(value: float) -> optax.ScalarOrSchedule:
+        return optax.cosine_decay_schedule(value, config.epochs * steps) if config.cosine else value
+
+    groups = {"backbone": {k: "backbone" for k in anchor}, "w": "heads", "b": "heads"}
+    optimiser = optax.chain(
+        optax.clip_by_global_norm(1.0),
+        optax.multi_transform(
+            {
+                "backbone": optax.adam(rate(config.learning_rate)),
+                "heads": optax.adam(rate(config.head_learning_rate)),
+            },
+            groups,
+        ),
+    )
     state = optimiser.init(params)
 
     @jax.jit
@@ -166,7 +194,6 @@ def finetune(
     history = [(float("nan"), best_loss)]
     for epoch in range(1, config.epochs + 1):
         # Every step takes a full batch (the shuffled order wrapped round): one compiled shape.
-        steps = max(1, -(-len(train_rows) // config.batch))
         order = np.resize(rng.permutation(train_rows), steps * config.batch)
         losses = []
         for i in range(0, len(order), config.batch):

@@ -2,9 +2,12 @@
 
 The exported model keeps the attribute contract the edge reads (`edge.attributes`): input `input`
 float32 [1,3,160,80] BGR 0-255 (the parent graph subtracts 128 itself), one output `probabilities`
-float32 [1,8] named by the manifest labels. Features are the parent's last shared feature map
-(`t345_1`, [1,256,10,5], before its attribute and colour heads), average- and max-pooled: [1,512]
-(the parent's own heads max-pool, so both poolings carry what it learned).
+float32 [1,7] named by the manifest labels. Features are the parent's last shared feature map
+(`t345_1`, [1,256,10,5], before its attribute and colour heads), average- and max-pooled, plus the parent's
+own gender logit read from that map (its `male` filter of the 1x1 attribute convolution, max over the
+map, before the sigmoid): [1,513]. The parent's heads max-pool, so both poolings carry what it learned;
+the last feature lets the gender head start exactly at the shipped network's reading
+(`heads.from_parent_gender`) instead of below it, and its filter keeps learning with the backbone.
 """
 
 from __future__ import annotations
@@ -19,18 +22,24 @@ from onnx import TensorProto, helper, numpy_helper
 
 from anonflow.contract.errors import ModelFileError
 from anonflow.models.train.heads import GROUPS, OUTPUT_LABELS, LinearHeads
+from anonflow.models.train.kernel import KernelGender, kernel_nodes
 
 INPUT: Final = "input"
 BACKBONE_TENSOR: Final = "t345_1"
 BACKBONE_CHANNELS: Final = 256
+PARENT_ATTRIBUTES: Final = "c_58"  # the parent's 1x1 attribute convolution [8, 256, 1, 1] on t345_1
+PARENT_MALE_ROW: Final = 0  # its `male` output (the parent's first label)
+PARENT_MALE_WEIGHTS: Final = "parent_male_weights"
 FEATURES: Final = "features"
-FEATURE_SIZE: Final = 2 * BACKBONE_CHANNELS
+FEATURE_SIZE: Final = 2 * BACKBONE_CHANNELS + 1
+PARENT_GENDER_FEATURE: Final = FEATURE_SIZE - 1  # the parent's gender logit
 OUTPUT: Final = "probabilities"
 OPSET: Final = 13  # the parent's
 
 
 def backbone(parent: Path) -> onnx.ModelProto:
-    """The parent graph cut at its shared feature map, plus pooling: input -> `features` [1, 512]."""
+    """The parent graph cut at its shared feature map, plus pooling and the parent's gender logit:
+    input -> `features` [1, 513]."""
     model = onnx.load(str(parent))
     if BACKBONE_TENSOR not in {out for node in model.graph.node for out in node.output}:
         raise ModelFileError(f"{parent} has no tensor {BACKBONE_TENSOR}: not the expected attribute network")
@@ -38,13 +47,21 @@ def backbone(parent: Path) -> onnx.ModelProto:
     cut = onnx.utils.Extractor(onnx.shape_inference.infer_shapes(model)).extract_model(
         [INPUT], [BACKBONE_TENSOR]
     )
+    attributes = {i.name: i for i in model.graph.initializer}.get(PARENT_ATTRIBUTES)
+    if attributes is None or tuple(attributes.dims) != (8, BACKBONE_CHANNELS, 1, 1):
+        raise ModelFileError(f"{parent} has no attribute convolution {PARENT_ATTRIBUTES} [8, 256, 1, 1]")
+    male = numpy_helper.to_array(attributes)[PARENT_MALE_ROW : PARENT_MALE_ROW + 1].astype(np.float32)
     nodes = [
         helper.make_node("GlobalAveragePool", [BACKBONE_TENSOR], ["pooled_mean"]),
         helper.make_node("GlobalMaxPool", [BACKBONE_TENSOR], ["pooled_max"]),
-        helper.make_node("Concat", ["pooled_mean", "pooled_max"], ["pooled"], axis=1),
+        # The parent's gender logit: its male filter, then the max over the map its own head takes.
+        helper.make_node("Conv", [BACKBONE_TENSOR, PARENT_MALE_WEIGHTS], ["parent_male_map"]),
+        helper.make_node("GlobalMaxPool", ["parent_male_map"], ["parent_male_logit"]),
+        helper.make_node("Concat", ["pooled_mean", "pooled_max", "parent_male_logit"], ["pooled"], axis=1),
         helper.make_node("Flatten", ["pooled"], [FEATURES], axis=1),
     ]
     graph = cut.graph
+    graph.initializer.append(numpy_helper.from_array(male, PARENT_MALE_WEIGHTS))
     graph.node.extend(nodes)
     del graph.output[:]
     graph.output.append(helper.make_tensor_value_info(FEATURES, TensorProto.FLOAT, [1, FEATURE_SIZE]))
@@ -57,8 +74,11 @@ def backbone(parent: Path) -> onnx.ModelProto:
     return result
 
 
-def with_heads(features_model: onnx.ModelProto, heads: LinearHeads) -> onnx.ModelProto:
-    """The backbone model with the heads on top: input -> `probabilities` [1, 8]."""
+def with_heads(
+    features_model: onnx.ModelProto, heads: LinearHeads, kernel: KernelGender | None = None
+) -> onnx.ModelProto:
+    """The backbone model with the heads on top: input -> `probabilities` [1, 7]. kernel: a non-linear
+    gender head whose calibrated logit replaces the linear one (`kernel.py`)."""
     if heads.weights.shape[0] != FEATURE_SIZE:
         raise ValueError(f"heads expect {heads.weights.shape[0]} features, the backbone gives {FEATURE_SIZE}")
     graph = onnx.GraphProto()
@@ -72,6 +92,13 @@ def with_heads(features_model: onnx.ModelProto, heads: LinearHeads) -> onnx.Mode
     nodes = [helper.make_node("Gemm", [FEATURES, "head_weights", "head_bias"], ["logits"])]
     parts = []
     for name, columns, activation in GROUPS:
+        if name == "gender" and kernel is not None:
+            kernel_graph, constants = kernel_nodes(kernel, FEATURES, f"{name}_logits")
+            nodes.extend(kernel_graph)
+            graph.initializer.extend(constants)
+            nodes.append(helper.make_node("Sigmoid", [f"{name}_logits"], [f"{name}_p"]))
+            parts.append(f"{name}_p")
+            continue
         graph.initializer.extend(
             [
                 numpy_helper.from_array(np.array([columns.start], np.int64), f"{name}_start"),
@@ -104,7 +131,7 @@ def with_heads(features_model: onnx.ModelProto, heads: LinearHeads) -> onnx.Mode
 def extract_features(
     model: onnx.ModelProto, crops: npt.NDArray[np.uint8], threads: int = 1
 ) -> npt.NDArray[np.float32]:
-    """float32 [N, 512] features of uint8 BGR crops [N, 160, 80, 3], one crop per run (batch 1 graph)."""
+    """float32 [N, 513] features of uint8 BGR crops [N, 160, 80, 3], one crop per run (batch 1 graph)."""
     import onnxruntime as ort
 
     if crops.ndim != 4 or crops.shape[1:] != (160, 80, 3):

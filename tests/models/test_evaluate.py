@@ -19,6 +19,7 @@ from anonflow.edge.pose.types import Poses
 from anonflow.models.crops import load_crops, read_labels
 from anonflow.models.evaluate.attributes import HeadAgreement, attribute_agreement, predicted_classes
 from anonflow.models.evaluate.counts import count_agreement, read_counts
+from anonflow.models.evaluate.demographics import at_coverage
 from anonflow.models.evaluate.keypoints import compare, torso_heights
 
 Cli = Callable[..., Any]  # the `cli` fixture: run(*argv) -> Run(code, out, err)
@@ -277,3 +278,29 @@ def test_evaluate_bad_input_is_one_line(
 
     assert run.code == 2
     assert expected in run.err and len(run.err.strip().splitlines()) == 1
+
+
+# P(male) of ten people (truth 1 = male, -1 unlabelled); distances from 0.5 off the 0.01 grid, two per step.
+_P = np.array([0.925, 0.075, 0.815, 0.185, 0.285, 0.715, 0.445, 0.555, 0.5, 0.52], np.float32)
+_TRUTH = np.array([1, 0, 1, 0, 0, 0, 0, 1, 1, -1], np.int64)
+
+
+@pytest.mark.parametrize(
+    ("coverage", "margin", "named", "accuracy", "error"),
+    [
+        (0.5, 0.21, 6, 5 / 6, None),  # the strictest margin naming >= half the 9 labelled: 6 named
+        (0.7, 0.05, 8, 7 / 8, None),  # 0.06 would name only 6 of 9 (0.67)
+        (1.0, 0.0, 8, 7 / 8, None),  # an exact 0.5 is never named, whatever the target
+        (0.0, 0.0, 0, 0.0, "coverage must be in"),
+    ],
+)
+def test_gender_at_a_coverage_target(
+    coverage: float, margin: float, named: int, accuracy: float, error: str | None
+) -> None:
+    if error:
+        with pytest.raises(ValueError, match=error):
+            at_coverage(_P, _TRUTH, coverage)
+        return
+    point = at_coverage(_P, _TRUTH, coverage)
+    assert (point["margin"], point["named"], point["labelled"]) == (margin, named, 9)
+    assert point["accuracy"] == pytest.approx(accuracy)

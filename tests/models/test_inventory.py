@@ -24,6 +24,9 @@ def test_list_shows_every_row_and_marks_copyleft(cli: Cli, writable_models: Path
     assert "AGPL-3.0 (copyleft)" in lines["yolo11n-pose"] and " yes " not in lines["yolo11n-pose"]
     assert lines["openpose-lightweight"].rstrip().endswith("verified")
     assert lines["openpose-lightweight-int8"].rstrip().endswith("missing")
+    # A trained classifier has no licence of its own: that of its training data, which its sidecar records
+    # (shown instead once a verified file is present; see test_train).
+    assert "training data's (see sidecar)" in lines["headfree-demographics"]
 
 
 def test_list_works_without_a_model_dir(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,13 +10,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from anonflow.contract.entry import Gender
+from anonflow.contract.entry import Gender, ResearchEntry
+from anonflow.contract.errors import InputError
 from anonflow.edge.attributes import load_attribute_model
+from anonflow.edge.chain import build_chain
+from anonflow.edge.config import CameraChainConfig
 from anonflow.edge.demographics import Abstention, attribute_probabilities, demographics
 from anonflow.edge.modelfiles.derived import DataLicence, data_licence, read_sidecar
 from anonflow.edge.modelfiles.registry import spec
 from anonflow.models.crops import HEADS, load_crops
-from anonflow.models.train.heads import OUTPUT_LABELS, fit_heads
+from anonflow.models.evaluate.people import START_MS
+from anonflow.models.frames import sample_frames
+from anonflow.models.train.finetune import FinetuneConfig
+from anonflow.models.train.heads import OUTPUT_LABELS, fit_heads, from_parent_gender, head_penalty
 from anonflow.models.train.run import TRAINED_MODEL, split
 
 Cli = Callable[..., Any]  # the `cli` fixture: run(*argv) -> Run(code, out, err)
@@ -26,6 +32,8 @@ TRAINED = spec(TRAINED_MODEL)
 def test_manifest_labels_are_the_trained_outputs() -> None:
     assert TRAINED.labels == OUTPUT_LABELS
     assert TRAINED.derived_from == "person-attributes-0230"
+    # Bound by the licence of the data it learnt from, never the code's or the parent's.
+    assert TRAINED.licence == "training data's (see sidecar)" and not TRAINED.default
 
 
 @pytest.fixture
@@ -41,7 +49,7 @@ def few_crops(labelled_crops: Path, tmp_path: Path) -> Path:
     900
 )  # a safety net, not a speed claim: JAX compiles the graph once (minutes on a loaded machine)
 def test_trained_model_runs_in_the_edge_and_reproduces_training(
-    cli: Cli, writable_models: Path, labelled_crops: Path, few_crops: Path
+    cli: Cli, writable_models: Path, labelled_crops: Path, few_crops: Path, video_dir: Path
 ) -> None:
     run = cli(
         "train-demographics", labelled_crops, "--labels", few_crops, "--model-dir", writable_models,
@@ -83,6 +91,20 @@ def test_trained_model_runs_in_the_edge_and_reproduces_training(
     assert verify.code == 0 and "for evaluation and research only" in verify.err
     assert "training data: not stated (non-commercial)" in cli("list", "--model-dir", writable_models).out
 
+    # And through the whole edge chain on a real video: a shopper's entries carry this model's readings.
+    config = CameraChainConfig(attribute_model=TRAINED_MODEL, entry_detail="research")
+    chain = build_chain(config, store_id="s", camera_id="c", model_dir=writable_models)
+    frames = sample_frames(video_dir / "one-by-one-person-detection.mp4", 62, 2)[50:]  # a whole shopper
+    entries = [
+        entry
+        for i, frame in enumerate(frames)
+        for entry in chain.process(frame.image, START_MS + 200 * i).entries
+    ]
+    assert entries and all(e.producer.attribute_model == TRAINED_MODEL for e in entries)
+    assert all(
+        isinstance(e, ResearchEntry) and set(e.research.attributes) == set(OUTPUT_LABELS) for e in entries
+    )
+
     # Untrained age head: uniform, which the edge must not turn into a confident age group.
     assert np.allclose(scores.probabilities[:, 1:4], 1 / 3, atol=1e-6)
     reading = demographics(scores.labels, scores.probabilities[0])
@@ -103,9 +125,12 @@ def test_evaluate_reads_orientation_from_the_trained_model(
             "0",
             "--epochs",
             "1",
+            "--gender-head",
+            "kernel",  # the non-linear gender head's path through the command and the edge
         ).code
         == 0
     )
+    assert read_sidecar(writable_models / TRAINED.file).details["gender_head"] == "kernel"
     out = tmp_path / "eval.json"
 
     run = cli(
@@ -142,6 +167,48 @@ def test_fit_heads_learns_every_head_and_its_probabilities_are_distributions() -
     assert ((probabilities[:, 0] > 0.5) == (truth[:, 0] == 1)).mean() > 0.9
     assert (probabilities[:, 1:4].argmax(axis=1) == truth[:, 1]).mean() > 0.8
     assert (probabilities[:, 4:7].argmax(axis=1) == truth[:, 2]).mean() > 0.8
+
+
+def test_gender_can_start_from_the_parents_own_reading() -> None:
+    features, labels = _blobs(200, seed=3)
+    heads = fit_heads(features, labels, regularisation=1.0)
+
+    parent = from_parent_gender(heads, feature=5)
+
+    np.testing.assert_allclose(parent(features)[:, 0], 1 / (1 + np.exp(-features[:, 5])), rtol=1e-6)
+    np.testing.assert_array_equal(parent(features)[:, 1:], heads(features)[:, 1:])  # other heads untouched
+    labels[:, 0] = -1  # no gender labels: the head stays untrained, not the parent's
+    untrained = fit_heads(features, labels, regularisation=1.0)
+    assert from_parent_gender(untrained, feature=5) is untrained
+
+
+def test_head_penalty_is_the_regressions_own_in_folded_units() -> None:
+    features, labels = _blobs(100, seed=4)
+    labels[:50, 1] = -1  # half the age labels unknown: that head's penalty is twice as strong per row
+    features[:, 3] *= 10.0
+
+    penalty = head_penalty(features, labels, regularisation=0.5)
+
+    scale = features.std(axis=0)
+    np.testing.assert_allclose(penalty[:, 0], scale**2 / (2 * 0.5 * 100), rtol=1e-5)
+    np.testing.assert_allclose(penalty[:, 1], scale**2 / (2 * 0.5 * 50), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({}, None),
+        ({"head_learning_rate": 1e-3, "cosine": True, "anchor": 0.0}, None),
+        ({"head_learning_rate": 0.0}, "head_learning_rate"),
+        ({"learning_rate": 1.0, "patience": 0}, "learning_rate, patience"),
+    ],
+)
+def test_finetune_config_bounds(changes: dict[str, Any], error: str | None) -> None:
+    if error is None:
+        assert FinetuneConfig(**changes).epochs >= 1
+    else:
+        with pytest.raises(InputError, match=f"out of range: {error}"):
+            FinetuneConfig(**changes)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 
 from anonflow.contract.errors import ModelFileError
 from anonflow.edge.modelfiles.registry import resolve, spec
-from anonflow.models.train.graph import backbone, extract_features
+from anonflow.models.train.graph import PARENT_GENDER_FEATURE, backbone, extract_features
 from anonflow.models.train.onnxjax import from_onnx, with_params
 
 
@@ -28,6 +28,21 @@ def test_jax_forward_matches_onnx_runtime(features_model) -> None:  # type: igno
 
     np.testing.assert_allclose(ours, extract_features(features_model, crops), atol=1e-4)
     assert graph.params and not set(graph.params) & set(graph.frozen)  # the input mean stays frozen
+
+
+def test_backbone_carries_the_parents_own_gender_logit(  # type: ignore[no-untyped-def]
+    features_model, model_dir: Path
+) -> None:
+    import onnxruntime as ort
+
+    crops = np.random.default_rng(1).integers(0, 256, (3, 160, 80, 3), dtype=np.uint8)
+    parent = ort.InferenceSession(str(resolve(spec("person-attributes-0230"), model_dir)))
+    x = np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32)
+    p_male = np.array([parent.run(["453"], {"input": x[i : i + 1]})[0].ravel()[0] for i in range(3)])
+
+    logit = extract_features(features_model, crops)[:, PARENT_GENDER_FEATURE]
+
+    np.testing.assert_allclose(1 / (1 + np.exp(-logit)), p_male, atol=1e-5)
 
 
 def test_with_params_writes_trained_values_back(features_model) -> None:  # type: ignore[no-untyped-def]
