@@ -9,13 +9,19 @@ Associating Every Detection Box", ECCV 2022 (arXiv 2110.06864). Each update:
 3. Low-score detections (often people partly hidden) are matched to the tracks still unmatched that were
    tracked until now (optionally also to lost ones: `low_score_revives_lost`), with a stricter IoU floor;
    they never start tracks. Tracked tracks left over become lost.
-4. Tentative tracks (not yet confirmed) are matched to the high-score detections left; a tentative
-   track that misses a frame is dropped, one that reaches `min_hits` consecutive hits is confirmed.
+4. Tentative tracks (not yet confirmed) are matched to the high-score detections left and the weaker
+   ones from `weak_keep_score` (a track continued on one then needs the hits of a weak start, below; the
+   paper matches high-score ones only, and drops the track), by the better IoU of their predicted and
+   their last seen box: a track with two or three hits has no velocity worth extrapolating, and a person
+   shifting their weight made its prediction overshoot (measured: a person detected in all 6 frames of
+   a clip lost their tentative track at IoU 0.22 to the prediction, 0.49 to the last box). One that
+   reaches the hits it needs is confirmed. It may miss `tentative_misses` detection frames over its
+   tentative life, each miss adding one hit to what it needs; one more miss drops it.
 5. High-score detections still left start tentative tracks (confirmed at once on the tracker's first
    frame, as in the paper, so people present at start-up are not delayed). Weaker detections left (from
-   `weak_start_score`) start tracks too, confirmed only after `weak_start_hits` hits in a row: the edge's
-   score is a pose network's key-point confidence, and a small or blurred person who passed the gate may
-   never reach the paper's 0.6 (measured: 36 % of people shown alone were never tracked without this).
+   `weak_start_score`) start tracks too, confirmed only after `weak_start_hits` hits: the edge's score is
+   a pose network's key-point confidence, and a small or blurred person who passed the gate may never
+   reach the paper's 0.6 (measured: 36 % of people shown alone were never tracked without this).
 6. Lost tracks not seen for `lost_buffer_s` seconds are ended.
 
 Differences from the reference code, each on purpose: time is in seconds (lost buffer, Kalman noise),
@@ -82,14 +88,15 @@ class ByteTrackConfig(StrictModel):
         2,
         ge=1,
         le=30,
-        description="Consecutive matched detections before a new track is confirmed and gets an id.",
+        description="Matched detections before a track started confidently is confirmed and gets an id "
+        "(one more per missed frame: `tentative_misses`).",
     )
     weak_start_score: float = Field(
         0.35,
         gt=0.0,
         le=1.0,
         description="Least score of an unmatched detection to start a track that must then be seen "
-        "`weak_start_hits` times in a row (at this score or more) before it is confirmed. The edge's "
+        "`weak_start_hits` times (from `weak_keep_score`) before it is confirmed. The edge's "
         "score is the mean heatmap peak of a person's core body points: a small or blurred person who "
         "passed the gate scores 0.3-0.6 in every frame and would otherwise never be tracked.",
     )
@@ -97,8 +104,26 @@ class ByteTrackConfig(StrictModel):
         4,
         ge=1,
         le=60,
-        description="Consecutive detections a track started below `new_track_score` needs to be confirmed "
+        description="Detections a track started below `new_track_score` needs to be confirmed "
         "(measured: 2 lets a shopper's flickering fragment become an extra track on the store aisle).",
+    )
+    weak_keep_score: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="Least score of a detection that continues a track not yet confirmed (below "
+        "`high_score`, the track then needs `weak_start_hits`). Below `weak_start_score` on purpose: the "
+        "edge's score wavers by 0.1 from frame to frame for a person standing still, and demanding the "
+        "start score again dropped people detected in every frame (0.2 is the gate's point threshold: "
+        "every person the gate passes scores at least that).",
+    )
+    tentative_misses: int = Field(
+        1,
+        ge=0,
+        le=5,
+        description="Detection frames a track not yet confirmed may miss (a frame in which the gate "
+        "refused the person); each adds one hit to what the track needs, so a detection flickering on "
+        "and off never adds up. 0: a tentative track must be seen in every frame, as in the paper.",
     )
     lost_buffer_s: float = Field(
         1.0, gt=0.0, le=60.0, description="Seconds a lost track is kept for re-finding before it is ended."
@@ -123,6 +148,11 @@ class ByteTrackConfig(StrictModel):
                 "scores must satisfy low_score <= weak_start_score <= new_track_score, got "
                 f"{self.low_score}, {self.weak_start_score}, {self.new_track_score}"
             )
+        if not self.low_score <= self.weak_keep_score <= self.weak_start_score:
+            raise ValueError(
+                "scores must satisfy low_score <= weak_keep_score <= weak_start_score, got "
+                f"{self.low_score}, {self.weak_keep_score}, {self.weak_start_score}"
+            )
         return self
 
 
@@ -145,8 +175,11 @@ class _Track:
     mean: npt.NDArray[np.float64]  # [8] Kalman state, see edge.tracking.kalman
     cov: npt.NDArray[np.float64]  # [8, 8]
     state: _State
+    last_box: npt.NDArray[np.float64]  # [4] (x_min, y_min, x_max, y_max) of its last detection
     hits: int = 1
-    needs: int = 1  # consecutive hits to be confirmed (more for a track started by a weak detection)
+    needs: int = 1  # hits to be confirmed (more for a track started by a weak detection, +1 per miss)
+    misses: int = 0  # detection frames missed while tentative
+    weak: bool = False  # started below `new_track_score`: may continue on weaker detections
     since_seen_s: float = 0.0
     track_id: str | None = None  # drawn on confirmation
 
@@ -160,6 +193,11 @@ class ByteTrack:
         self._tracks: list[_Track] = []
         self._updates = 0
         self._skipped = SkippedDetections()
+
+    @property
+    def _weak_needs(self) -> int:
+        """Hits a track started (or continued) on a weak detection needs to be confirmed."""
+        return max(self.config.weak_start_hits, self.config.min_hits + 1)
 
     @property
     def skipped(self) -> SkippedDetections:
@@ -203,17 +241,19 @@ class ByteTrack:
             missed, left_low = self._associate(still_tracked, boxes, low, cfg.match_iou_low, det_track)
         for track in missed:
             track.state = _State.LOST
-        # 4: tentative tracks against the high-score detections left, and the weak ones a weakly started
-        # track may continue on; a miss drops them.
-        weak_left = left_low[scores[left_low] >= cfg.weak_start_score]
-        strong = [t for t in tentative if t.needs <= cfg.min_hits]
-        weak = [t for t in tentative if t.needs > cfg.min_hits]
-        strong_missed, new_rows = self._associate(
-            strong, boxes, left_high, cfg.match_iou_tentative, det_track
+        # 4: tentative tracks against the high-score detections left and the weaker ones from
+        # `weak_keep_score`; a miss costs one more hit, more than `tentative_misses` drop the track.
+        weak_left = left_low[scores[left_low] >= cfg.weak_keep_score]
+        candidates = np.sort(np.concatenate([left_high, weak_left]))
+        tentative_missed, new_rows = self._associate(
+            tentative, boxes, candidates, cfg.match_iou_tentative, det_track, last_box=True
         )
-        candidates = np.sort(np.concatenate([new_rows, weak_left]))
-        weak_missed, new_rows = self._associate(weak, boxes, candidates, cfg.match_iou_tentative, det_track)
-        dropped = {id(t) for t in strong_missed + weak_missed}
+        dropped: set[int] = set()
+        for track in tentative_missed:
+            track.misses += 1
+            track.needs += 1
+            if track.misses > cfg.tentative_misses:
+                dropped.add(id(track))
 
         # Correct every matched track with its detection in one batch (steps 2-4 chose from predictions).
         rows = np.fromiter(det_track, np.intp, len(det_track))
@@ -224,10 +264,16 @@ class ByteTrack:
                 np.stack([t.cov for t in matched]),
                 xyxy_to_cxcywh(boxes[rows]),
             )
-            for track, mean, cov in zip(matched, means, covs, strict=True):
+            for track, mean, cov, row in zip(matched, means, covs, rows, strict=True):
                 track.mean, track.cov, track.since_seen_s = mean, cov, 0.0
+                track.last_box = boxes[row].astype(np.float64)
                 if track.state is _State.TENTATIVE:
                     track.hits += 1
+                    if not track.weak and scores[row] < cfg.high_score:
+                        # Continued on a weak detection: it must prove itself as a weak start does (the
+                        # paper drops it, and a second track started from that detection split the hits).
+                        track.weak = True
+                        track.needs = max(track.needs, self._weak_needs + track.misses)
                     if track.hits >= track.needs:
                         self._confirm(track)
                 else:
@@ -240,8 +286,15 @@ class ByteTrack:
             means, covs = self._kalman.initiate(xyxy_to_cxcywh(boxes[starters]))
             for row, mean, cov in zip(starters, means, covs, strict=True):
                 strong_start = bool(scores[row] >= cfg.new_track_score)
-                needs = cfg.min_hits if strong_start else max(cfg.weak_start_hits, cfg.min_hits + 1)
-                track = _Track(mean, cov, _State.TENTATIVE, needs=needs)
+                needs = cfg.min_hits if strong_start else self._weak_needs
+                track = _Track(
+                    mean,
+                    cov,
+                    _State.TENTATIVE,
+                    boxes[row].astype(np.float64),
+                    needs=needs,
+                    weak=not strong_start,
+                )
                 if (self._updates == 1 and strong_start) or needs <= 1:
                     self._confirm(track)
                 self._tracks.append(track)
@@ -298,12 +351,20 @@ class ByteTrack:
         rows: npt.NDArray[np.intp],
         min_iou: float,
         det_track: dict[int, _Track],
+        *,
+        last_box: bool = False,
     ) -> tuple[list[_Track], npt.NDArray[np.intp]]:
-        """Match `tracks` to the detections `rows` by IoU, record pairs in `det_track`, return leftovers."""
+        """Match `tracks` to the detections `rows` by IoU, record pairs in `det_track`, return leftovers.
+
+        last_box: score each pair by the better IoU of the track's predicted and last seen box.
+        """
         if not tracks or rows.size == 0:
             return tracks, rows
         predicted = cxcywh_to_xyxy(np.stack([t.mean[:4] for t in tracks]))
-        result = match(1.0 - iou_matrix(predicted, boxes[rows]), max_cost=1.0 - min_iou)
+        overlap = iou_matrix(predicted, boxes[rows])
+        if last_box:
+            overlap = np.maximum(overlap, iou_matrix(np.stack([t.last_box for t in tracks]), boxes[rows]))
+        result = match(1.0 - overlap, max_cost=1.0 - min_iou)
         for ti, di in result.pairs:
             det_track[int(rows[di])] = tracks[ti]
         return [tracks[i] for i in result.unmatched_rows], rows[result.unmatched_cols]

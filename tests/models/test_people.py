@@ -69,8 +69,12 @@ def shown(model_dir: Path, folder: Path, tracker: ByteTrackConfig) -> PersonOutc
     ("tracker", "tracked"),
     [
         (ByteTrackConfig(), True),
-        # Positive control: the paper's rule (a track starts only from 0.6) never tracks this person.
-        (ByteTrackConfig(weak_start_score=0.6, weak_start_hits=2), False),
+        # Positive control: the paper's rule (a track starts only from 0.6, and continues, in every frame,
+        # only on high-score detections) never tracks this person.
+        (
+            ByteTrackConfig(weak_start_score=0.6, weak_start_hits=2, weak_keep_score=0.5, tentative_misses=0),
+            False,
+        ),
     ],
 )
 def test_a_dim_person_shown_alone_is_tracked(
