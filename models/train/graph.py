@@ -3,11 +3,17 @@
 The exported model keeps the attribute contract the edge reads (`edge.attributes`): input `input`
 float32 [1,3,160,80] BGR 0-255 (the parent graph subtracts 128 itself), one output `probabilities`
 float32 [1,7] named by the manifest labels. Features are the parent's last shared feature map
-(`t345_1`, [1,256,10,5], before its attribute and colour heads), average- and max-pooled, plus the parent's
-own gender logit read from that map (its `male` filter of the 1x1 attribute convolution, max over the
-map, before the sigmoid): [1,513]. The parent's heads max-pool, so both poolings carry what it learned;
-the last feature lets the gender head start exactly at the shipped network's reading
-(`heads.from_parent_gender`) instead of below it, and its filter keeps learning with the backbone.
+(`t345_1`, [1,256,10,5], before its attribute and colour heads), average- and max-pooled over the whole
+map and over each of 5 horizontal stripes (2 rows each: shoulders and chest down to the feet), plus the
+parent's own gender logit read from that map (its `male` filter of the 1x1 attribute convolution, max
+over the map, before the sigmoid): [1,3073]. The parent's heads max-pool, so both poolings carry what it
+learned. The stripes keep *where* on the body a pattern is (a hem at the knee, a strap at the shoulder),
+which the whole-map pooling loses; with the head gone that is much of what tells gender: in 5-fold
+cross-validation on 1,487 head-free PA-100K crops they raised gender accuracy on the 77 % most confident
+from 0.80-0.81 to 0.82 (three fold seeds, each +1.2 to +2 points; 2, 3 or 10 stripes, a 5x2 grid or the
+earlier layers' maps did no better). The last feature lets the gender head start exactly at the shipped
+network's reading (`heads.from_parent_gender`) instead of below it, and its filter keeps learning with
+the backbone.
 """
 
 from __future__ import annotations
@@ -30,8 +36,11 @@ BACKBONE_CHANNELS: Final = 256
 PARENT_ATTRIBUTES: Final = "c_58"  # the parent's 1x1 attribute convolution [8, 256, 1, 1] on t345_1
 PARENT_MALE_ROW: Final = 0  # its `male` output (the parent's first label)
 PARENT_MALE_WEIGHTS: Final = "parent_male_weights"
+BACKBONE_ROWS: Final = 10  # t345_1 is [1, 256, 10, 5]
+BACKBONE_COLUMNS: Final = 5
+STRIPES: Final = 5  # horizontal stripes of BACKBONE_ROWS // STRIPES rows each
 FEATURES: Final = "features"
-FEATURE_SIZE: Final = 2 * BACKBONE_CHANNELS + 1
+FEATURE_SIZE: Final = 2 * BACKBONE_CHANNELS * (1 + STRIPES) + 1
 PARENT_GENDER_FEATURE: Final = FEATURE_SIZE - 1  # the parent's gender logit
 OUTPUT: Final = "probabilities"
 OPSET: Final = 13  # the parent's
@@ -39,26 +48,53 @@ OPSET: Final = 13  # the parent's
 
 def backbone(parent: Path) -> onnx.ModelProto:
     """The parent graph cut at its shared feature map, plus pooling and the parent's gender logit:
-    input -> `features` [1, 513]."""
+    input -> `features` [1, FEATURE_SIZE]."""
     model = onnx.load(str(parent))
     if BACKBONE_TENSOR not in {out for node in model.graph.node for out in node.output}:
         raise ModelFileError(f"{parent} has no tensor {BACKBONE_TENSOR}: not the expected attribute network")
     # The extractor needs every tensor's shape, which the converted file does not store.
-    cut = onnx.utils.Extractor(onnx.shape_inference.infer_shapes(model)).extract_model(
-        [INPUT], [BACKBONE_TENSOR]
+    inferred = onnx.shape_inference.infer_shapes(model)
+    cut = onnx.utils.Extractor(inferred).extract_model([INPUT], [BACKBONE_TENSOR])
+    shape = next(
+        (
+            [d.dim_value for d in v.type.tensor_type.shape.dim]
+            for v in inferred.graph.value_info
+            if v.name == BACKBONE_TENSOR
+        ),
+        None,
     )
+    if shape != [1, BACKBONE_CHANNELS, BACKBONE_ROWS, BACKBONE_COLUMNS]:
+        raise ModelFileError(
+            f"{parent}: {BACKBONE_TENSOR} has shape {shape}, expected "
+            f"[1, {BACKBONE_CHANNELS}, {BACKBONE_ROWS}, {BACKBONE_COLUMNS}]"
+        )
     attributes = {i.name: i for i in model.graph.initializer}.get(PARENT_ATTRIBUTES)
     if attributes is None or tuple(attributes.dims) != (8, BACKBONE_CHANNELS, 1, 1):
         raise ModelFileError(f"{parent} has no attribute convolution {PARENT_ATTRIBUTES} [8, 256, 1, 1]")
     male = numpy_helper.to_array(attributes)[PARENT_MALE_ROW : PARENT_MALE_ROW + 1].astype(np.float32)
+    band = [BACKBONE_ROWS // STRIPES, BACKBONE_COLUMNS]
     nodes = [
         helper.make_node("GlobalAveragePool", [BACKBONE_TENSOR], ["pooled_mean"]),
         helper.make_node("GlobalMaxPool", [BACKBONE_TENSOR], ["pooled_max"]),
+        # [1, 256, 5, 1] each, flattened channel-major: feature 2*256 + 5*c + s is channel c of stripe s.
+        helper.make_node(
+            "AveragePool", [BACKBONE_TENSOR], ["stripe_mean_map"], kernel_shape=band, strides=band
+        ),
+        helper.make_node("MaxPool", [BACKBONE_TENSOR], ["stripe_max_map"], kernel_shape=band, strides=band),
+        helper.make_node("Flatten", ["stripe_mean_map"], ["stripe_mean"], axis=1),
+        helper.make_node("Flatten", ["stripe_max_map"], ["stripe_max"], axis=1),
         # The parent's gender logit: its male filter, then the max over the map its own head takes.
         helper.make_node("Conv", [BACKBONE_TENSOR, PARENT_MALE_WEIGHTS], ["parent_male_map"]),
         helper.make_node("GlobalMaxPool", ["parent_male_map"], ["parent_male_logit"]),
-        helper.make_node("Concat", ["pooled_mean", "pooled_max", "parent_male_logit"], ["pooled"], axis=1),
-        helper.make_node("Flatten", ["pooled"], [FEATURES], axis=1),
+        helper.make_node("Flatten", ["pooled_mean"], ["whole_mean"], axis=1),
+        helper.make_node("Flatten", ["pooled_max"], ["whole_max"], axis=1),
+        helper.make_node("Flatten", ["parent_male_logit"], ["parent_male"], axis=1),
+        helper.make_node(
+            "Concat",
+            ["whole_mean", "whole_max", "stripe_mean", "stripe_max", "parent_male"],
+            [FEATURES],
+            axis=1,
+        ),
     ]
     graph = cut.graph
     graph.initializer.append(numpy_helper.from_array(male, PARENT_MALE_WEIGHTS))
@@ -131,7 +167,7 @@ def with_heads(
 def extract_features(
     model: onnx.ModelProto, crops: npt.NDArray[np.uint8], threads: int = 1
 ) -> npt.NDArray[np.float32]:
-    """float32 [N, 513] features of uint8 BGR crops [N, 160, 80, 3], one crop per run (batch 1 graph)."""
+    """float32 [N, FEATURE_SIZE] features of uint8 BGR crops [N, 160, 80, 3], one crop per run (batch 1)."""
     import onnxruntime as ort
 
     if crops.ndim != 4 or crops.shape[1:] != (160, 80, 3):

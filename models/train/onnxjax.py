@@ -25,7 +25,7 @@ from anonflow.contract.errors import ModelFileError
 
 Params = dict[str, jax.Array]
 SUPPORTED: Final = frozenset(
-    {"Identity", "Sub", "Add", "Mul", "Relu", "Conv", "Concat", "MaxPool"}
+    {"Identity", "Sub", "Add", "Mul", "Relu", "Conv", "Concat", "MaxPool", "AveragePool"}
     | {"GlobalAveragePool", "GlobalMaxPool", "Flatten"}
 )
 
@@ -131,6 +131,15 @@ def _maxpool(args: list[jax.Array], attrs: dict[str, Any]) -> jax.Array:
     )
 
 
+def _averagepool(args: list[jax.Array], attrs: dict[str, Any]) -> jax.Array:
+    # Only the unpadded form the backbone's stripes use: with pads, ONNX's count_include_pad matters.
+    if attrs.get("ceil_mode", 0) or any(attrs.get("pads", [0, 0, 0, 0])):
+        raise ModelFileError("AveragePool with padding or ceil_mode is not supported")
+    k, s = attrs["kernel_shape"], attrs.get("strides", [1, 1])
+    total = jax.lax.reduce_window(args[0], 0.0, jax.lax.add, (1, 1, *k), (1, 1, *s), "VALID")
+    return total / float(np.prod(k))
+
+
 _OPS: Final[dict[str, Callable[[list[jax.Array], dict[str, Any]], jax.Array]]] = {
     "Identity": lambda a, _: a[0],
     "Sub": lambda a, _: a[0] - a[1],
@@ -140,6 +149,7 @@ _OPS: Final[dict[str, Callable[[list[jax.Array], dict[str, Any]], jax.Array]]] =
     "Conv": _conv,
     "Concat": lambda a, at: jnp.concatenate(a, axis=int(at["axis"])),
     "MaxPool": _maxpool,
+    "AveragePool": _averagepool,
     "GlobalAveragePool": lambda a, _: a[0].mean(axis=(2, 3), keepdims=True),
     "GlobalMaxPool": lambda a, _: a[0].max(axis=(2, 3), keepdims=True),
     "Flatten": lambda a, at: a[0].reshape(int(np.prod(a[0].shape[: int(at.get("axis", 1))])), -1),

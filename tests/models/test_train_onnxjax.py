@@ -7,10 +7,20 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from onnx import helper as onnx_helper
 
 from anonflow.contract.errors import ModelFileError
 from anonflow.edge.modelfiles.registry import resolve, spec
-from anonflow.models.train.graph import PARENT_GENDER_FEATURE, backbone, extract_features
+from anonflow.models.train.graph import (
+    BACKBONE_CHANNELS,
+    BACKBONE_ROWS,
+    BACKBONE_TENSOR,
+    FEATURE_SIZE,
+    PARENT_GENDER_FEATURE,
+    STRIPES,
+    backbone,
+    extract_features,
+)
 from anonflow.models.train.onnxjax import from_onnx, with_params
 
 
@@ -65,3 +75,52 @@ def test_unsupported_operator_is_one_line(features_model) -> None:  # type: igno
     broken.graph.node[0].op_type = "LSTM"
     with pytest.raises(ModelFileError, match=r"cannot train through operators \['LSTM'\]"):
         from_onnx(broken)
+
+
+def test_stripe_features_pool_each_band_of_the_parents_map(  # type: ignore[no-untyped-def]
+    features_model, model_dir: Path
+) -> None:
+    import onnx
+    import onnxruntime as ort
+
+    parent = onnx.load(str(resolve(spec("person-attributes-0230"), model_dir)))
+    cut = onnx.utils.Extractor(onnx.shape_inference.infer_shapes(parent)).extract_model(
+        ["input"], [BACKBONE_TENSOR]
+    )
+    crops = np.random.default_rng(2).integers(0, 256, (2, 160, 80, 3), dtype=np.uint8)
+    x = np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32)
+    maps = np.concatenate(
+        [
+            ort.InferenceSession(cut.SerializeToString()).run(None, {"input": x[i : i + 1]})[0]
+            for i in range(2)
+        ]
+    )
+
+    features = extract_features(features_model, crops)
+
+    c = BACKBONE_CHANNELS
+    rows = BACKBONE_ROWS // STRIPES
+    bands = np.stack(
+        [maps[:, :, s * rows : (s + 1) * rows] for s in range(STRIPES)], axis=2
+    )  # [N, C, S, r, w]
+    np.testing.assert_allclose(features[:, :c], maps.mean(axis=(2, 3)), atol=1e-4)
+    np.testing.assert_allclose(
+        features[:, 2 * c : 2 * c + c * STRIPES], bands.mean(axis=(3, 4)).reshape(2, -1), atol=1e-4
+    )
+    np.testing.assert_allclose(
+        features[:, 2 * c + c * STRIPES : -1], bands.max(axis=(3, 4)).reshape(2, -1), atol=1e-4
+    )
+    assert features.shape == (2, FEATURE_SIZE)
+
+
+def test_padded_average_pool_is_refused(features_model) -> None:  # type: ignore[no-untyped-def]
+    # Padding would make ONNX's count_include_pad matter, which the JAX view does not model.
+    padded = type(features_model)()
+    padded.CopyFrom(features_model)
+    node = next(n for n in padded.graph.node if n.op_type == "AveragePool")
+    node.attribute.append(onnx_helper.make_attribute("pads", [1, 0, 1, 0]))
+    with pytest.raises(ModelFileError, match="AveragePool with padding"):
+        from_onnx(padded).forward(
+            {k: jnp.asarray(v) for k, v in from_onnx(features_model).params.items()},
+            jnp.zeros((1, 3, 160, 80), jnp.float32),
+        )
