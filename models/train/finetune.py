@@ -220,7 +220,7 @@ def finetune(
     temperatures = {}
     val_logits = predict(best, val_rows).astype(np.float64)
     for h, (name, columns, activation) in enumerate(GROUPS):
-        t = _temperature(val_logits[:, columns], labels[val_rows, h], activation) if name in trained else 1.0
+        t = temperature(val_logits[:, columns], labels[val_rows, h], activation) if name in trained else 1.0
         temperatures[name] = t
         w[:, columns] /= t
         b[columns] /= t
@@ -248,7 +248,7 @@ def _tensor(crops: npt.NDArray[np.uint8]) -> jax.Array:
     return jnp.asarray(np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32))
 
 
-def _temperature(logits: npt.NDArray[np.float64], truth: npt.NDArray[np.int64], activation: str) -> float:
+def temperature(logits: npt.NDArray[np.float64], truth: npt.NDArray[np.int64], activation: str) -> float:
     """The temperature minimising validation NLL over a log grid; 1.0 when nothing is labelled."""
     known = truth != UNKNOWN
     if known.sum() < 2:

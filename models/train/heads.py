@@ -5,7 +5,8 @@ hundreds to a few thousand crops. A strongly regularised logistic regression on 
 pooled features trains in seconds on a CPU and exports as one matrix product; the backbone already
 separates clothing, build and silhouette, and the heads learn what of that predicts each label *without
 the head in view*. Fine-tuning (`finetune.py`) starts from these heads and keeps their penalty; on about
-1,000 PA-100K people it never lowered the validation loss, so early stopping kept them as fitted.
+1,000 PA-100K people it rarely lowers the validation loss (early stopping kept the network as shipped on
+two of three splits). The shipped heads are fitted again on every training person (`crossfit.py`).
 
 Output columns (the manifest's `headfree-demographics` labels, in order): `male` (sigmoid: P(male)),
 `age_child`, `age_adult`, `age_senior` (softmax: the age groups a body can tell), `front`, `back`,
@@ -16,6 +17,7 @@ which the edge reads as unknown); a class never labelled gets a very low probabi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -33,6 +35,7 @@ GROUPS: Final[tuple[tuple[str, slice, str], ...]] = (
     ("age_group", slice(1, 1 + len(AGE_COLUMNS)), "softmax"),
     ("orientation", slice(1 + len(AGE_COLUMNS), len(OUTPUT_LABELS)), "softmax"),
 )
+Regularisation = float | Mapping[str, float]  # scikit-learn's C: one for all heads, or per head name
 ABSENT_CLASS_LOGIT: Final = -30.0  # a class nobody labelled: ~1e-13 after softmax, never chosen
 
 
@@ -57,20 +60,38 @@ class LinearHeads:
 
     def __call__(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """float32 [N, 7] probabilities of float32 [N, D] features (what the exported graph computes)."""
-        logits = features.astype(np.float32) @ self.weights + self.bias
-        out = np.empty_like(logits)
-        for _, columns, activation in GROUPS:
-            z = logits[:, columns]
-            if activation == "sigmoid":
-                out[:, columns] = 1.0 / (1.0 + np.exp(-z))
-            else:
-                e = np.exp(z - z.max(axis=1, keepdims=True))
-                out[:, columns] = e / e.sum(axis=1, keepdims=True)
-        return out
+        return activate(self.logits(features))
+
+    def logits(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """float32 [N, 7]: the heads' logits before each group's activation."""
+        return features.astype(np.float32) @ self.weights + self.bias
+
+
+def activate(logits: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
+    """[N, 7] probabilities of [N, 7] logits: a sigmoid or softmax per head, as the exported graph does."""
+    out = np.empty_like(logits)
+    for _, columns, activation in GROUPS:
+        z = logits[:, columns]
+        if activation == "sigmoid":
+            out[:, columns] = 1.0 / (1.0 + np.exp(-z))
+        else:
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            out[:, columns] = e / e.sum(axis=1, keepdims=True)
+    return out
+
+
+def strength(regularisation: Regularisation, head: str) -> float:
+    """The C of `head`: one value for every head, or one per head name (every head named)."""
+    value = regularisation if isinstance(regularisation, int | float) else regularisation.get(head)
+    if value is None:
+        raise InputError(f"no regularisation for the {head} head")
+    if not 1e-6 <= value <= 1e6:
+        raise InputError(f"regularisation must be in [1e-6, 1e6], got {value}")
+    return float(value)
 
 
 def head_penalty(
-    features: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], regularisation: float
+    features: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], regularisation: Regularisation
 ) -> npt.NDArray[np.float32]:
     """float32 [D, 7]: per weight, the L2 coefficient that keeps `fit_heads`' penalty during fine-tuning.
 
@@ -82,10 +103,10 @@ def head_penalty(
     scale = features.std(axis=0)
     scale = np.where(scale > 1e-6, scale, 1.0).astype(np.float64)
     out = np.zeros((features.shape[1], len(OUTPUT_LABELS)), np.float64)
-    for h, (_, columns, _) in enumerate(GROUPS):
+    for h, (head, columns, _) in enumerate(GROUPS):
         n = int((labels[:, h] != UNKNOWN).sum())
         if n:
-            out[:, columns] = (scale**2 / (2 * regularisation * n))[:, None]
+            out[:, columns] = (scale**2 / (2 * strength(regularisation, head) * n))[:, None]
     return out.astype(np.float32)
 
 
@@ -109,17 +130,18 @@ def from_parent_gender(heads: LinearHeads, feature: int) -> LinearHeads:
 
 
 def fit_heads(
-    features: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], regularisation: float
+    features: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], regularisation: Regularisation
 ) -> LinearHeads:
     """Fit one L2-regularised logistic regression per head on the rows where that head is labelled.
 
     features: float32 [N, D]; labels: int64 [N, 3], class index per head (order of `HEADS`) or -1.
-    regularisation: scikit-learn's C (inverse strength); classes are weighted to balance.
+    regularisation: scikit-learn's C (inverse strength), one for every head or one per head name;
+    classes are weighted to balance.
     """
     from sklearn.linear_model import LogisticRegression
 
-    if not 1e-6 <= regularisation <= 1e6:
-        raise InputError(f"regularisation must be in [1e-6, 1e6], got {regularisation}")
+    for head, _, _ in GROUPS:
+        strength(regularisation, head)
     mean = features.mean(axis=0)
     scale = features.std(axis=0)
     scale = np.where(scale > 1e-6, scale, 1.0)
@@ -133,7 +155,7 @@ def fit_heads(
         present = np.unique(labels[known, h])
         if len(present) < 2:
             continue
-        model = LogisticRegression(C=regularisation, class_weight="balanced", max_iter=2000)
+        model = LogisticRegression(C=strength(regularisation, head), class_weight="balanced", max_iter=2000)
         model.fit(standard[known], labels[known, h])
         coef, intercept = model.coef_, model.intercept_
         cols = np.arange(columns.start, columns.stop)

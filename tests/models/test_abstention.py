@@ -1,4 +1,4 @@
-"""The abstention thresholds a trained model ships with: chosen on validation people for a coverage."""
+"""The abstention thresholds a trained model ships with: chosen on unseen people's readings for a coverage."""
 
 from __future__ import annotations
 
@@ -34,11 +34,25 @@ def test_strictest_thresholds_that_keep_the_coverage(
     assert named.mean() >= min_coverage
 
 
+@pytest.mark.parametrize(("age_min_coverage", "floor"), [(None, 0.5), (1.0, 0.4), (0.5, 0.85)])
+def test_the_age_group_can_ask_for_its_own_coverage(age_min_coverage: float | None, floor: float) -> None:
+    chosen = choose_abstention(P_MALE, GENDER, AGES, AGE, 0.8, age_min_coverage=age_min_coverage)
+    assert chosen == Abstention(gender_margin=0.12, age_min_probability=floor)
+
+
 def test_a_head_without_labels_or_outputs_keeps_the_edge_default() -> None:
     unknown = np.full(10, -1, np.int64)
     assert choose_abstention(P_MALE, unknown, None, unknown, 0.7) == Abstention()
 
 
-def test_coverage_must_be_a_share() -> None:
-    with pytest.raises(ValueError, match="min_coverage"):
-        choose_abstention(P_MALE, GENDER, AGES, AGE, 0.0)
+@pytest.mark.parametrize(
+    ("coverages", "error"),
+    [
+        ((0.0, None), "min_coverage must be"),
+        ((0.8, 0.0), "age_min_coverage must be"),
+        ((1.2, 0.8), "min_coverage"),
+    ],
+)
+def test_coverage_must_be_a_share(coverages: tuple[float, float | None], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        choose_abstention(P_MALE, GENDER, AGES, AGE, coverages[0], age_min_coverage=coverages[1])

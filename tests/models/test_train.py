@@ -268,8 +268,27 @@ def test_split_is_seeded_and_disjoint(n: int, holdout: float, sizes: tuple[int, 
         ),
         ("file,gender,age_group,orientation\n{first},male,,\n", [], "1 labelled crops are too few"),
         ("file,gender,age_group,orientation\n{first},male,,\n", ["--holdout", "0.9"], "holdout must be in"),
+        (
+            "file,gender,age_group,orientation\n{first},male,,\n",
+            ["--age-min-coverage", "1.5"],
+            "age-min-coverage must be in (0, 1], got 1.5",
+        ),
+        (
+            "file,gender,age_group,orientation\n{first},male,,\n",
+            ["--regularisation", "0.001,2e6"],
+            "regularisation values must be in [1e-6, 1e6], got [0.001, 2000000.0]",
+        ),
     ],
-    ids=["empty", "header", "bad-value", "missing-crop", "too-few", "bad-holdout"],
+    ids=[
+        "empty",
+        "header",
+        "bad-value",
+        "missing-crop",
+        "too-few",
+        "bad-holdout",
+        "bad-age-coverage",
+        "bad-c",
+    ],
 )
 def test_train_bad_input_is_one_line(
     cli: Cli,
