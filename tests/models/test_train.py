@@ -24,6 +24,7 @@ from anonflow.models.frames import sample_frames
 from anonflow.models.train.finetune import FinetuneConfig
 from anonflow.models.train.heads import OUTPUT_LABELS, fit_heads, from_parent_gender, head_penalty
 from anonflow.models.train.run import TRAINED_MODEL, split
+from tests.kit.labelled_features import blobs
 
 Cli = Callable[..., Any]  # the `cli` fixture: run(*argv) -> Run(code, out, err)
 TRAINED = spec(TRAINED_MODEL)
@@ -145,14 +146,7 @@ def test_evaluate_reads_orientation_from_the_trained_model(
 
 
 def _blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Features where each head's class shifts its own feature dimensions: learnable, with noise."""
-    rng = np.random.default_rng(seed)
-    labels = np.stack([rng.integers(0, len(values), n) for values in HEADS.values()], axis=1)
-    features = rng.normal(0, 1, (n, 24)).astype(np.float32)
-    for h, values in enumerate(HEADS.values()):
-        for c in range(len(values)):
-            features[labels[:, h] == c, 8 * h + c] += 3.0
-    return features, labels
+    return blobs(n, seed)
 
 
 def test_fit_heads_learns_every_head_and_its_probabilities_are_distributions() -> None:

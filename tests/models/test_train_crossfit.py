@@ -8,17 +8,13 @@ import pytest
 from anonflow.models.crops import HEADS
 from anonflow.models.train.crossfit import cross_fit, cross_fit_kernel
 from anonflow.models.train.heads import activate, fit_heads
+from tests.kit.labelled_features import blobs
 
 
 def _people(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features of n people's crops and mirror images, each label shifting its own feature block."""
-    rng = np.random.default_rng(seed)
-    labels = np.stack([rng.integers(0, len(values), n) for values in HEADS.values()], axis=1)
-    base = rng.normal(0, 1, (n, 24)).astype(np.float32)
-    for h, values in enumerate(HEADS.values()):
-        for c in range(len(values)):
-            base[labels[:, h] == c, 8 * h + c] += 1.5
-    mirrored = base + rng.normal(0, 0.3, base.shape).astype(np.float32)
+    """Features of n people's crops and mirror images (the crop's, slightly moved), and their labels."""
+    base, labels = blobs(n, seed, shift=1.5)
+    mirrored = base + np.random.default_rng(seed + 100).normal(0, 0.3, base.shape).astype(np.float32)
     return base, mirrored, labels
 
 
