@@ -12,7 +12,7 @@ out-of-fold decisions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -83,13 +83,6 @@ def fit_kernel_gender(
         intercept=float(machine.intercept_[0]),
         gamma=float(machine._gamma),
     )
-
-
-def calibrated(
-    kernel: KernelGender, features: npt.NDArray[np.float32], gender: npt.NDArray[np.int64]
-) -> KernelGender:
-    """`kernel` with the temperature minimising the NLL of the labelled validation rows (1.0 if < 2)."""
-    return replace(kernel, temperature=decision_temperature(kernel.decision(features), gender))
 
 
 def decision_temperature(decisions: npt.NDArray[np.float64], gender: npt.NDArray[np.int64]) -> float:

@@ -88,7 +88,7 @@ def train_demographics(
     gender_start: where the gender head starts fine-tuning, "parent" (the shipped network's own reading)
     or "fitted" (logistic regression on the frozen features, as the age and orientation heads do).
     gender_head: "kernel" (an RBF machine on the kept network's features is the gender head: `kernel.py`;
-    1.4-2.6 points better than the linear head in cross-validation) or "linear".
+    1.3-2.6 points better than the linear head in cross-validation) or "linear".
 
     data_licence: the labelled data's licence, recorded in the sidecar (non-commercial unless stated):
     a model is bound by the licence of the data it learnt from.

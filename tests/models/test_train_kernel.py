@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
 from anonflow.models.train.graph import OPSET
-from anonflow.models.train.kernel import calibrated, fit_kernel_gender, kernel_nodes
+from anonflow.models.train.kernel import KernelGender, decision_temperature, fit_kernel_gender, kernel_nodes
 
 
 def _ring(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -16,6 +18,10 @@ def _ring(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     x = rng.normal(0, 1, (n, 6)).astype(np.float32)
     y = (np.linalg.norm(x[:, :2], axis=1) < 1.2).astype(np.int64)
     return x, y
+
+
+def calibrated(kernel: KernelGender, x: np.ndarray, y: np.ndarray) -> KernelGender:
+    return replace(kernel, temperature=decision_temperature(kernel.decision(x), y))
 
 
 def test_kernel_head_separates_what_a_line_cannot() -> None:
